@@ -1,0 +1,209 @@
+"""SQLite schema of the embedded wallet and the row <-> record conversions."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from typing import Any
+
+from core.errors import Reason
+from core.model import FundingOrder, PlayerStatus, TxKind, TxStatus
+from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "TX_COLUMNS",
+    "apply_pragmas",
+    "create_schema",
+    "player_from_row",
+    "player_to_row",
+    "round_from_row",
+    "round_to_row",
+    "session_from_row",
+    "tx_from_row",
+    "tx_to_row",
+]
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 5_000
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS players (
+    player_id TEXT PRIMARY KEY,
+    brand TEXT NOT NULL,
+    jurisdiction TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    date_of_birth TEXT NOT NULL,
+    status TEXT NOT NULL,
+    funding_order TEXT NOT NULL,
+    kyc_verified INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS sessions (
+    token TEXT PRIMARY KEY,
+    player_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    game_id TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    expires_at_us INTEGER NOT NULL,
+    created_at_us INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Balances are caches of SUM(entries.amount_minor); `gamegate verify` checks them.
+CREATE TABLE IF NOT EXISTS accounts (
+    account TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    balance_minor INTEGER NOT NULL,
+    PRIMARY KEY (account, currency)
+) WITHOUT ROWID;
+
+-- The transaction log, idempotency records and hash chain in one append-only table.
+CREATE TABLE IF NOT EXISTS txs (
+    seq INTEGER PRIMARY KEY,
+    provider TEXT NOT NULL,
+    tx_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    player_id TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    real_delta_minor INTEGER NOT NULL,
+    bonus_delta_minor INTEGER NOT NULL,
+    round_id TEXT,
+    ref_tx_id TEXT,
+    fingerprint BLOB NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    detail TEXT NOT NULL,
+    created_at_us INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    UNIQUE (provider, tx_id)
+);
+CREATE INDEX IF NOT EXISTS txs_by_player ON txs (player_id, seq);
+CREATE INDEX IF NOT EXISTS txs_by_round ON txs (provider, round_id);
+
+-- Double-entry legs; the legs of one transaction (same seq) sum to zero.
+CREATE TABLE IF NOT EXISTS entries (
+    seq INTEGER NOT NULL,
+    account TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rounds (
+    provider TEXT NOT NULL,
+    round_id TEXT NOT NULL,
+    player_id TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    game_id TEXT NOT NULL,
+    closed INTEGER NOT NULL,
+    stake_real_minor INTEGER NOT NULL,
+    stake_bonus_minor INTEGER NOT NULL,
+    win_real_minor INTEGER NOT NULL,
+    win_bonus_minor INTEGER NOT NULL,
+    bet_count INTEGER NOT NULL,
+    settled_before_seq INTEGER NOT NULL,
+    opened_at_us INTEGER NOT NULL,
+    updated_at_us INTEGER NOT NULL,
+    PRIMARY KEY (provider, round_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS rounds_open ON rounds (closed, updated_at_us);
+
+-- Transactional outbox: written in the same transaction as the ledger rows.
+CREATE TABLE IF NOT EXISTS outbox (
+    event_id INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    payload BLOB NOT NULL
+);
+"""
+
+TX_COLUMNS = (
+    "seq, provider, tx_id, kind, player_id, currency, amount_minor, real_delta_minor, "
+    "bonus_delta_minor, round_id, ref_tx_id, fingerprint, status, reason, detail, created_at_us"
+)
+
+
+def apply_pragmas(conn: sqlite3.Connection, *, synchronous: str) -> None:
+    """WAL with an explicit synchronous level: FULL fsyncs the WAL at every commit."""
+    assert synchronous in ("FULL", "NORMAL", "OFF", "EXTRA")
+    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise RuntimeError(f"could not switch SQLite to WAL mode (got {mode})")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA cache_size=-65536")
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    conn.executescript(_DDL)
+    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    if row is None:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+    elif int(row[0]) != SCHEMA_VERSION:
+        raise RuntimeError(f"wallet schema version {row[0]}, this build needs {SCHEMA_VERSION}")
+
+
+def player_to_row(p: PlayerRecord) -> tuple[Any, ...]:
+    return (
+        p.player_id, p.brand, p.jurisdiction, p.currency, p.date_of_birth.isoformat(),
+        p.status.value, p.funding_order.value, int(p.kyc_verified),
+    )  # fmt: skip
+
+
+def player_from_row(row: tuple[Any, ...]) -> PlayerRecord:
+    return PlayerRecord(
+        player_id=row[0], brand=row[1], jurisdiction=row[2], currency=row[3],
+        date_of_birth=date.fromisoformat(row[4]), status=PlayerStatus(row[5]),
+        funding_order=FundingOrder(row[6]), kyc_verified=bool(row[7]),
+    )  # fmt: skip
+
+
+def session_from_row(row: tuple[Any, ...]) -> SessionRecord:
+    return SessionRecord(
+        token=row[0], player_id=row[1], provider=row[2], game_id=row[3], currency=row[4],
+        expires_at_us=row[5], created_at_us=row[6],
+    )  # fmt: skip
+
+
+def tx_to_row(r: TxRecord, link: bytes) -> tuple[Any, ...]:
+    return (
+        r.seq, r.provider, r.tx_id, r.kind.value, r.player_id, r.currency, r.amount_minor,
+        r.real_delta_minor, r.bonus_delta_minor, r.round_id, r.ref_tx_id, r.fingerprint,
+        r.status.value, None if r.reason is None else r.reason.value, r.detail,
+        r.created_at_us, link,
+    )  # fmt: skip
+
+
+def tx_from_row(row: tuple[Any, ...]) -> TxRecord:
+    return TxRecord(
+        seq=row[0], provider=row[1], tx_id=row[2], kind=TxKind(row[3]), player_id=row[4],
+        currency=row[5], amount_minor=row[6], real_delta_minor=row[7],
+        bonus_delta_minor=row[8], round_id=row[9], ref_tx_id=row[10], fingerprint=row[11],
+        status=TxStatus(row[12]), reason=None if row[13] is None else Reason(row[13]),
+        detail=row[14], created_at_us=row[15],
+    )  # fmt: skip
+
+
+def round_to_row(r: RoundRecord) -> tuple[Any, ...]:
+    return (
+        r.provider, r.round_id, r.player_id, r.currency, r.game_id, int(r.closed),
+        r.stake_real_minor, r.stake_bonus_minor, r.win_real_minor, r.win_bonus_minor,
+        r.bet_count, r.settled_before_seq, r.opened_at_us, r.updated_at_us,
+    )  # fmt: skip
+
+
+def round_from_row(row: tuple[Any, ...]) -> RoundRecord:
+    return RoundRecord(
+        provider=row[0], round_id=row[1], player_id=row[2], currency=row[3], game_id=row[4],
+        closed=bool(row[5]), stake_real_minor=row[6], stake_bonus_minor=row[7],
+        win_real_minor=row[8], win_bonus_minor=row[9], bet_count=row[10],
+        settled_before_seq=row[11], opened_at_us=row[12], updated_at_us=row[13],
+    )  # fmt: skip

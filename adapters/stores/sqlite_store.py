@@ -1,0 +1,193 @@
+"""The embedded wallet store: SQLite in WAL mode, `synchronous=FULL`, group commit.
+
+`SqliteWalletStore.open(path)` starts the writer thread; every call is queued to it
+and answered only after the transaction that ran it is committed (fsynced). The
+asyncio loop never waits on disk.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from adapters.stores.sqlite_ledger import RefusedBatch, SqliteLedger
+from adapters.stores.sqlite_schema import apply_pragmas, create_schema
+from adapters.stores.sqlite_writer import SqliteWriter
+from core.errors import GatewayError, StorageUnavailable
+from core.model import Balance, TxOutcome, WalletCommand
+from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
+
+__all__ = ["SqliteWalletStore"]
+
+DEFAULT_BATCH_OPS_MAX = 512
+DEFAULT_QUEUE_DEPTH_MAX = 20_000
+
+
+def wall_clock_us() -> int:
+    return time.time_ns() // 1_000
+
+
+class _Failure:
+    """A refusal that must be raised after the batch commits (it stored a record)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: GatewayError) -> None:
+        self.error = error
+
+
+class SqliteWalletStore:
+    """`WalletStore` on one SQLite file. Use `await SqliteWalletStore.open(...)`."""
+
+    def __init__(self, path: Path, writer: SqliteWriter) -> None:
+        self.path = path
+        self._writer = writer
+        self._ledger: SqliteLedger | None = None
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path | str,
+        *,
+        synchronous: str = "FULL",
+        batch_ops_max: int = DEFAULT_BATCH_OPS_MAX,
+        queue_depth_max: int = DEFAULT_QUEUE_DEPTH_MAX,
+        clock_us: Callable[[], int] = wall_clock_us,
+    ) -> SqliteWalletStore:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+        def connect() -> sqlite3.Connection:
+            conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, cached_statements=256
+            )
+            apply_pragmas(conn, synchronous=synchronous)
+            return conn
+
+        writer = SqliteWriter(connect, batch_ops_max=batch_ops_max, queue_depth_max=queue_depth_max)
+        store = cls(path, writer)
+
+        def setup(conn: sqlite3.Connection) -> None:
+            create_schema(conn)
+            store._ledger = SqliteLedger(conn, clock_us)
+
+        await writer.start(setup)
+        writer.on_batch_failed = store._reload
+        return store
+
+    def _reload(self) -> None:
+        ledger = self._ledger
+        assert ledger is not None
+        try:
+            ledger.reload()
+        except sqlite3.Error:
+            pass  # the next batch fails too and reports it
+
+    @property
+    def ledger(self) -> SqliteLedger:
+        assert self._ledger is not None
+        return self._ledger
+
+    @property
+    def commits(self) -> int:
+        """Transactions committed so far (for benchmarks: ops per commit)."""
+        return self._writer.commits
+
+    async def _call(self, fn: Callable[[], Any], *, writes: bool) -> Any:
+        ledger = self.ledger
+
+        def run() -> Any:
+            ledger.begin_command()
+            return fn()
+
+        return await self._writer.submit(run, writes=writes, on_rollback=ledger.undo_command)
+
+    async def apply(
+        self, commands: Sequence[WalletCommand], *, refusal: GatewayError | None = None
+    ) -> list[TxOutcome]:
+        assert commands, "nothing to apply"
+        ledger = self.ledger
+        conn = self._writer
+
+        def run() -> list[TxOutcome] | _Failure:
+            try:
+                return ledger.apply(commands, refusal)
+            except RefusedBatch as refused:
+                assert conn.conn is not None
+                conn.conn.execute("ROLLBACK TO op")
+                ledger.undo_command()
+                if refused.command is not None:
+                    ledger.store_refusal(refused.command, refused.error)
+                _attach_balance(ledger, commands[0].player_id, refused.error)
+                return _Failure(refused.error)
+
+        result = await self._call(run, writes=True)
+        if isinstance(result, _Failure):
+            raise result.error
+        assert isinstance(result, list)
+        return result
+
+    async def create_player(self, player: PlayerRecord) -> PlayerRecord:
+        result = await self._call(lambda: self.ledger.create_player(player), writes=True)
+        assert isinstance(result, PlayerRecord)
+        return result
+
+    async def get_player(self, player_id: str) -> PlayerRecord | None:
+        result = await self._call(lambda: self.ledger.player(player_id), writes=False)
+        assert result is None or isinstance(result, PlayerRecord)
+        return result
+
+    async def balance(self, player_id: str, currency: str) -> Balance:
+        result = await self._call(lambda: self.ledger.balance_of(player_id, currency), writes=False)
+        assert isinstance(result, Balance)
+        return result
+
+    async def create_session(self, session: SessionRecord) -> None:
+        await self._call(lambda: self.ledger.create_session(session), writes=True)
+
+    async def get_session(self, token: str) -> SessionRecord | None:
+        result = await self._call(lambda: self.ledger.get_session(token), writes=False)
+        assert result is None or isinstance(result, SessionRecord)
+        return result
+
+    async def transactions(
+        self, player_id: str, *, limit: int, before_seq: int | None = None
+    ) -> list[TxRecord]:
+        assert 1 <= limit <= 1_000
+        result = await self._call(
+            lambda: self.ledger.transactions(player_id, limit, before_seq), writes=False
+        )
+        assert isinstance(result, list)
+        return result
+
+    async def get_round(self, provider: str, round_id: str) -> RoundRecord | None:
+        result = await self._call(lambda: self.ledger.round(provider, round_id), writes=False)
+        assert result is None or isinstance(result, RoundRecord)
+        return result
+
+    async def round_transactions(self, provider: str, round_id: str) -> list[TxRecord]:
+        result = await self._call(
+            lambda: self.ledger.round_transactions(provider, round_id), writes=False
+        )
+        assert isinstance(result, list)
+        return result
+
+    async def ping(self) -> None:
+        try:
+            await self._call(self.ledger.check_open, writes=False)
+        except StorageUnavailable:
+            raise
+        except Exception as exc:
+            raise StorageUnavailable("wallet store is not available") from exc
+
+    async def close(self) -> None:
+        await self._writer.stop()
+
+
+def _attach_balance(ledger: SqliteLedger, player_id: str, error: GatewayError) -> None:
+    player = ledger.player(player_id)
+    if player is not None:
+        error.balance = ledger.balance_of(player_id, player.currency)

@@ -1,0 +1,302 @@
+"""The one error hierarchy of gamegate. Every refusal has a stable `Reason` code.
+
+    GatewayError                      base; `reason` is stable, `retryable` says if a retry may help
+    ├── RequestRejected               the request itself is unacceptable (nothing was looked at)
+    │   ├── InvalidRequest            malformed body, missing field, wrong type
+    │   │   ├── InvalidAmount         amount not exact in the currency, negative, out of range
+    │   │   └── UnknownCurrency       currency code not in the currency table
+    │   ├── BadSignature              signature/hash/token missing or wrong
+    │   └── ReplayedRequest           nonce reused or timestamp outside the clock-skew window
+    ├── SessionError
+    │   ├── SessionInvalid            unknown token, or it belongs to another player/provider
+    │   └── SessionExpired            known token past its expiry (debits only; credits pass)
+    ├── PlayerError
+    │   ├── PlayerNotFound
+    │   ├── PlayerBlocked             account suspended or closed
+    │   ├── SelfExcluded
+    │   └── KycRequired
+    ├── ComplianceRefused
+    │   ├── GameNotAllowed            vertical/game not allowed in the player's market
+    │   ├── StakeAboveLimit
+    │   ├── GameCycleTooFast
+    │   └── LimitReached              a responsible-gaming limit (loss, wager, session)
+    ├── WalletRefused                 the wallet's own rules
+    │   ├── InsufficientFunds
+    │   ├── PlayerInDebt              a reversed win left a debt; betting is blocked until repaid
+    │   ├── CurrencyMismatch
+    │   ├── RoundClosed
+    │   ├── ReferenceNotFound         the referenced bet/transaction does not exist
+    │   ├── AlreadyRolledBack         the referenced transaction was reversed (or tombstoned)
+    │   ├── AlreadySettled            a bet that a credit settled can no longer be rolled back
+    │   └── ConflictingReplay         same idempotency key, different payload; nothing applied
+    └── RetryableError
+        └── StorageUnavailable        the store could not confirm durability; outcome unknown
+
+Adapters map these to their protocol's codes in one table each (MRO lookup). A refusal
+of a money command is stored under its idempotency key, so a retry gets the same answer.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import ClassVar, TypeVar
+
+__all__ = [
+    "AlreadyRolledBack",
+    "AlreadySettled",
+    "BadSignature",
+    "ComplianceRefused",
+    "ConflictingReplay",
+    "CurrencyMismatch",
+    "GameCycleTooFast",
+    "GameNotAllowed",
+    "GatewayError",
+    "InsufficientFunds",
+    "InvalidAmount",
+    "InvalidRequest",
+    "KycRequired",
+    "LimitReached",
+    "PlayerBlocked",
+    "PlayerError",
+    "PlayerInDebt",
+    "PlayerNotFound",
+    "Reason",
+    "ReferenceNotFound",
+    "ReplayedRequest",
+    "RequestRejected",
+    "RetryableError",
+    "RoundClosed",
+    "SelfExcluded",
+    "SessionError",
+    "SessionExpired",
+    "SessionInvalid",
+    "StakeAboveLimit",
+    "StorageUnavailable",
+    "UnknownCurrency",
+    "WalletRefused",
+    "error_for_reason",
+    "lookup_by_mro",
+]
+
+
+class Reason(enum.StrEnum):
+    """Stable refusal codes: stored with refused transactions and shown to operators."""
+
+    INVALID_REQUEST = "invalid_request"
+    INVALID_AMOUNT = "invalid_amount"
+    UNKNOWN_CURRENCY = "unknown_currency"
+    BAD_SIGNATURE = "bad_signature"
+    REPLAYED_REQUEST = "replayed_request"
+    SESSION_INVALID = "session_invalid"
+    SESSION_EXPIRED = "session_expired"
+    PLAYER_NOT_FOUND = "player_not_found"
+    PLAYER_BLOCKED = "player_blocked"
+    SELF_EXCLUDED = "self_excluded"
+    KYC_REQUIRED = "kyc_required"
+    GAME_NOT_ALLOWED = "game_not_allowed"
+    STAKE_ABOVE_LIMIT = "stake_above_limit"
+    GAME_CYCLE_TOO_FAST = "game_cycle_too_fast"
+    LIMIT_REACHED = "limit_reached"
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    PLAYER_IN_DEBT = "player_in_debt"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    ROUND_CLOSED = "round_closed"
+    REFERENCE_NOT_FOUND = "reference_not_found"
+    ALREADY_ROLLED_BACK = "already_rolled_back"
+    ALREADY_SETTLED = "already_settled"
+    CONFLICTING_REPLAY = "conflicting_replay"
+    STORAGE_UNAVAILABLE = "storage_unavailable"
+
+
+class GatewayError(Exception):
+    """Base of every expected refusal. Programmer errors are assertions, not these."""
+
+    reason: ClassVar[Reason] = Reason.INVALID_REQUEST
+    retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        balance: object | None = None,
+        replay: bool = False,
+    ) -> None:
+        super().__init__(message or self.reason.value)
+        self.message = message or self.reason.value
+        self.balance = balance
+        """The player's balance at refusal time, when known (many protocols echo it)."""
+        self.replay = replay
+        """True when this refusal is the stored answer to an earlier identical request."""
+
+
+class RequestRejected(GatewayError):
+    """The request cannot be processed as sent; nothing was looked up or changed."""
+
+
+class InvalidRequest(RequestRejected):
+    """Malformed body, missing or mistyped field."""
+
+    reason = Reason.INVALID_REQUEST
+
+
+class InvalidAmount(InvalidRequest):
+    """An amount that is not exact in its currency, negative where not allowed, or too big."""
+
+    reason = Reason.INVALID_AMOUNT
+
+
+class UnknownCurrency(InvalidRequest):
+    """A currency code that the currency table does not know."""
+
+    reason = Reason.UNKNOWN_CURRENCY
+
+
+class BadSignature(RequestRejected):
+    """Missing or wrong signature, hash or shared token."""
+
+    reason = Reason.BAD_SIGNATURE
+
+
+class ReplayedRequest(RequestRejected):
+    """A signed request seen before (nonce) or outside the allowed clock skew."""
+
+    reason = Reason.REPLAYED_REQUEST
+
+
+class SessionError(GatewayError):
+    """The game session named by the request cannot be used."""
+
+
+class SessionInvalid(SessionError):
+    """Unknown token, or one that belongs to another player or provider."""
+
+    reason = Reason.SESSION_INVALID
+
+
+class SessionExpired(SessionError):
+    """A known token past its expiry. Refuses debits; credits and rollbacks still pass."""
+
+    reason = Reason.SESSION_EXPIRED
+
+
+class PlayerError(GatewayError):
+    """The player account refuses the operation."""
+
+
+class PlayerNotFound(PlayerError):
+    reason = Reason.PLAYER_NOT_FOUND
+
+
+class PlayerBlocked(PlayerError):
+    reason = Reason.PLAYER_BLOCKED
+
+
+class SelfExcluded(PlayerError):
+    reason = Reason.SELF_EXCLUDED
+
+
+class KycRequired(PlayerError):
+    reason = Reason.KYC_REQUIRED
+
+
+class ComplianceRefused(GatewayError):
+    """A jurisdiction rule or responsible-gaming limit refuses a debit."""
+
+
+class GameNotAllowed(ComplianceRefused):
+    reason = Reason.GAME_NOT_ALLOWED
+
+
+class StakeAboveLimit(ComplianceRefused):
+    reason = Reason.STAKE_ABOVE_LIMIT
+
+
+class GameCycleTooFast(ComplianceRefused):
+    reason = Reason.GAME_CYCLE_TOO_FAST
+
+
+class LimitReached(ComplianceRefused):
+    reason = Reason.LIMIT_REACHED
+
+
+class WalletRefused(GatewayError):
+    """The wallet's own rules refuse the operation; nothing was applied."""
+
+
+class InsufficientFunds(WalletRefused):
+    reason = Reason.INSUFFICIENT_FUNDS
+
+
+class PlayerInDebt(WalletRefused):
+    """A reversed win left a negative balance; bets wait until it is repaid."""
+
+    reason = Reason.PLAYER_IN_DEBT
+
+
+class CurrencyMismatch(WalletRefused):
+    reason = Reason.CURRENCY_MISMATCH
+
+
+class RoundClosed(WalletRefused):
+    reason = Reason.ROUND_CLOSED
+
+
+class ReferenceNotFound(WalletRefused):
+    reason = Reason.REFERENCE_NOT_FOUND
+
+
+class AlreadyRolledBack(WalletRefused):
+    reason = Reason.ALREADY_ROLLED_BACK
+
+
+class AlreadySettled(WalletRefused):
+    reason = Reason.ALREADY_SETTLED
+
+
+class ConflictingReplay(WalletRefused):
+    """The idempotency key is taken by a different payload. Nothing is applied or stored."""
+
+    reason = Reason.CONFLICTING_REPLAY
+
+
+class RetryableError(GatewayError):
+    """The outcome is unknown or the service is degraded: the caller should retry as is."""
+
+    retryable = True
+
+
+class StorageUnavailable(RetryableError):
+    """The store failed or timed out; the caller must retry with the same id."""
+
+    reason = Reason.STORAGE_UNAVAILABLE
+
+
+def _all_subclasses(cls: type[GatewayError]) -> list[type[GatewayError]]:
+    found: list[type[GatewayError]] = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_all_subclasses(sub))
+    return found
+
+
+_BY_REASON: dict[Reason, type[GatewayError]] = {}
+
+
+def error_for_reason(reason: Reason) -> type[GatewayError]:
+    """The most specific error class for a stored refusal code."""
+    if not _BY_REASON:
+        for cls in _all_subclasses(GatewayError):
+            if "reason" in cls.__dict__:
+                _BY_REASON.setdefault(cls.reason, cls)
+    return _BY_REASON[reason]
+
+
+_T = TypeVar("_T")
+
+
+def lookup_by_mro(error: GatewayError, table: dict[type[GatewayError], _T]) -> _T:
+    """Find `error`'s entry in a protocol's mapping table, most specific class first."""
+    for cls in type(error).__mro__:
+        if cls in table:
+            return table[cls]  # type: ignore[index]  # -- MRO entries above GatewayError never match
+    raise KeyError(f"no mapping for {type(error).__name__}")

@@ -1,0 +1,416 @@
+"""The wallet's rules, pure: given a command and a view of the ledger, plan the change.
+
+Stores call `plan()` inside their atomic step and write what it returns. Nothing here
+does I/O, so every store (and the tests) get the same rules:
+
+- idempotency: same key + same fingerprint replays the stored outcome (refusals too);
+  same key + different fingerprint is a conflict; a tombstone refuses the late original;
+- a bet consumes real then bonus (or the reverse, per brand) and never overdraws;
+- a win is split back in proportion to the stake split of its bet (or of its round);
+- a rollback reverses the exact split of the original; reversing a spent win leaves
+  a recorded debt (negative balance) that blocks betting until repaid;
+- a rollback before its original leaves a tombstone; a settled bet cannot be rolled back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from core.errors import (
+    AlreadyRolledBack,
+    AlreadySettled,
+    ConflictingReplay,
+    CurrencyMismatch,
+    GatewayError,
+    InsufficientFunds,
+    InvalidRequest,
+    PlayerInDebt,
+    PlayerNotFound,
+    ReferenceNotFound,
+    RoundClosed,
+    error_for_reason,
+)
+from core.model import (
+    BonusGrant,
+    CreditKind,
+    Credit,
+    Debit,
+    Deposit,
+    FundingOrder,
+    MoneyCommand,
+    Rollback,
+    TxKind,
+    TxStatus,
+    Withdrawal,
+)
+from core.wallet.records import (
+    BONUS_POOL_ACCOUNT,
+    CASHIER_ACCOUNT,
+    Entry,
+    PlayerRecord,
+    RoundRecord,
+    TxRecord,
+    player_account,
+    provider_account,
+)
+
+__all__ = ["LedgerView", "Plan", "Replay", "check_replay", "plan"]
+
+TOMBSTONE_DETAIL = "tombstone"
+_BONUS_FIRST_KINDS = frozenset({CreditKind.BONUS_WIN, CreditKind.PROMO})
+
+
+class LedgerView(Protocol):
+    """Read access to the state a plan depends on, as of the current atomic step."""
+
+    def player(self, player_id: str) -> PlayerRecord | None: ...
+    def balances(self, player_id: str, currency: str) -> tuple[int, int]: ...
+    def tx(self, provider: str, tx_id: str) -> TxRecord | None: ...
+    def round(self, provider: str, round_id: str) -> RoundRecord | None: ...
+
+
+@dataclass(slots=True)
+class Plan:
+    """Everything one command writes, in one atomic step."""
+
+    records: list[TxRecord] = field(default_factory=list)
+    """New records, each with its own seq; the command's own record first."""
+    updates: list[TxRecord] = field(default_factory=list)
+    """Existing records replaced under their key (a bet settled or rolled back)."""
+    entries: list[Entry] = field(default_factory=list)
+    rounds: list[RoundRecord] = field(default_factory=list)
+    player_id: str = ""
+    currency: str = ""
+    real_delta_minor: int = 0
+    bonus_delta_minor: int = 0
+
+    @property
+    def record(self) -> TxRecord:
+        return self.records[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """An identical earlier request: answer with its stored record."""
+
+    record: TxRecord
+
+
+def check_replay(command: MoneyCommand, view: LedgerView) -> Replay | None:
+    """Look the key up first. Raises for conflicts, tombstones and stored refusals."""
+    record = view.tx(command.provider, command.tx_id)
+    if record is None:
+        return None
+    if record.status is TxStatus.TOMBSTONE:
+        raise AlreadyRolledBack("transaction was rolled back before it arrived")
+    if record.fingerprint != command.fingerprint():
+        raise ConflictingReplay("transaction id already used with a different payload")
+    if record.status is TxStatus.REFUSED:
+        assert record.reason is not None
+        raise error_for_reason(record.reason)("stored refusal", replay=True)
+    return Replay(record)
+
+
+def plan(command: MoneyCommand, view: LedgerView, seq: int, now_us: int) -> Plan:
+    """Plan a new (non-replayed) command. Raises a `GatewayError` to refuse it."""
+    if isinstance(command, Debit):
+        return _plan_debit(command, view, seq, now_us)
+    if isinstance(command, Credit):
+        return _plan_credit(command, view, seq, now_us)
+    if isinstance(command, Rollback):
+        return _plan_rollback(command, view, seq, now_us)
+    return _plan_cashier(command, view, seq, now_us)
+
+
+def refusal_record(
+    command: MoneyCommand, error: GatewayError, seq: int, now_us: int
+) -> TxRecord:
+    """The record that stores a refusal under the command's key."""
+    return _new_record(command, seq, now_us, 0, 0, status=TxStatus.REFUSED, reason=error)
+
+
+def _new_record(
+    command: MoneyCommand,
+    seq: int,
+    now_us: int,
+    real_delta: int,
+    bonus_delta: int,
+    *,
+    status: TxStatus = TxStatus.APPLIED,
+    reason: GatewayError | None = None,
+    detail: str = "",
+    currency: str = "",
+) -> TxRecord:
+    amount = 0 if isinstance(command, Rollback) else command.amount_minor
+    if not isinstance(command, Rollback):
+        currency = command.currency
+    round_id = command.round_id if isinstance(command, (Debit, Credit, Rollback)) else None
+    ref = command.ref_tx_id if isinstance(command, (Credit, Rollback)) else None
+    if isinstance(command, Credit) and not detail:
+        detail = command.credit_kind.value
+    return TxRecord(
+        seq=seq,
+        provider=command.provider,
+        tx_id=command.tx_id,
+        kind=command.kind,
+        player_id=command.player_id,
+        currency=currency,
+        amount_minor=amount,
+        real_delta_minor=real_delta,
+        bonus_delta_minor=bonus_delta,
+        round_id=round_id,
+        ref_tx_id=ref,
+        fingerprint=command.fingerprint(),
+        status=status,
+        reason=None if reason is None else reason.reason,
+        created_at_us=now_us,
+        detail=detail,
+    )
+
+
+def _player(view: LedgerView, player_id: str, currency: str) -> PlayerRecord:
+    player = view.player(player_id)
+    if player is None:
+        raise PlayerNotFound(f"unknown player {player_id!r}")
+    if currency != player.currency:
+        raise CurrencyMismatch(f"player's wallet is in {player.currency}, not {currency}")
+    return player
+
+
+def _player_entries(
+    player_id: str, currency: str, real: int, bonus: int, house: str
+) -> list[Entry]:
+    """Legs moving `real`/`bonus` into (positive) or out of (negative) the player's accounts."""
+    entries: list[Entry] = []
+    if real:
+        entries.append(Entry(player_account(player_id, "real"), currency, real))
+    if bonus:
+        entries.append(Entry(player_account(player_id, "bonus"), currency, bonus))
+    if real or bonus:
+        entries.append(Entry(house, currency, -(real + bonus)))
+    return entries
+
+
+def _split_stake(amount: int, real: int, bonus: int, order: FundingOrder) -> tuple[int, int]:
+    """How much of a stake comes from real and from bonus funds, or `InsufficientFunds`."""
+    if real < 0 or bonus < 0:
+        raise PlayerInDebt("a reversed win left a debt; betting is blocked until repaid")
+    if amount > real + bonus:
+        raise InsufficientFunds("insufficient funds")
+    if order is FundingOrder.REAL_FIRST:
+        from_real = min(amount, real)
+        return from_real, amount - from_real
+    from_bonus = min(amount, bonus)
+    return amount - from_bonus, from_bonus
+
+
+def _split_win(amount: int, stake_real: int, stake_bonus: int, kind: CreditKind) -> tuple[int, int]:
+    """Split a win back in proportion to its stake split; the rounding remainder is real."""
+    total = stake_real + stake_bonus
+    if total <= 0:
+        return (0, amount) if kind in _BONUS_FIRST_KINDS else (amount, 0)
+    bonus = amount * stake_bonus // total
+    return amount - bonus, bonus
+
+
+def _new_round(command: Debit | Credit, now_us: int) -> RoundRecord:
+    return RoundRecord(
+        provider=command.provider, round_id=command.round_id, player_id=command.player_id,
+        currency=command.currency, game_id=command.game_id, closed=False,
+        stake_real_minor=0, stake_bonus_minor=0, win_real_minor=0, win_bonus_minor=0,
+        bet_count=0, settled_before_seq=0, opened_at_us=now_us, updated_at_us=now_us,
+    )  # fmt: skip
+
+
+def _round_for(command: Debit | Credit, view: LedgerView, now_us: int) -> RoundRecord:
+    existing = view.round(command.provider, command.round_id)
+    if existing is None:
+        return _new_round(command, now_us)
+    if existing.player_id != command.player_id:
+        raise InvalidRequest("round belongs to another player")
+    if existing.currency != command.currency:
+        raise CurrencyMismatch("round is in another currency")
+    return existing
+
+
+def _plan_debit(command: Debit, view: LedgerView, seq: int, now_us: int) -> Plan:
+    player = _player(view, command.player_id, command.currency)
+    round_ = _round_for(command, view, now_us)
+    if round_.closed:
+        raise RoundClosed("round is closed")
+    real, bonus = view.balances(command.player_id, command.currency)
+    from_real, from_bonus = _split_stake(command.amount_minor, real, bonus, player.funding_order)
+    round_ = dataclasses.replace(
+        round_,
+        stake_real_minor=round_.stake_real_minor + from_real,
+        stake_bonus_minor=round_.stake_bonus_minor + from_bonus,
+        bet_count=round_.bet_count + 1,
+        closed=command.close_round,
+        updated_at_us=now_us,
+    )
+    record = _new_record(command, seq, now_us, -from_real, -from_bonus)
+    return Plan(
+        records=[record],
+        entries=_player_entries(
+            command.player_id, command.currency, -from_real, -from_bonus,
+            provider_account(command.provider),
+        ),
+        rounds=[round_],
+        player_id=command.player_id,
+        currency=command.currency,
+        real_delta_minor=-from_real,
+        bonus_delta_minor=-from_bonus,
+    )  # fmt: skip
+
+
+def _referenced_bet(command: Credit, view: LedgerView) -> TxRecord | None:
+    """The bet a credit settles, checked; None for a credit with no reference."""
+    if command.ref_tx_id is None:
+        return None
+    bet = view.tx(command.provider, command.ref_tx_id)
+    if bet is None or bet.status is TxStatus.REFUSED or bet.kind is not TxKind.DEBIT:
+        if command.requires_bet:
+            raise ReferenceNotFound("the referenced bet does not exist")
+        return None
+    if bet.status in (TxStatus.ROLLED_BACK, TxStatus.TOMBSTONE):
+        raise AlreadyRolledBack("the referenced bet was rolled back")
+    if bet.player_id != command.player_id:
+        raise ReferenceNotFound("the referenced bet belongs to another player")
+    if bet.status is TxStatus.SETTLED and command.credit_kind in (CreditKind.WIN, CreditKind.REFUND):
+        raise AlreadySettled("the referenced bet is already settled")
+    return bet
+
+
+def _plan_credit(command: Credit, view: LedgerView, seq: int, now_us: int) -> Plan:
+    _player(view, command.player_id, command.currency)
+    bet = _referenced_bet(command, view)
+    round_ = _round_for(command, view, now_us)
+    if bet is None and command.requires_bet and command.ref_tx_id is None and round_.bet_count == 0:
+        raise ReferenceNotFound("no bet in this round")
+    if bet is not None:
+        stake_real, stake_bonus = -bet.real_delta_minor, -bet.bonus_delta_minor
+    else:
+        stake_real, stake_bonus = round_.stake_real_minor, round_.stake_bonus_minor
+    to_real, to_bonus = _split_win(command.amount_minor, stake_real, stake_bonus, command.credit_kind)
+    round_ = dataclasses.replace(
+        round_,
+        win_real_minor=round_.win_real_minor + to_real,
+        win_bonus_minor=round_.win_bonus_minor + to_bonus,
+        closed=round_.closed or command.close_round,
+        settled_before_seq=seq if bet is None and command.requires_bet else round_.settled_before_seq,
+        updated_at_us=now_us,
+    )
+    updates = [] if bet is None else [dataclasses.replace(bet, status=TxStatus.SETTLED)]
+    return Plan(
+        records=[_new_record(command, seq, now_us, to_real, to_bonus)],
+        updates=updates,
+        entries=_player_entries(
+            command.player_id, command.currency, to_real, to_bonus,
+            provider_account(command.provider),
+        ),
+        rounds=[round_],
+        player_id=command.player_id,
+        currency=command.currency,
+        real_delta_minor=to_real,
+        bonus_delta_minor=to_bonus,
+    )  # fmt: skip
+
+
+def _plan_rollback(command: Rollback, view: LedgerView, seq: int, now_us: int) -> Plan:
+    assert command.ref_tx_id != command.tx_id, "a rollback needs its own key"
+    original = view.tx(command.provider, command.ref_tx_id)
+    if original is None or original.status is TxStatus.REFUSED:
+        return _plan_tombstone(command, original, seq, now_us)
+    if original.player_id != command.player_id:
+        raise ReferenceNotFound("the referenced transaction belongs to another player")
+    if original.status in (TxStatus.ROLLED_BACK, TxStatus.TOMBSTONE):
+        raise AlreadyRolledBack("the referenced transaction is already rolled back")
+    if original.kind not in (TxKind.DEBIT, TxKind.CREDIT):
+        raise InvalidRequest("only bets and wins can be rolled back")
+    round_ = view.round(command.provider, original.round_id or "")
+    assert round_ is not None, "every bet and win has a round"
+    if original.kind is TxKind.DEBIT and (
+        original.status is TxStatus.SETTLED or original.seq < round_.settled_before_seq
+    ):
+        raise AlreadySettled("the bet is settled and can no longer be rolled back")
+    return _plan_reversal(command, original, round_, view, seq, now_us)
+
+
+def _plan_tombstone(
+    command: Rollback, original: TxRecord | None, seq: int, now_us: int
+) -> Plan:
+    """Nothing to reverse: record the rollback and (if the key is free) a tombstone."""
+    records = [_new_record(command, seq, now_us, 0, 0, detail=TOMBSTONE_DETAIL)]
+    if original is None:
+        records.append(
+            TxRecord(
+                seq=seq + 1, provider=command.provider, tx_id=command.ref_tx_id,
+                kind=TxKind.DEBIT, player_id=command.player_id, currency="",
+                amount_minor=0, real_delta_minor=0, bonus_delta_minor=0,
+                round_id=command.round_id, ref_tx_id=command.tx_id, fingerprint=b"",
+                status=TxStatus.TOMBSTONE, reason=None, created_at_us=now_us,
+                detail=TOMBSTONE_DETAIL,
+            )  # fmt: skip
+        )
+    return Plan(records=records, player_id=command.player_id)
+
+
+def _plan_reversal(
+    command: Rollback,
+    original: TxRecord,
+    round_: RoundRecord,
+    view: LedgerView,
+    seq: int,
+    now_us: int,
+) -> Plan:
+    real, bonus = -original.real_delta_minor, -original.bonus_delta_minor
+    is_debit = original.kind is TxKind.DEBIT
+    round_ = dataclasses.replace(
+        round_,
+        stake_real_minor=round_.stake_real_minor - (real if is_debit else 0),
+        stake_bonus_minor=round_.stake_bonus_minor - (bonus if is_debit else 0),
+        win_real_minor=round_.win_real_minor + (0 if is_debit else real),
+        win_bonus_minor=round_.win_bonus_minor + (0 if is_debit else bonus),
+        closed=round_.closed or command.close_round,
+        updated_at_us=now_us,
+    )
+    updates = [dataclasses.replace(original, status=TxStatus.ROLLED_BACK)]
+    if not is_debit and original.ref_tx_id is not None:
+        bet = view.tx(command.provider, original.ref_tx_id)
+        if bet is not None and bet.status is TxStatus.SETTLED:
+            updates.append(dataclasses.replace(bet, status=TxStatus.APPLIED))
+    entries = _player_entries(
+        command.player_id, original.currency, real, bonus, provider_account(command.provider)
+    )
+    return Plan(
+        records=[_new_record(command, seq, now_us, real, bonus, currency=original.currency)],
+        updates=updates,
+        entries=entries, rounds=[round_], player_id=command.player_id,
+        currency=original.currency, real_delta_minor=real, bonus_delta_minor=bonus,
+    )  # fmt: skip
+
+
+def _plan_cashier(
+    command: Deposit | Withdrawal | BonusGrant, view: LedgerView, seq: int, now_us: int
+) -> Plan:
+    _player(view, command.player_id, command.currency)
+    amount = command.amount_minor
+    if isinstance(command, Deposit):
+        real, bonus, house = amount, 0, CASHIER_ACCOUNT
+    elif isinstance(command, BonusGrant):
+        real, bonus, house = 0, amount, BONUS_POOL_ACCOUNT
+    else:
+        balance_real, _ = view.balances(command.player_id, command.currency)
+        if amount > balance_real:
+            raise InsufficientFunds("withdrawal exceeds the real balance")
+        real, bonus, house = -amount, 0, CASHIER_ACCOUNT
+    return Plan(
+        records=[_new_record(command, seq, now_us, real, bonus)],
+        entries=_player_entries(command.player_id, command.currency, real, bonus, house),
+        player_id=command.player_id,
+        currency=command.currency,
+        real_delta_minor=real,
+        bonus_delta_minor=bonus,
+    )

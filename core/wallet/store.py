@@ -1,0 +1,69 @@
+"""The port every wallet store implements; one contract test suite runs against each.
+
+A store owns durability and atomicity. The rules live in `core.wallet.engine`; a store
+runs them inside its atomic step (one SQLite transaction, one Redis script) and
+answers only once the result is durable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from core.errors import GatewayError
+from core.model import Balance, TxOutcome, WalletCommand
+from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
+
+__all__ = ["WalletStore"]
+
+
+class WalletStore(Protocol):
+    """Atomic, idempotent, durable-before-acknowledged wallet storage."""
+
+    async def apply(
+        self,
+        commands: Sequence[WalletCommand],
+        *,
+        refusal: GatewayError | None = None,
+    ) -> list[TxOutcome]:
+        """Apply `commands` in order, all or none, and return one outcome each.
+
+        Identical replays return their stored outcome (`replay=True`); a stored refusal
+        is raised again. If one command is refused, nothing is applied, the refusal is
+        stored under that command's key (except conflicts) and raised with the current
+        balance attached. `refusal` is a verdict reached before the store (session,
+        PAM, jurisdiction): it is stored and raised for the first command that is not
+        a replay, so a retry of an already accepted bet still gets its stored success.
+        Raises `StorageUnavailable` when durability cannot be confirmed.
+        """
+        ...
+
+    async def create_player(self, player: PlayerRecord) -> PlayerRecord:
+        """Create a player (idempotent for identical data; `ConflictingReplay` otherwise)."""
+        ...
+
+    async def get_player(self, player_id: str) -> PlayerRecord | None: ...
+
+    async def balance(self, player_id: str, currency: str) -> Balance: ...
+
+    async def create_session(self, session: SessionRecord) -> None: ...
+
+    async def get_session(self, token: str) -> SessionRecord | None: ...
+
+    async def transactions(
+        self, player_id: str, *, limit: int, before_seq: int | None = None
+    ) -> list[TxRecord]:
+        """A player's transaction records, newest first."""
+        ...
+
+    async def get_round(self, provider: str, round_id: str) -> RoundRecord | None: ...
+
+    async def round_transactions(self, provider: str, round_id: str) -> list[TxRecord]:
+        """Every record of a round, oldest first (for game recall)."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise `StorageUnavailable` if the store cannot serve requests."""
+        ...
+
+    async def close(self) -> None: ...
