@@ -298,5 +298,5 @@ def lookup_by_mro(error: GatewayError, table: dict[type[GatewayError], _T]) -> _
     """Find `error`'s entry in a protocol's mapping table, most specific class first."""
     for cls in type(error).__mro__:
         if cls in table:
-            return table[cls]  # type: ignore[index]  # -- MRO entries above GatewayError never match
+            return table[cls]
     raise KeyError(f"no mapping for {type(error).__name__}")

@@ -9,10 +9,10 @@ and values beyond 2**63-1 minor units are errors, never rounded.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
-from typing import Mapping
 
 from core.errors import InvalidAmount, UnknownCurrency
 
@@ -25,6 +25,8 @@ __all__ = [
     "format_minor",
     "minor_from_decimal",
     "minor_from_scaled_int",
+    "to_decimal",
+    "to_scaled_int",
 ]
 
 AMOUNT_MINOR_MAX = 2**63 - 1
@@ -42,7 +44,9 @@ class Currency:
     exponent: int
 
     def __post_init__(self) -> None:
-        assert self.code.isascii() and self.code.isupper() and 2 <= len(self.code) <= 8
+        assert self.code.isascii()
+        assert self.code.isupper()
+        assert 2 <= len(self.code) <= 8
         assert 0 <= self.exponent <= 18
 
 
@@ -205,10 +209,16 @@ def minor_from_scaled_int(
 def to_scaled_int(amount_minor: int, scale: int, currency: Currency) -> int:
     """Minor units to a fixed-point integer with `scale` decimals (exact when widening)."""
     if scale >= currency.exponent:
-        return amount_minor * 10 ** (scale - currency.exponent)
-    quotient, remainder = divmod(abs(amount_minor), 10 ** (currency.exponent - scale))
+        return amount_minor * _pow10(scale - currency.exponent)
+    quotient, remainder = divmod(abs(amount_minor), _pow10(currency.exponent - scale))
     assert remainder == 0, "narrowing would lose precision"
     return quotient if amount_minor >= 0 else -quotient
+
+
+def _pow10(exponent: int) -> int:
+    assert exponent >= 0
+    result: int = 10**exponent
+    return result
 
 
 def format_minor(amount_minor: int, currency: Currency) -> str:

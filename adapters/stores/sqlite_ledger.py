@@ -16,6 +16,16 @@ from typing import Any
 
 import orjson
 
+from adapters.stores.sqlite_schema import (
+    TX_COLUMNS,
+    player_from_row,
+    player_to_row,
+    round_from_row,
+    round_to_row,
+    session_from_row,
+    tx_from_row,
+    tx_to_row,
+)
 from core.errors import (
     ConflictingReplay,
     GatewayError,
@@ -33,18 +43,8 @@ from core.model import (
 from core.wallet.chain import GENESIS_HASH, link_hash
 from core.wallet.engine import TOMBSTONE_DETAIL, Plan, check_replay, plan, refusal_record
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
-from adapters.stores.sqlite_schema import (
-    TX_COLUMNS,
-    player_from_row,
-    player_to_row,
-    round_from_row,
-    round_to_row,
-    session_from_row,
-    tx_from_row,
-    tx_to_row,
-)
 
-__all__ = ["RefusedBatch", "SqliteLedger"]
+__all__ = ["BatchRefused", "SqliteLedger"]
 
 _MISSING: Any = object()
 TX_CACHE_ENTRIES_MAX = 200_000
@@ -186,7 +186,7 @@ class SqliteLedger:
                     raise refusal
                 outcomes.append(self._write_plan(plan(command, self, self._next_seq, now_us)))
             except GatewayError as error:
-                raise RefusedBatch(command, error) from error
+                raise BatchRefused(command, error) from error
         return outcomes
 
     def store_refusal(self, command: MoneyCommand, error: GatewayError) -> None:
@@ -219,7 +219,7 @@ class SqliteLedger:
     def _close_round(self, command: CloseRound, now_us: int) -> TxOutcome:
         player = self.player(command.player_id)
         if player is None:
-            raise RefusedBatch(None, PlayerNotFound(f"unknown player {command.player_id!r}"))
+            raise BatchRefused(None, PlayerNotFound(f"unknown player {command.player_id!r}"))
         existing = self.round(command.provider, command.round_id)
         if existing is None:
             existing = RoundRecord(
@@ -230,10 +230,12 @@ class SqliteLedger:
                 settled_before_seq=0, opened_at_us=now_us, updated_at_us=now_us,
             )  # fmt: skip
         elif existing.player_id != command.player_id:
-            raise RefusedBatch(None, InvalidRequest("round belongs to another player"))
+            raise BatchRefused(None, InvalidRequest("round belongs to another player"))
         if not existing.closed:
             self._write_round(dataclasses.replace(existing, closed=True, updated_at_us=now_us))
-        return TxOutcome(transaction_id="", balance=self.balance_of(player.player_id, player.currency))
+        return TxOutcome(
+            transaction_id="", balance=self.balance_of(player.player_id, player.currency)
+        )
 
     def _write_plan(self, planned: Plan) -> TxOutcome:
         if planned.currency:
@@ -253,7 +255,9 @@ class SqliteLedger:
             )
             for entry in planned.entries:
                 key = (entry.account, entry.currency)
-                self._set(self._account_deltas, key, self._account_deltas.get(key, 0) + entry.amount_minor)
+                self._set(
+                    self._account_deltas, key, self._account_deltas.get(key, 0) + entry.amount_minor
+                )
         for round_ in planned.rounds:
             self._write_round(round_)
         return self._outcome(planned)
@@ -280,7 +284,7 @@ class SqliteLedger:
         )
 
     def _insert_records(self, records: list[TxRecord]) -> None:
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         link = self._last_hash
         for record in records:
             assert record.seq == self._next_seq + len(rows), "seqs are dense and ordered"
@@ -349,7 +353,9 @@ class SqliteLedger:
             if existing != player:
                 raise ConflictingReplay("player exists with different data")
             return existing
-        self._conn.execute("INSERT INTO players VALUES (?, ?, ?, ?, ?, ?, ?, ?)", player_to_row(player))
+        self._conn.execute(
+            "INSERT INTO players VALUES (?, ?, ?, ?, ?, ?, ?, ?)", player_to_row(player)
+        )
         self._set(self._players, player.player_id, player)
         return player
 
@@ -392,11 +398,10 @@ class SqliteLedger:
             raise StorageUnavailable("wallet database is not readable") from exc
 
 
-class RefusedBatch(Exception):
+class BatchRefused(Exception):
     """A batch was refused because of `error` on `command` (None: not a money command)."""
 
     def __init__(self, command: MoneyCommand | None, error: GatewayError) -> None:
         super().__init__(error.message)
         self.command = command
         self.error = error
-

@@ -7,13 +7,14 @@ asyncio loop never waits on disk.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from adapters.stores.sqlite_ledger import RefusedBatch, SqliteLedger
+from adapters.stores.sqlite_ledger import BatchRefused, SqliteLedger
 from adapters.stores.sqlite_schema import apply_pragmas, create_schema
 from adapters.stores.sqlite_writer import SqliteWriter
 from core.errors import GatewayError, StorageUnavailable
@@ -81,10 +82,8 @@ class SqliteWalletStore:
     def _reload(self) -> None:
         ledger = self._ledger
         assert ledger is not None
-        try:
+        with contextlib.suppress(sqlite3.Error):  # the next batch fails too and reports it
             ledger.reload()
-        except sqlite3.Error:
-            pass  # the next batch fails too and reports it
 
     @property
     def ledger(self) -> SqliteLedger:
@@ -115,7 +114,7 @@ class SqliteWalletStore:
         def run() -> list[TxOutcome] | _Failure:
             try:
                 return ledger.apply(commands, refusal)
-            except RefusedBatch as refused:
+            except BatchRefused as refused:
                 assert conn.conn is not None
                 conn.conn.execute("ROLLBACK TO op")
                 ledger.undo_command()

@@ -58,7 +58,8 @@ class SqliteWriter:
         batch_ops_max: int,
         queue_depth_max: int,
     ) -> None:
-        assert batch_ops_max >= 1 and queue_depth_max >= 1
+        assert batch_ops_max >= 1
+        assert queue_depth_max >= 1
         self._conn_factory = conn_factory
         self.batch_ops_max = batch_ops_max
         self.queue_depth_max = queue_depth_max
@@ -104,7 +105,9 @@ class SqliteWriter:
 
     # -- writer thread ---------------------------------------------------------
 
-    def _run(self, setup: Callable[[sqlite3.Connection], None], ready: asyncio.Future[None]) -> None:
+    def _run(
+        self, setup: Callable[[sqlite3.Connection], None], ready: asyncio.Future[None]
+    ) -> None:
         assert self._loop is not None
         try:
             self.conn = self._conn_factory()

@@ -34,8 +34,8 @@ from core.errors import (
 )
 from core.model import (
     BonusGrant,
-    CreditKind,
     Credit,
+    CreditKind,
     Debit,
     Deposit,
     FundingOrder,
@@ -124,9 +124,7 @@ def plan(command: MoneyCommand, view: LedgerView, seq: int, now_us: int) -> Plan
     return _plan_cashier(command, view, seq, now_us)
 
 
-def refusal_record(
-    command: MoneyCommand, error: GatewayError, seq: int, now_us: int
-) -> TxRecord:
+def refusal_record(command: MoneyCommand, error: GatewayError, seq: int, now_us: int) -> TxRecord:
     """The record that stores a refusal under the command's key."""
     return _new_record(command, seq, now_us, 0, 0, status=TxStatus.REFUSED, reason=error)
 
@@ -278,7 +276,10 @@ def _referenced_bet(command: Credit, view: LedgerView) -> TxRecord | None:
         raise AlreadyRolledBack("the referenced bet was rolled back")
     if bet.player_id != command.player_id:
         raise ReferenceNotFound("the referenced bet belongs to another player")
-    if bet.status is TxStatus.SETTLED and command.credit_kind in (CreditKind.WIN, CreditKind.REFUND):
+    if bet.status is TxStatus.SETTLED and command.credit_kind in (
+        CreditKind.WIN,
+        CreditKind.REFUND,
+    ):
         raise AlreadySettled("the referenced bet is already settled")
     return bet
 
@@ -293,13 +294,17 @@ def _plan_credit(command: Credit, view: LedgerView, seq: int, now_us: int) -> Pl
         stake_real, stake_bonus = -bet.real_delta_minor, -bet.bonus_delta_minor
     else:
         stake_real, stake_bonus = round_.stake_real_minor, round_.stake_bonus_minor
-    to_real, to_bonus = _split_win(command.amount_minor, stake_real, stake_bonus, command.credit_kind)
+    to_real, to_bonus = _split_win(
+        command.amount_minor, stake_real, stake_bonus, command.credit_kind
+    )
     round_ = dataclasses.replace(
         round_,
         win_real_minor=round_.win_real_minor + to_real,
         win_bonus_minor=round_.win_bonus_minor + to_bonus,
         closed=round_.closed or command.close_round,
-        settled_before_seq=seq if bet is None and command.requires_bet else round_.settled_before_seq,
+        settled_before_seq=seq
+        if bet is None and command.requires_bet
+        else round_.settled_before_seq,
         updated_at_us=now_us,
     )
     updates = [] if bet is None else [dataclasses.replace(bet, status=TxStatus.SETTLED)]
@@ -338,21 +343,29 @@ def _plan_rollback(command: Rollback, view: LedgerView, seq: int, now_us: int) -
     return _plan_reversal(command, original, round_, view, seq, now_us)
 
 
-def _plan_tombstone(
-    command: Rollback, original: TxRecord | None, seq: int, now_us: int
-) -> Plan:
+def _plan_tombstone(command: Rollback, original: TxRecord | None, seq: int, now_us: int) -> Plan:
     """Nothing to reverse: record the rollback and (if the key is free) a tombstone."""
     records = [_new_record(command, seq, now_us, 0, 0, detail=TOMBSTONE_DETAIL)]
     if original is None:
         records.append(
             TxRecord(
-                seq=seq + 1, provider=command.provider, tx_id=command.ref_tx_id,
-                kind=TxKind.DEBIT, player_id=command.player_id, currency="",
-                amount_minor=0, real_delta_minor=0, bonus_delta_minor=0,
-                round_id=command.round_id, ref_tx_id=command.tx_id, fingerprint=b"",
-                status=TxStatus.TOMBSTONE, reason=None, created_at_us=now_us,
+                seq=seq + 1,
+                provider=command.provider,
+                tx_id=command.ref_tx_id,
+                kind=TxKind.DEBIT,
+                player_id=command.player_id,
+                currency="",
+                amount_minor=0,
+                real_delta_minor=0,
+                bonus_delta_minor=0,
+                round_id=command.round_id,
+                ref_tx_id=command.tx_id,
+                fingerprint=b"",
+                status=TxStatus.TOMBSTONE,
+                reason=None,
+                created_at_us=now_us,
                 detail=TOMBSTONE_DETAIL,
-            )  # fmt: skip
+            )
         )
     return Plan(records=records, player_id=command.player_id)
 

@@ -13,8 +13,8 @@ from core.errors import Reason
 from core.model import FundingOrder, PlayerStatus, TxKind, TxStatus
 
 __all__ = [
-    "CASHIER_ACCOUNT",
     "BONUS_POOL_ACCOUNT",
+    "CASHIER_ACCOUNT",
     "Entry",
     "PlayerRecord",
     "RoundRecord",

@@ -1,0 +1,172 @@
+"""The use cases every adapter calls: authenticate, balance, bet, win, rollback, close, batch.
+
+Debits pass the compliance path first (session, PAM status, then the configured
+debit policies) and the verdict goes to the store with the command, so a refusal is
+stored under the transaction id and an identical retry of an accepted bet still gets
+its stored success. Credits, rollbacks and round closes are never blocked by these
+checks: a won bet is always paid, even after the session expired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from core.errors import (
+    CurrencyMismatch,
+    GatewayError,
+    PlayerBlocked,
+    PlayerNotFound,
+    SelfExcluded,
+    SessionExpired,
+    SessionInvalid,
+    StorageUnavailable,
+)
+from core.model import (
+    Balance,
+    CloseRound,
+    Credit,
+    Debit,
+    PlayerStatus,
+    Rollback,
+    TxOutcome,
+    WalletCommand,
+)
+from core.money import CurrencyTable
+from core.wallet.records import PlayerRecord, SessionRecord
+from core.wallet.store import WalletStore
+
+__all__ = ["DebitPolicy", "SessionView", "WalletService"]
+
+DEFAULT_STORE_TIMEOUT_S = 5.0
+_T = TypeVar("_T")
+
+
+class DebitPolicy(Protocol):
+    """A compliance rule on bets (jurisdiction, responsible gaming). Raise to refuse."""
+
+    def check(self, player: PlayerRecord, session: SessionRecord | None, debit: Debit) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """What an authenticate call returns: the session, its player and their balance."""
+
+    session: SessionRecord
+    player: PlayerRecord
+    balance: Balance
+    expired: bool
+
+
+class WalletService:
+    """Compliance path plus wallet calls, with a time limit on every store call."""
+
+    def __init__(
+        self,
+        store: WalletStore,
+        currencies: CurrencyTable,
+        clock_us: Callable[[], int],
+        *,
+        debit_policies: Sequence[DebitPolicy] = (),
+        store_timeout_s: float = DEFAULT_STORE_TIMEOUT_S,
+    ) -> None:
+        assert store_timeout_s > 0
+        self.store = store
+        self.currencies = currencies
+        self._clock_us = clock_us
+        self._debit_policies = tuple(debit_policies)
+        self._store_timeout_s = store_timeout_s
+
+    # -- sessions and players ------------------------------------------------
+
+    async def session(self, provider: str, token: str, *, allow_expired: bool) -> SessionRecord:
+        """The session for `token` at `provider`; expired ones only if `allow_expired`."""
+        session = await self._timed(self.store.get_session(token))
+        if session is None or session.provider != provider:
+            raise SessionInvalid("unknown session token")
+        if not allow_expired and session.expires_at_us <= self._clock_us():
+            raise SessionExpired("session expired")
+        return session
+
+    async def authenticate(self, provider: str, token: str) -> SessionView:
+        session = await self.session(provider, token, allow_expired=False)
+        player = await self.player(session.player_id)
+        balance = await self.balance(player.player_id, player.currency)
+        return SessionView(session, player, balance, expired=False)
+
+    async def player(self, player_id: str) -> PlayerRecord:
+        player = await self._timed(self.store.get_player(player_id))
+        if player is None:
+            raise PlayerNotFound(f"unknown player {player_id!r}")
+        return player
+
+    async def balance(self, player_id: str, currency: str | None = None) -> Balance:
+        if currency is None:
+            currency = (await self.player(player_id)).currency
+        return await self._timed(self.store.balance(player_id, currency))
+
+    # -- money ---------------------------------------------------------------
+
+    async def debit(self, debit: Debit, *, session_token: str | None) -> TxOutcome:
+        return (await self.execute([debit], session_token=session_token))[0]
+
+    async def credit(self, credit: Credit) -> TxOutcome:
+        return (await self.execute([credit], session_token=None))[0]
+
+    async def rollback(self, rollback: Rollback) -> TxOutcome:
+        return (await self.execute([rollback], session_token=None))[0]
+
+    async def close_round(self, close: CloseRound) -> Balance:
+        return (await self.execute([close], session_token=None))[0].balance
+
+    async def execute(
+        self, commands: Sequence[WalletCommand], *, session_token: str | None
+    ) -> list[TxOutcome]:
+        """Apply `commands` atomically, after the compliance path for any debit among them."""
+        assert commands, "nothing to execute"
+        debits = [c for c in commands if isinstance(c, Debit)]
+        refusal = await self._debit_refusal(debits, session_token) if debits else None
+        return await self._timed(self.store.apply(commands, refusal=refusal))
+
+    async def _debit_refusal(
+        self, debits: Sequence[Debit], session_token: str | None
+    ) -> GatewayError | None:
+        """The reason to refuse these debits, or None. Never raises refusals itself."""
+        try:
+            session = None
+            if session_token is not None:
+                session = await self.session(debits[0].provider, session_token, allow_expired=True)
+            player = await self.player(debits[0].player_id)
+            for debit in debits:
+                self._check_debit(player, session, debit)
+        except StorageUnavailable:
+            raise
+        except GatewayError as refusal:
+            return refusal
+        return None
+
+    def _check_debit(
+        self, player: PlayerRecord, session: SessionRecord | None, debit: Debit
+    ) -> None:
+        if session is not None:
+            if session.player_id != debit.player_id:
+                raise SessionInvalid("session belongs to another player")
+            if session.expires_at_us <= self._clock_us():
+                raise SessionExpired("session expired")
+        if debit.currency != player.currency:
+            raise CurrencyMismatch(f"player's wallet is in {player.currency}")
+        if player.status is PlayerStatus.SELF_EXCLUDED:
+            raise SelfExcluded("player is self-excluded")
+        if player.status is not PlayerStatus.ACTIVE:
+            raise PlayerBlocked("player account is not active")
+        for policy in self._debit_policies:
+            policy.check(player, session, debit)
+
+    async def _timed(self, awaitable: Awaitable[_T]) -> _T:
+        """Await a store call within the time limit; a timeout is an unknown outcome."""
+        try:
+            return await asyncio.wait_for(awaitable, self._store_timeout_s)
+        except TimeoutError as exc:
+            raise StorageUnavailable("wallet store timed out; outcome unknown") from exc
