@@ -6,21 +6,37 @@ Adding a protocol is one module in `adapters/providers/` and one line here.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from adapters.providers.base import AdapterContext, ProviderAdapter
 
-__all__ = ["PROTOCOLS", "build_adapter"]
+__all__ = ["PROTOCOLS", "ProtocolSpec", "build_adapter"]
 
 AdapterFactory = Callable[[AdapterContext], ProviderAdapter]
 
-PROTOCOLS: Mapping[str, AdapterFactory] = MappingProxyType({})
+
+@dataclass(frozen=True, slots=True)
+class ProtocolSpec:
+    """How to build a protocol's adapter, and fresh demo credentials for it.
+
+    `demo_secrets()` returns every secret an instance needs, keyed by the names the
+    adapter reads from `AdapterContext.secrets`; names starting with `provider_` are the
+    provider side's half (private keys, shared secrets as the provider holds them), used
+    only by the demo client, the load generator and the conformance kit.
+    """
+
+    factory: AdapterFactory
+    demo_secrets: Callable[[], dict[str, bytes]]
+
+
+PROTOCOLS: Mapping[str, ProtocolSpec] = MappingProxyType({})
 
 
 def build_adapter(protocol: str, context: AdapterContext) -> ProviderAdapter:
     """Build the adapter for `protocol`; unknown names list the known ones."""
-    factory = PROTOCOLS.get(protocol)
-    if factory is None:
+    spec = PROTOCOLS.get(protocol)
+    if spec is None:
         known = ", ".join(sorted(PROTOCOLS)) or "none"
         raise ValueError(f"unknown provider protocol {protocol!r} (known: {known})")
-    return factory(context)
+    return spec.factory(context)

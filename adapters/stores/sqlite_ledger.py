@@ -1,9 +1,12 @@
 """The wallet's state inside the SQLite writer thread: a cached `LedgerView` plus writes.
 
-Only the writer thread touches this object. Player balances, players and recent
-transaction records and rounds are cached in memory; each command's cache changes are
-logged so that a rolled-back savepoint restores them exactly. Account balances are
-written once per group commit as summed deltas, not once per command.
+Only the writer thread touches this object. Players, player balances, recent
+transaction records and rounds are cached in memory, so a command is decided without
+waiting on SQL beyond one indexed idempotency lookup. What a command writes is staged
+(rows per table) and `flush()` writes each table with one `executemany`: per group
+commit normally, or per command when the writer replays a batch one SAVEPOINT at a
+time. Each command's cache and staging changes are logged so that a refused command is
+undone exactly. Account balances are written as summed deltas, once per flush.
 """
 
 from __future__ import annotations
@@ -46,11 +49,27 @@ from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxReco
 
 __all__ = ["BatchRefused", "SqliteLedger"]
 
+_PREFETCH_CHUNK_KEYS = 400
+_SELECT_TXS = f"SELECT tx_id, {TX_COLUMNS} FROM txs WHERE provider = ? AND tx_id IN ({{marks}})"
+_SELECT_ROUNDS = "SELECT round_id, * FROM rounds WHERE provider = ? AND round_id IN ({marks})"
+_INSERT_TX = f"INSERT INTO txs ({TX_COLUMNS}, hash) VALUES ({', '.join('?' * 17)})"
+_UPDATE_STATUS = "UPDATE txs SET status = ? WHERE provider = ? AND tx_id = ?"
+_INSERT_ENTRY = "INSERT INTO entries (seq, account, currency, amount_minor) VALUES (?, ?, ?, ?)"
+_UPSERT_ROUND = "INSERT OR REPLACE INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_OUTBOX = "INSERT INTO outbox (seq, payload) VALUES (?, ?)"
+_ADD_TO_ACCOUNT = (
+    "INSERT INTO accounts (account, currency, balance_minor) VALUES (?, ?, ?) "
+    "ON CONFLICT (account, currency) DO UPDATE "
+    "SET balance_minor = balance_minor + excluded.balance_minor"
+)
+
 _MISSING: Any = object()
 TX_CACHE_ENTRIES_MAX = 200_000
 ROUND_CACHE_ENTRIES_MAX = 100_000
 
-UndoLog = list[Callable[[], None]]
+UndoLog = list[tuple[dict[Any, Any], Any, Any]]
+_HEAD = "head"
+"""Key of the chain head (next seq, last hash) in `SqliteLedger._head`."""
 
 
 class SqliteLedger:
@@ -64,9 +83,14 @@ class SqliteLedger:
         self._txs: OrderedDict[tuple[str, str], TxRecord | None] = OrderedDict()
         self._rounds: OrderedDict[tuple[str, str], RoundRecord | None] = OrderedDict()
         self._account_deltas: dict[tuple[str, str], int] = {}
+        self._tx_rows: list[tuple[Any, ...]] = []
+        self._status_rows: list[tuple[str, str, str]] = []
+        self._entry_rows: list[tuple[int, str, str, int]] = []
+        self._round_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self._outbox_rows: list[tuple[int, bytes]] = []
+        self._marks = (0, 0, 0, 0)
         self._undo: UndoLog = []
-        self._next_seq = 1
-        self._last_hash = GENESIS_HASH
+        self._head: dict[str, tuple[int, bytes]] = {_HEAD: (1, GENESIS_HASH)}
         self.reload()
 
     # -- lifecycle ---------------------------------------------------------------
@@ -78,29 +102,159 @@ class SqliteLedger:
         self._txs.clear()
         self._rounds.clear()
         self._account_deltas.clear()
+        self._clear_staged()
         self._undo = []
         row = self._conn.execute("SELECT seq, hash FROM txs ORDER BY seq DESC LIMIT 1").fetchone()
-        self._next_seq, self._last_hash = (1, GENESIS_HASH) if row is None else (row[0] + 1, row[1])
+        self._head[_HEAD] = (1, GENESIS_HASH) if row is None else (row[0] + 1, row[1])
 
     def begin_command(self) -> None:
         self._undo = []
+        self._marks = (
+            len(self._tx_rows),
+            len(self._status_rows),
+            len(self._entry_rows),
+            len(self._outbox_rows),
+        )
 
     def undo_command(self) -> None:
-        """Restore the caches changed since `begin_command` (the savepoint rolled back)."""
-        for restore in reversed(self._undo):
-            restore()
+        """Forget everything the current command staged or cached."""
+        for cache, key, old in reversed(self._undo):
+            if old is _MISSING:
+                cache.pop(key, None)
+            else:
+                cache[key] = old
         self._undo = []
+        tx_mark, status_mark, entry_mark, outbox_mark = self._marks
+        del self._tx_rows[tx_mark:]
+        del self._status_rows[status_mark:]
+        del self._entry_rows[entry_mark:]
+        del self._outbox_rows[outbox_mark:]
 
-    def flush_accounts(self) -> None:
-        """Write the batch's summed account deltas; called once before COMMIT."""
+    def flush(self) -> None:
+        """Write everything staged, one `executemany` per table, inside the open transaction.
+
+        Staging is cleared only once every statement succeeded; if one fails the caller
+        rolls the transaction (or the command's savepoint) back and undoes the command.
+        """
+        conn = self._conn
+        if self._tx_rows:
+            conn.executemany(_INSERT_TX, self._tx_rows)
+        if self._status_rows:
+            conn.executemany(_UPDATE_STATUS, self._status_rows)
+        if self._entry_rows:
+            conn.executemany(_INSERT_ENTRY, self._entry_rows)
+        if self._round_rows:
+            conn.executemany(_UPSERT_ROUND, self._round_rows.values())
+        if self._outbox_rows:
+            conn.executemany(_INSERT_OUTBOX, self._outbox_rows)
         if self._account_deltas:
-            self._conn.executemany(
-                "INSERT INTO accounts (account, currency, balance_minor) VALUES (?, ?, ?) "
-                "ON CONFLICT (account, currency) DO UPDATE "
-                "SET balance_minor = balance_minor + excluded.balance_minor",
-                [(a, c, d) for (a, c), d in self._account_deltas.items() if d],
+            conn.executemany(
+                _ADD_TO_ACCOUNT, [(a, c, d) for (a, c), d in self._account_deltas.items() if d]
             )
-            self._account_deltas.clear()
+        self._clear_staged()
+
+    def _clear_staged(self) -> None:
+        self._tx_rows.clear()
+        self._status_rows.clear()
+        self._entry_rows.clear()
+        self._round_rows.clear()
+        self._outbox_rows.clear()
+        self._account_deltas.clear()
+        self._marks = (0, 0, 0, 0)
+
+    def trim_caches(self) -> None:
+        """Bound the caches; only between batches, so nothing staged is ever evicted."""
+        for cache, entries_max in (
+            (self._txs, TX_CACHE_ENTRIES_MAX),
+            (self._rounds, ROUND_CACHE_ENTRIES_MAX),
+        ):
+            while len(cache) > entries_max:
+                cache.popitem(last=False)
+
+    # -- prefetch ------------------------------------------------------------------
+
+    def prefetch(self, batches: Sequence[Sequence[WalletCommand]]) -> None:
+        """Load what a batch will look up with a few bulk SELECTs instead of several per command.
+
+        Every lookup still goes through the cache afterwards; a key found missing is
+        cached as missing (it cannot appear: this thread is the only writer).
+        """
+        tx_keys: set[tuple[str, str]] = set()
+        round_keys: set[tuple[str, str]] = set()
+        player_ids: set[str] = set()
+        for commands in batches:
+            for command in commands:
+                player_ids.add(command.player_id)
+                round_id = getattr(command, "round_id", None)
+                if round_id:
+                    round_keys.add((command.provider, round_id))
+                if isinstance(command, CloseRound):
+                    continue
+                tx_keys.add((command.provider, command.tx_id))
+                ref_tx_id = getattr(command, "ref_tx_id", None)
+                if ref_tx_id:
+                    tx_keys.add((command.provider, ref_tx_id))
+        # Filter by membership: `set - dict.keys()` would copy the whole cache.
+        txs, rounds, players = self._txs, self._rounds, self._players
+        self._prefetch_keyed({k for k in tx_keys if k not in txs}, _SELECT_TXS, txs, tx_from_row)
+        self._prefetch_keyed(
+            {k for k in round_keys if k not in rounds}, _SELECT_ROUNDS, rounds, round_from_row
+        )
+        self._prefetch_players({p for p in player_ids if p not in players})
+
+    def _prefetch_keyed(
+        self,
+        keys: set[tuple[str, str]],
+        select: str,
+        cache: OrderedDict[tuple[str, str], Any],
+        from_row: Callable[[tuple[Any, ...]], Any],
+    ) -> None:
+        """One indexed `provider = ? AND id IN (...)` query per provider and chunk."""
+        by_provider: dict[str, list[str]] = {}
+        for provider, key_id in keys:
+            by_provider.setdefault(provider, []).append(key_id)
+        for provider, ids in by_provider.items():
+            for start in range(0, len(ids), _PREFETCH_CHUNK_KEYS):
+                chunk = ids[start : start + _PREFETCH_CHUNK_KEYS]
+                marks = ", ".join("?" * len(chunk))
+                found = {
+                    row[0]: from_row(row[1:])
+                    for row in self._conn.execute(select.format(marks=marks), [provider, *chunk])
+                }
+                for key_id in chunk:
+                    cache[(provider, key_id)] = found.get(key_id)
+
+    def _prefetch_players(self, player_ids: set[str]) -> None:
+        wanted = list(player_ids)
+        for start in range(0, len(wanted), _PREFETCH_CHUNK_KEYS):
+            chunk = wanted[start : start + _PREFETCH_CHUNK_KEYS]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._conn.execute(f"SELECT * FROM players WHERE player_id IN ({marks})", chunk)
+            for row in rows:
+                self._players[row[0]] = player_from_row(row)
+        accounts: list[str] = []
+        currencies: set[str] = set()
+        for player_id in player_ids:
+            player = self._players.get(player_id)
+            if player is not None and (player_id, player.currency) not in self._balances:
+                accounts += (f"player:{player_id}:real", f"player:{player_id}:bonus")
+                currencies.add(player.currency)
+                self._balances[(player_id, player.currency)] = (0, 0)
+        for start in range(0, len(accounts), _PREFETCH_CHUNK_KEYS):
+            chunk = accounts[start : start + _PREFETCH_CHUNK_KEYS]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._conn.execute(
+                f"SELECT account, currency, balance_minor FROM accounts WHERE account IN ({marks})",
+                chunk,
+            )
+            for account, currency, balance in rows:
+                self._load_balance(account, currency, balance)
+
+    def _load_balance(self, account: str, currency: str, balance: int) -> None:
+        _, player_id, bucket = account.split(":", 2)
+        key = (player_id, currency)
+        real, bonus = self._balances.get(key, (0, 0))
+        self._balances[key] = (balance, bonus) if bucket == "real" else (real, balance)
 
     # -- LedgerView ----------------------------------------------------------------
 
@@ -144,7 +298,7 @@ class SqliteLedger:
             f"SELECT {TX_COLUMNS} FROM txs WHERE provider = ? AND tx_id = ?", (provider, tx_id)
         ).fetchone()
         record = None if row is None else tx_from_row(row)
-        self._remember(self._txs, key, record, TX_CACHE_ENTRIES_MAX)
+        self._txs[key] = record
         return record
 
     def round(self, provider: str, round_id: str) -> RoundRecord | None:
@@ -156,14 +310,8 @@ class SqliteLedger:
             "SELECT * FROM rounds WHERE provider = ? AND round_id = ?", (provider, round_id)
         ).fetchone()
         record = None if row is None else round_from_row(row)
-        self._remember(self._rounds, key, record, ROUND_CACHE_ENTRIES_MAX)
+        self._rounds[key] = record
         return record
-
-    @staticmethod
-    def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, entries_max: int) -> None:
-        cache[key] = value
-        if len(cache) > entries_max:
-            cache.popitem(last=False)
 
     # -- commands --------------------------------------------------------------
 
@@ -238,46 +386,33 @@ class SqliteLedger:
         )
 
     def _write_plan(self, planned: Plan) -> TxOutcome:
-        if planned.currency:
-            self.balances(planned.player_id, planned.currency)  # cache before the deltas
+        player = self.player(planned.player_id)
+        currency = planned.currency or (player.currency if player else "")
+        balance_key = (planned.player_id, currency)
+        real, bonus = self.balances(*balance_key)  # read before the deltas are staged
         self._insert_records(planned.records)
         for updated in planned.updates:
-            self._conn.execute(
-                "UPDATE txs SET status = ? WHERE provider = ? AND tx_id = ?",
-                (updated.status.value, updated.provider, updated.tx_id),
-            )
+            self._status_rows.append((updated.status.value, updated.provider, updated.tx_id))
             self._set(self._txs, (updated.provider, updated.tx_id), updated)
         if planned.entries:
             seq = planned.record.seq
-            self._conn.executemany(
-                "INSERT INTO entries (seq, account, currency, amount_minor) VALUES (?, ?, ?, ?)",
-                [(seq, e.account, e.currency, e.amount_minor) for e in planned.entries],
-            )
             for entry in planned.entries:
+                self._entry_rows.append((seq, entry.account, entry.currency, entry.amount_minor))
                 key = (entry.account, entry.currency)
                 self._set(
                     self._account_deltas, key, self._account_deltas.get(key, 0) + entry.amount_minor
                 )
         for round_ in planned.rounds:
             self._write_round(round_)
-        return self._outcome(planned)
-
-    def _outcome(self, planned: Plan) -> TxOutcome:
         record = planned.record
         if planned.real_delta_minor or planned.bonus_delta_minor:
-            key = (planned.player_id, planned.currency)
-            real, bonus = self.balances(*key)
-            self._set(
-                self._balances,
-                key,
-                (real + planned.real_delta_minor, bonus + planned.bonus_delta_minor),
-            )
-        player = self.player(record.player_id)
-        currency = planned.currency or (player.currency if player else "")
+            real += planned.real_delta_minor
+            bonus += planned.bonus_delta_minor
+            self._set(self._balances, balance_key, (real, bonus))
         self._outbox(record)
         return TxOutcome(
             transaction_id=record.transaction_id,
-            balance=self.balance_of(record.player_id, currency),
+            balance=Balance(currency, real, bonus),
             real_delta_minor=planned.real_delta_minor,
             bonus_delta_minor=planned.bonus_delta_minor,
             tombstone=record.detail == TOMBSTONE_DETAIL,
@@ -290,28 +425,28 @@ class SqliteLedger:
             assert record.seq == self._next_seq + len(rows), "seqs are dense and ordered"
             link = link_hash(link, record)
             rows.append(tx_to_row(record, link))
-        self._conn.executemany(
-            f"INSERT INTO txs ({TX_COLUMNS}, hash) VALUES ({', '.join('?' * 17)})", rows
-        )
+        self._tx_rows.extend(rows)
         self._set_chain(self._next_seq + len(rows), link)
         for record in records:
             self._set(self._txs, (record.provider, record.tx_id), record)
 
+    @property
+    def _next_seq(self) -> int:
+        seq: int = self._head[_HEAD][0]
+        return seq
+
+    @property
+    def _last_hash(self) -> bytes:
+        link: bytes = self._head[_HEAD][1]
+        return link
+
     def _set_chain(self, next_seq: int, last_hash: bytes) -> None:
-        previous = (self._next_seq, self._last_hash)
-
-        def restore() -> None:
-            self._next_seq, self._last_hash = previous
-
-        self._undo.append(restore)
-        self._next_seq, self._last_hash = next_seq, last_hash
+        self._set(self._head, _HEAD, (next_seq, last_hash))
 
     def _write_round(self, round_: RoundRecord) -> None:
-        self._conn.execute(
-            "INSERT OR REPLACE INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            round_to_row(round_),
-        )
-        self._set(self._rounds, (round_.provider, round_.round_id), round_)
+        key = (round_.provider, round_.round_id)
+        self._set(self._round_rows, key, round_to_row(round_))
+        self._set(self._rounds, key, round_)
 
     def _outbox(self, record: TxRecord) -> None:
         payload = orjson.dumps(
@@ -331,18 +466,11 @@ class SqliteLedger:
                 "created_at_us": record.created_at_us,
             }
         )
-        self._conn.execute("INSERT INTO outbox (seq, payload) VALUES (?, ?)", (record.seq, payload))
+        self._outbox_rows.append((record.seq, payload))
 
     def _set(self, cache: dict[Any, Any], key: Any, value: Any) -> None:
-        old = cache.get(key, _MISSING)
-
-        def restore() -> None:
-            if old is _MISSING:
-                cache.pop(key, None)
-            else:
-                cache[key] = old
-
-        self._undo.append(restore)
+        """Set a cache entry, logging the old value so `undo_command` can restore it."""
+        self._undo.append((cache, key, cache.get(key, _MISSING)))
         cache[key] = value
 
     # -- players, sessions, reads ----------------------------------------------

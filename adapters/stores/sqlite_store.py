@@ -76,7 +76,10 @@ class SqliteWalletStore:
             store._ledger = SqliteLedger(conn, clock_us)
 
         await writer.start(setup)
+        writer.flush = store.ledger.flush
         writer.on_batch_failed = store._reload
+        writer.after_commit = store.ledger.trim_caches
+        writer.prefetch = store.ledger.prefetch
         return store
 
     def _reload(self) -> None:
@@ -95,35 +98,34 @@ class SqliteWalletStore:
         """Transactions committed so far (for benchmarks: ops per commit)."""
         return self._writer.commits
 
-    async def _call(self, fn: Callable[[], Any], *, writes: bool) -> Any:
+    async def _call(self, fn: Callable[[], Any], *, writes: bool, prefetch: Any = None) -> Any:
         ledger = self.ledger
 
         def run() -> Any:
             ledger.begin_command()
             return fn()
 
-        return await self._writer.submit(run, writes=writes, on_rollback=ledger.undo_command)
+        return await self._writer.submit(
+            run, writes=writes, on_rollback=ledger.undo_command, prefetch=prefetch
+        )
 
     async def apply(
         self, commands: Sequence[WalletCommand], *, refusal: GatewayError | None = None
     ) -> list[TxOutcome]:
         assert commands, "nothing to apply"
         ledger = self.ledger
-        conn = self._writer
 
         def run() -> list[TxOutcome] | _Failure:
             try:
                 return ledger.apply(commands, refusal)
             except BatchRefused as refused:
-                assert conn.conn is not None
-                conn.conn.execute("ROLLBACK TO op")
                 ledger.undo_command()
                 if refused.command is not None:
                     ledger.store_refusal(refused.command, refused.error)
                 _attach_balance(ledger, commands[0].player_id, refused.error)
                 return _Failure(refused.error)
 
-        result = await self._call(run, writes=True)
+        result = await self._call(run, writes=True, prefetch=commands)
         if isinstance(result, _Failure):
             raise result.error
         assert isinstance(result, list)

@@ -5,11 +5,13 @@ database when two connections write or checkpoint at once (fixed in 3.51.3), and
 writer is what WAL allows anyway. Reads go through the same thread; they are served
 from the writer's caches and are cheap.
 
-Each loop iteration takes every queued job (up to `batch_ops_max`), runs each in its own
-SAVEPOINT inside one `BEGIN IMMEDIATE` transaction, commits once (one WAL fsync with
-`synchronous=FULL`) and only then resolves the callers' futures, in one hop back to
-the event loop. A job that raises rolls back alone; a failed COMMIT fails the batch
-with `StorageUnavailable`, since its outcome is then unknown to the callers.
+Each loop iteration takes every queued job (up to `batch_ops_max`) into one
+`BEGIN IMMEDIATE` transaction: jobs decide against in-memory state and stage their
+rows, `flush` writes them in bulk, the batch commits once (one WAL fsync with
+`synchronous=FULL`) and only then are the callers' futures resolved, in one hop back to
+the event loop. A refused job undoes only its own staging. If the database refuses a
+row, the batch is replayed with a SAVEPOINT per job so that job fails alone. A failed
+COMMIT fails the batch with `StorageUnavailable`: the callers' outcome is unknown.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class Job:
     future: asyncio.Future[Any]
     writes: bool = True
     on_rollback: Callable[[], None] | None = None
+    prefetch: Any = None
+    """What the job will look up, handed to the `prefetch` hook with the rest of its batch."""
     result: Any = None
     error: BaseException | None = field(default=None)
 
@@ -68,7 +72,13 @@ class SqliteWriter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._depth = 0
         self.conn: sqlite3.Connection | None = None
+        self.flush: Callable[[], None] = lambda: None
+        """Writes what the jobs staged; runs in the writer thread inside the transaction."""
         self.on_batch_failed: Callable[[], None] = lambda: None
+        """Forgets in-memory state after a rollback (the database is the truth)."""
+        self.after_commit: Callable[[], None] = lambda: None
+        self.prefetch: Callable[[list[Any]], None] = lambda _keys: None
+        """Bulk-loads what a batch's jobs will look up, before they run."""
         self.commits = 0
         self.ops = 0
 
@@ -90,7 +100,12 @@ class SqliteWriter:
         self._thread = None
 
     def submit(
-        self, fn: JobFn, *, writes: bool = True, on_rollback: Callable[[], None] | None = None
+        self,
+        fn: JobFn,
+        *,
+        writes: bool = True,
+        on_rollback: Callable[[], None] | None = None,
+        prefetch: Any = None,
     ) -> asyncio.Future[Any]:
         """Queue `fn`; the future resolves after the batch that ran it is durable."""
         assert self._loop is not None, "writer not started"
@@ -100,7 +115,7 @@ class SqliteWriter:
             raise StorageUnavailable("wallet store queue is full")
         future: asyncio.Future[Any] = self._loop.create_future()
         self._depth += 1
-        self._queue.put(Job(fn, future, writes, on_rollback))
+        self._queue.put(Job(fn, future, writes, on_rollback, prefetch))
         return future
 
     # -- writer thread ---------------------------------------------------------
@@ -141,49 +156,80 @@ class SqliteWriter:
     def _run_batch(self, batch: list[Job]) -> None:
         conn = self.conn
         assert conn is not None
-        writes = any(job.writes for job in batch)
-        try:
-            if writes:
-                conn.execute("BEGIN IMMEDIATE")
+        if not any(job.writes for job in batch):
             for job in batch:
-                self._run_job(conn, job)
-            if writes:
-                conn.execute("COMMIT")
-                self.commits += 1
-        except sqlite3.Error as exc:
-            self._fail_batch(conn, batch, exc)
+                self._run_read(job)
+        else:
+            self._run_write_batch(conn, batch)
         self.ops += len(batch)
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._deliver, batch)
 
-    def _run_job(self, conn: sqlite3.Connection, job: Job) -> None:
-        if not job.writes:
+    def _run_write_batch(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
+        """One transaction for the whole batch; one SAVEPOINT per job only if needed.
+
+        Jobs are decided against the in-memory state and stage their rows, which are
+        written in bulk by `flush` before COMMIT. If the database refuses a row (an
+        IntegrityError: a bug or a foreign writer), the transaction is rolled back and
+        the batch replayed one SAVEPOINT per job, so only the offending job fails.
+        """
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            self.prefetch([job.prefetch for job in batch if job.prefetch is not None])
             try:
-                job.result = job.fn()
-            except Exception as exc:  # noqa: BLE001 -- delivered to the caller
-                job.error = exc
+                for job in batch:
+                    self._run_staged(job)
+                self.flush()
+            except sqlite3.IntegrityError as exc:
+                _log.warning("wallet_batch_isolating", error=str(exc), ops=len(batch))
+                conn.execute("ROLLBACK")
+                self.on_batch_failed()
+                conn.execute("BEGIN IMMEDIATE")
+                for job in batch:
+                    self._run_isolated(conn, job)
+            conn.execute("COMMIT")
+            self.commits += 1
+            self.after_commit()
+        except sqlite3.Error as exc:
+            self._fail_batch(conn, batch, exc)
+
+    @staticmethod
+    def _run_read(job: Job) -> None:
+        try:
+            job.result = job.fn()
+        except Exception as exc:  # noqa: BLE001 -- delivered to the caller
+            job.error = exc
+
+    @staticmethod
+    def _run_staged(job: Job) -> None:
+        """Run a job whose writes are staged; a refusal undoes only its own staging."""
+        job.result, job.error = None, None
+        try:
+            job.result = job.fn()
+        except sqlite3.Error:
+            raise
+        except Exception as exc:  # noqa: BLE001 -- delivered to the caller
+            job.error = exc
+            if job.on_rollback is not None:
+                job.on_rollback()
+
+    def _run_isolated(self, conn: sqlite3.Connection, job: Job) -> None:
+        """Run and write one job inside its own SAVEPOINT; a refused row fails it alone."""
+        if not job.writes:
+            self._run_read(job)
             return
         conn.execute("SAVEPOINT op")
         try:
-            job.result = job.fn()
-        except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
-            if not isinstance(exc, sqlite3.IntegrityError):
-                self._rollback_job(conn, job)
-                raise
+            self._run_staged(job)
+            self.flush()
+        except sqlite3.IntegrityError as exc:
             _log.error("wallet_job_integrity_error", error=str(exc))
+            conn.execute("ROLLBACK TO op")
+            if job.on_rollback is not None:
+                job.on_rollback()
+            job.result = None
             job.error = StorageUnavailable("wallet store refused the write")
-            self._rollback_job(conn, job)
-        except Exception as exc:  # noqa: BLE001 -- delivered to the caller
-            job.error = exc
-            self._rollback_job(conn, job)
         conn.execute("RELEASE op")
-
-    @staticmethod
-    def _rollback_job(conn: sqlite3.Connection, job: Job) -> None:
-        """Undo one job: its savepoint in the database and its cache changes."""
-        conn.execute("ROLLBACK TO op")
-        if job.on_rollback is not None:
-            job.on_rollback()
 
     def _fail_batch(self, conn: sqlite3.Connection, batch: list[Job], exc: sqlite3.Error) -> None:
         _log.error("wallet_batch_failed", error=str(exc), ops=len(batch))

@@ -14,7 +14,6 @@ does I/O, so every store (and the tests) get the same rules:
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -233,6 +232,42 @@ def _round_for(command: Debit | Credit, view: LedgerView, now_us: int) -> RoundR
     return existing
 
 
+def _updated_round(
+    r: RoundRecord,
+    now_us: int,
+    *,
+    closed: bool,
+    stake: tuple[int, int] = (0, 0),
+    win: tuple[int, int] = (0, 0),
+    bets: int = 0,
+    settled_before_seq: int | None = None,
+) -> RoundRecord:
+    """The round after adding stakes/wins (signed, real and bonus); explicit for speed."""
+    return RoundRecord(
+        provider=r.provider, round_id=r.round_id, player_id=r.player_id, currency=r.currency,
+        game_id=r.game_id, closed=closed,
+        stake_real_minor=r.stake_real_minor + stake[0],
+        stake_bonus_minor=r.stake_bonus_minor + stake[1],
+        win_real_minor=r.win_real_minor + win[0], win_bonus_minor=r.win_bonus_minor + win[1],
+        bet_count=r.bet_count + bets,
+        settled_before_seq=(
+            r.settled_before_seq if settled_before_seq is None else settled_before_seq
+        ),
+        opened_at_us=r.opened_at_us, updated_at_us=now_us,
+    )  # fmt: skip
+
+
+def _with_status(r: TxRecord, status: TxStatus) -> TxRecord:
+    """The same record in another state (a bet settled, reopened or rolled back)."""
+    return TxRecord(
+        seq=r.seq, provider=r.provider, tx_id=r.tx_id, kind=r.kind, player_id=r.player_id,
+        currency=r.currency, amount_minor=r.amount_minor, real_delta_minor=r.real_delta_minor,
+        bonus_delta_minor=r.bonus_delta_minor, round_id=r.round_id, ref_tx_id=r.ref_tx_id,
+        fingerprint=r.fingerprint, status=status, reason=r.reason,
+        created_at_us=r.created_at_us, detail=r.detail,
+    )  # fmt: skip
+
+
 def _plan_debit(command: Debit, view: LedgerView, seq: int, now_us: int) -> Plan:
     player = _player(view, command.player_id, command.currency)
     round_ = _round_for(command, view, now_us)
@@ -240,13 +275,12 @@ def _plan_debit(command: Debit, view: LedgerView, seq: int, now_us: int) -> Plan
         raise RoundClosed("round is closed")
     real, bonus = view.balances(command.player_id, command.currency)
     from_real, from_bonus = _split_stake(command.amount_minor, real, bonus, player.funding_order)
-    round_ = dataclasses.replace(
+    round_ = _updated_round(
         round_,
-        stake_real_minor=round_.stake_real_minor + from_real,
-        stake_bonus_minor=round_.stake_bonus_minor + from_bonus,
-        bet_count=round_.bet_count + 1,
+        now_us,
         closed=command.close_round,
-        updated_at_us=now_us,
+        stake=(from_real, from_bonus),
+        bets=1,
     )
     record = _new_record(command, seq, now_us, -from_real, -from_bonus)
     return Plan(
@@ -297,17 +331,15 @@ def _plan_credit(command: Credit, view: LedgerView, seq: int, now_us: int) -> Pl
     to_real, to_bonus = _split_win(
         command.amount_minor, stake_real, stake_bonus, command.credit_kind
     )
-    round_ = dataclasses.replace(
+    settles_round = bet is None and command.requires_bet
+    round_ = _updated_round(
         round_,
-        win_real_minor=round_.win_real_minor + to_real,
-        win_bonus_minor=round_.win_bonus_minor + to_bonus,
+        now_us,
         closed=round_.closed or command.close_round,
-        settled_before_seq=seq
-        if bet is None and command.requires_bet
-        else round_.settled_before_seq,
-        updated_at_us=now_us,
+        win=(to_real, to_bonus),
+        settled_before_seq=seq if settles_round else round_.settled_before_seq,
     )
-    updates = [] if bet is None else [dataclasses.replace(bet, status=TxStatus.SETTLED)]
+    updates = [] if bet is None else [_with_status(bet, TxStatus.SETTLED)]
     return Plan(
         records=[_new_record(command, seq, now_us, to_real, to_bonus)],
         updates=updates,
@@ -380,20 +412,18 @@ def _plan_reversal(
 ) -> Plan:
     real, bonus = -original.real_delta_minor, -original.bonus_delta_minor
     is_debit = original.kind is TxKind.DEBIT
-    round_ = dataclasses.replace(
+    round_ = _updated_round(
         round_,
-        stake_real_minor=round_.stake_real_minor - (real if is_debit else 0),
-        stake_bonus_minor=round_.stake_bonus_minor - (bonus if is_debit else 0),
-        win_real_minor=round_.win_real_minor + (0 if is_debit else real),
-        win_bonus_minor=round_.win_bonus_minor + (0 if is_debit else bonus),
+        now_us,
         closed=round_.closed or command.close_round,
-        updated_at_us=now_us,
+        stake=(-real, -bonus) if is_debit else (0, 0),
+        win=(0, 0) if is_debit else (real, bonus),
     )
-    updates = [dataclasses.replace(original, status=TxStatus.ROLLED_BACK)]
+    updates = [_with_status(original, TxStatus.ROLLED_BACK)]
     if not is_debit and original.ref_tx_id is not None:
         bet = view.tx(command.provider, original.ref_tx_id)
         if bet is not None and bet.status is TxStatus.SETTLED:
-            updates.append(dataclasses.replace(bet, status=TxStatus.APPLIED))
+            updates.append(_with_status(bet, TxStatus.APPLIED))
     entries = _player_entries(
         command.player_id, original.currency, real, bonus, provider_account(command.provider)
     )
