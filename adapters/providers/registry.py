@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from adapters.providers import gamegate
 from adapters.providers.base import AdapterContext, ProviderAdapter
 
 __all__ = ["PROTOCOLS", "ProtocolSpec", "build_adapter"]
@@ -30,7 +31,11 @@ class ProtocolSpec:
     demo_secrets: Callable[[], dict[str, bytes]]
 
 
-PROTOCOLS: Mapping[str, ProtocolSpec] = MappingProxyType({})
+PROTOCOLS: Mapping[str, ProtocolSpec] = MappingProxyType(
+    {
+        "gamegate": ProtocolSpec(gamegate.GamegateAdapter, gamegate.demo_secrets),
+    }
+)
 
 
 def build_adapter(protocol: str, context: AdapterContext) -> ProviderAdapter:
