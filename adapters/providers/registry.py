@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from adapters.providers import gamegate
+from adapters.providers import gamegate, softswiss
 from adapters.providers.base import AdapterContext, ProviderAdapter
 
 __all__ = ["PROTOCOLS", "ProtocolSpec", "build_adapter"]
@@ -34,6 +34,7 @@ class ProtocolSpec:
 PROTOCOLS: Mapping[str, ProtocolSpec] = MappingProxyType(
     {
         "gamegate": ProtocolSpec(gamegate.GamegateAdapter, gamegate.demo_secrets),
+        "softswiss": ProtocolSpec(softswiss.SoftswissAdapter, softswiss.demo_secrets),
     }
 )
 

@@ -39,6 +39,7 @@ from core.errors import (
 from core.model import (
     Balance,
     CloseRound,
+    Debit,
     MoneyCommand,
     TxOutcome,
     WalletCommand,
@@ -330,7 +331,7 @@ class SqliteLedger:
                 if replay is not None:
                     outcomes.append(self._replayed(replay.record))
                     continue
-                if refusal is not None:
+                if refusal is not None and isinstance(command, Debit):
                     raise refusal
                 outcomes.append(self._write_plan(plan(command, self, self._next_seq, now_us)))
             except GatewayError as error:

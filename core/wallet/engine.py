@@ -418,6 +418,7 @@ def _plan_reversal(
         closed=round_.closed or command.close_round,
         stake=(-real, -bonus) if is_debit else (0, 0),
         win=(0, 0) if is_debit else (real, bonus),
+        bets=-1 if is_debit else 0,
     )
     updates = [_with_status(original, TxStatus.ROLLED_BACK)]
     if not is_debit and original.ref_tx_id is not None:

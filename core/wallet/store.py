@@ -32,8 +32,9 @@ class WalletStore(Protocol):
         is raised again. If one command is refused, nothing is applied, the refusal is
         stored under that command's key (except conflicts) and raised with the current
         balance attached. `refusal` is a verdict reached before the store (session,
-        PAM, jurisdiction): it is stored and raised for the first command that is not
-        a replay, so a retry of an already accepted bet still gets its stored success.
+        PAM, jurisdiction) about the batch's debits: it is stored and raised for the first
+        debit that is not a replay, so a retry of an already accepted bet still gets its
+        stored success, and credits in the batch are never refused by it.
         Raises `StorageUnavailable` when durability cannot be confirmed.
         """
         ...

@@ -109,7 +109,7 @@ class DirectTransport:
         currency = await self._currency(player_id)
         amount = minor_from_decimal(str(body["amount"]), self._currencies.get(currency))
         self._counter += 1
-        key = f"direct-{what}-{self._counter}"
+        key = f"direct-{what}-{player_id}-{self._counter}"
         command = (
             Deposit(key, player_id, currency, amount)
             if what == "deposits"
