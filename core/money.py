@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from types import MappingProxyType
 
 from core.errors import InvalidAmount, UnknownCurrency
@@ -165,22 +165,24 @@ def _minor_from_text(text: str, currency: Currency, *, allow_negative: bool) -> 
 
 
 def _minor_from_decimal_object(value: Decimal, currency: Currency, *, allow_negative: bool) -> int:
+    """Exact integer arithmetic on the decimal's digits: no context precision, no rounding."""
     if not value.is_finite():
         raise InvalidAmount("amount must be finite")
-    exponent = value.as_tuple().exponent
+    sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
-    if exponent > 6 or len(value.as_tuple().digits) > _DECIMAL_TEXT_LENGTH_MAX:
+    if len(digits) > _DECIMAL_TEXT_LENGTH_MAX or exponent > _DECIMAL_TEXT_LENGTH_MAX:
         raise InvalidAmount("amount is out of range")
-    try:
-        scaled = value.scaleb(currency.exponent)
-        if scaled != scaled.to_integral_value():
+    coefficient = int("".join(map(str, digits)) or "0")
+    shift = exponent + currency.exponent
+    if shift >= 0:
+        minor = coefficient * _pow10(shift)
+    else:
+        minor, remainder = divmod(coefficient, _pow10(-shift))
+        if remainder:
             raise InvalidAmount(
                 f"amount {value} has more than {currency.exponent} decimals for {currency.code}"
             )
-        minor = int(scaled)
-    except InvalidOperation as exc:
-        raise InvalidAmount("amount is not a valid decimal") from exc
-    return _check_range(minor, allow_negative=allow_negative)
+    return _check_range(-minor if sign else minor, allow_negative=allow_negative)
 
 
 def minor_from_scaled_int(

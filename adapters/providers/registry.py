@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from adapters.providers import gamegate, softswiss
+from adapters.providers import evolution, gamegate, softswiss
 from adapters.providers.base import AdapterContext, ProviderAdapter
 
 __all__ = ["PROTOCOLS", "ProtocolSpec", "build_adapter"]
@@ -33,6 +33,7 @@ class ProtocolSpec:
 
 PROTOCOLS: Mapping[str, ProtocolSpec] = MappingProxyType(
     {
+        "evolution": ProtocolSpec(evolution.EvolutionAdapter, evolution.demo_secrets),
         "gamegate": ProtocolSpec(gamegate.GamegateAdapter, gamegate.demo_secrets),
         "softswiss": ProtocolSpec(softswiss.SoftswissAdapter, softswiss.demo_secrets),
     }
