@@ -32,7 +32,8 @@ __all__ = [
 AMOUNT_MINOR_MAX = 2**63 - 1
 """Largest amount we hold, in minor units: fits a signed 64-bit column everywhere."""
 
-_DECIMAL_TEXT = re.compile(r"^(?P<int>\d+)(?:\.(?P<frac>\d+))?$")
+_DECIMAL_TEXT = re.compile(r"(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?")
+"""Plain ASCII decimal text; used with `fullmatch` (no Unicode digits, no trailing newline)."""
 _DECIMAL_TEXT_LENGTH_MAX = 40
 
 
@@ -148,7 +149,7 @@ def _minor_from_text(text: str, currency: Currency, *, allow_negative: bool) -> 
         raise InvalidAmount("amount text is too long")
     negative = text.startswith("-")
     body = text[1:] if negative else text
-    match = _DECIMAL_TEXT.match(body)
+    match = _DECIMAL_TEXT.fullmatch(body)
     if match is None:
         raise InvalidAmount(f"amount {text!r} is not a plain decimal number")
     fraction = (match.group("frac") or "").rstrip("0")

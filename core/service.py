@@ -35,7 +35,7 @@ from core.model import (
     WalletCommand,
 )
 from core.money import CurrencyTable
-from core.wallet.records import PlayerRecord, SessionRecord
+from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 from core.wallet.store import WalletStore
 
 __all__ = ["DebitPolicy", "SessionView", "WalletService"]
@@ -106,6 +106,12 @@ class WalletService:
         if currency is None:
             currency = (await self.player(player_id)).currency
         return await self._timed(self.store.balance(player_id, currency))
+
+    async def round(self, provider: str, round_id: str) -> RoundRecord | None:
+        return await self._timed(self.store.get_round(provider, round_id))
+
+    async def round_transactions(self, provider: str, round_id: str) -> list[TxRecord]:
+        return await self._timed(self.store.round_transactions(provider, round_id))
 
     # -- money ---------------------------------------------------------------
 

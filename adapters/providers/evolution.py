@@ -30,7 +30,8 @@ Idempotency keys, namespaced because Evolution's ids are per operation kind:
   that refId is `FINAL_ERROR_ACTION_FAILED`; a settled bet: `BET_ALREADY_SETTLED`; a
   cancel with another id for a cancelled bet: `BET_ALREADY_SETTLED` (one refund).
 - promo_payout: `promo:{promoTransaction.id}`, a credit that needs no bet; type
-  `JackpotWin` is a jackpot (real money), every other type a promo credit.
+  `JackpotWin` is a jackpot (real money), free-round types (`FreeRound...`) are
+  bonus winnings (bonus funds), every other type a promo prize (real money).
 Refusals are stored under their key like successes (a debit refused with
 `INVALID_SID` or `INSUFFICIENT_FUNDS` stays refused for its refId; a retry gets the
 same answer).
@@ -110,6 +111,7 @@ SESSION_STORE_TIMEOUT_S = 5.0
 """Limit on writing the rotated session (the service times every other store call)."""
 SID_BYTES = 24
 _JACKPOT_PROMO_TYPE = "JackpotWin"
+_FREE_ROUND_PROMO_PREFIX = "FreeRound"
 
 _log = structlog.get_logger("gamegate.provider.evolution")
 
@@ -386,7 +388,6 @@ class EvolutionAdapter:
         request = parse_promo(doc, self._currencies)
         caller = request.caller
         await self._session(caller, allow_expired=True)
-        jackpot = request.promo_type == _JACKPOT_PROMO_TYPE
         credit = Credit(
             provider=self._provider,
             tx_id=f"promo:{request.promo_id}",
@@ -395,9 +396,18 @@ class EvolutionAdapter:
             amount_minor=request.amount_minor,
             round_id=request.round_id or f"promo:{request.promo_id}",
             game_id=request.table_id,
-            credit_kind=CreditKind.JACKPOT if jackpot else CreditKind.PROMO,
+            credit_kind=_promo_credit_kind(request.promo_type),
             requires_bet=False,
         )
         outcome = await self._service.credit(credit)
         label = "replay" if outcome.replay else "ok"
         return _Reply(Status.OK, outcome.balance, caller.uuid, caller.user_id, label)
+
+
+def _promo_credit_kind(promo_type: str) -> CreditKind:
+    """Jackpots and promo prizes are cash; free-round winnings are bonus funds."""
+    if promo_type == _JACKPOT_PROMO_TYPE:
+        return CreditKind.JACKPOT
+    if promo_type.startswith(_FREE_ROUND_PROMO_PREFIX):
+        return CreditKind.BONUS_WIN
+    return CreditKind.PROMO

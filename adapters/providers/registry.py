@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from adapters.providers import evolution, gamegate, hub88, softswiss
+from adapters.providers import evolution, gamegate, hub88, pragmatic, softswiss
 from adapters.providers.base import AdapterContext, ProviderAdapter
 
 __all__ = ["PROTOCOLS", "ProtocolSpec", "build_adapter"]
@@ -36,6 +36,7 @@ PROTOCOLS: Mapping[str, ProtocolSpec] = MappingProxyType(
         "evolution": ProtocolSpec(evolution.EvolutionAdapter, evolution.demo_secrets),
         "gamegate": ProtocolSpec(gamegate.GamegateAdapter, gamegate.demo_secrets),
         "hub88": ProtocolSpec(hub88.Hub88Adapter, hub88.demo_secrets),
+        "pragmatic": ProtocolSpec(pragmatic.PragmaticAdapter, pragmatic.demo_secrets),
         "softswiss": ProtocolSpec(softswiss.SoftswissAdapter, softswiss.demo_secrets),
     }
 )

@@ -34,6 +34,7 @@ from core.errors import (
     GatewayError,
     InvalidRequest,
     PlayerNotFound,
+    ReferenceNotFound,
     StorageUnavailable,
 )
 from core.model import (
@@ -342,8 +343,8 @@ class SqliteLedger:
         """Persist a refusal under the command's key (conflicts are never stored)."""
         if isinstance(error, ConflictingReplay) or error.replay:
             return
-        if isinstance(error, PlayerNotFound | InvalidRequest):
-            return
+        if isinstance(error, PlayerNotFound | InvalidRequest | ReferenceNotFound):
+            return  # not a decision about this transaction: its bet may still arrive
         if self.tx(command.provider, command.tx_id) is not None:
             return  # the key already holds a tombstone or an earlier answer
         record = refusal_record(command, error, self._next_seq, self._clock_us())

@@ -58,7 +58,10 @@ from core.wallet.records import (
 __all__ = ["LedgerView", "Plan", "Replay", "check_replay", "plan"]
 
 TOMBSTONE_DETAIL = "tombstone"
-_BONUS_FIRST_KINDS = frozenset({CreditKind.BONUS_WIN, CreditKind.PROMO})
+_BONUS_FIRST_KINDS = frozenset({CreditKind.BONUS_WIN})
+"""Credits paid to the bonus account when no stake tells the split (free-round winnings).
+
+Promo prizes (tournaments, prize drops) and jackpots are cash: they go to real funds."""
 
 
 class LedgerView(Protocol):
