@@ -1,0 +1,1 @@
+"""The HTTP edge and composition root: settings, app factory, routes, middleware, CLI."""

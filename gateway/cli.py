@@ -1,0 +1,223 @@
+"""The `gamegate` command.
+
+    gamegate serve  [--host H] [--port P] [--data-dir D] [--config FILE] [--demo]
+    gamegate verify [--data-dir D] [--config FILE]
+
+Exit codes: 0 success, 1 failure (verification failed, cannot listen), 2 invalid
+settings (each message names the setting's key) or bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from gateway import demo
+from gateway.app import create_app
+from gateway.keys import SERVICE
+from gateway.logging import configure_logging
+from gateway.settings import Settings, SettingsError
+
+__all__ = ["build_parser", "main", "startup_line"]
+
+LISTEN_BACKLOG = 4_096
+"""Pending connections the kernel may queue: bursts of provider callbacks wait, not fail."""
+EXIT_OK, EXIT_FAILED, EXIT_BAD_SETTINGS = 0, 1, 2
+
+Command = Callable[[argparse.Namespace], int]
+
+
+class StartupError(Exception):
+    """The gateway could not start for a reason a person can act on."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command: Command = args.command
+    return command(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gamegate", description="Game-provider gateway with an embedded atomic wallet."
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP gateway")
+    _settings_arguments(serve)
+    serve.add_argument("--host", help="address to listen on (server.host)")
+    serve.add_argument("--port", type=int, help="port to listen on, 0 for any (server.port)")
+    serve.add_argument(
+        "--demo", action="store_true", help="create demo credentials and players on start"
+    )
+    serve.set_defaults(command=serve_command)
+
+    verify = commands.add_parser("verify", help="check the wallet file's ledger and hash chain")
+    _settings_arguments(verify)
+    verify.set_defaults(command=verify_command)
+
+    # More commands register here the same way, e.g. `gamegate conformance` (the provider
+    # conformance kit): add_parser(...), its arguments, set_defaults(command=...).
+    return parser
+
+
+def _settings_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="TOML settings file (or GAMEGATE_CONFIG)")
+    parser.add_argument("--data-dir", type=Path, help="data directory (data_dir)")
+
+
+def _load_settings(args: argparse.Namespace) -> Settings:
+    """Flags override env, env overrides the TOML file, the file overrides defaults."""
+    overrides: dict[str, Any] = {}
+    if args.config is not None:
+        overrides["config"] = args.config
+    if args.data_dir is not None:
+        overrides["data_dir"] = args.data_dir
+    server = {
+        name: value for name in ("host", "port") if (value := getattr(args, name, None)) is not None
+    }
+    if server:
+        overrides["server"] = server
+    return Settings(**overrides)
+
+
+def _settings_failure(error: ValidationError | SettingsError) -> int:
+    """One line per problem, each starting with the setting's key; values never shown."""
+    if isinstance(error, SettingsError):
+        _warn(f"invalid setting {error}")
+        return EXIT_BAD_SETTINGS
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"])
+        _warn(f"invalid setting {key}: {problem['msg']}")
+    return EXIT_BAD_SETTINGS
+
+
+def _warn(message: str) -> None:
+    print(f"gamegate: {message}", file=sys.stderr, flush=True)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    try:
+        settings = _load_settings(args)
+        if args.demo:
+            settings = demo.prepare(settings, _warn)
+        app = create_app(settings)
+    except (ValidationError, SettingsError) as error:
+        return _settings_failure(error)
+    configure_logging(settings.log_level)
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory(settings.server.uvloop)) as runner:
+            runner.run(_serve(app, settings, demo_mode=args.demo))
+    except SettingsError as error:  # an adapter refused its options or secrets at start-up
+        return _settings_failure(error)
+    except StartupError as error:
+        _warn(str(error))
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _loop_factory(use_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if not use_uvloop:
+        return None
+    try:
+        import uvloop  # optional: not every platform has it
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+async def _serve(app: web.Application, settings: Settings, *, demo_mode: bool) -> None:
+    """Start, announce, serve until SIGINT/SIGTERM, then shut down cleanly.
+
+    The signal handlers go in first, so a signal that arrives during start-up (a test
+    that reads the start-up line and stops at once) still ends in a clean shutdown.
+    """
+    with _stop_on_signals() as stop:
+        runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=settings.server.shutdown_timeout_s
+        )
+        try:
+            await runner.setup()
+        except (OSError, sqlite3.Error) as exc:
+            where = settings.wallet_path()
+            raise StartupError(f"cannot open the wallet at {where}: {exc}") from exc
+        try:
+            await _start(runner, app, settings, demo_mode=demo_mode)
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+
+
+async def _start(
+    runner: web.AppRunner, app: web.Application, settings: Settings, *, demo_mode: bool
+) -> None:
+    if demo_mode:
+        await demo.seed(app[SERVICE], settings, _warn)
+    site = web.TCPSite(runner, settings.server.host, settings.server.port, backlog=LISTEN_BACKLOG)
+    try:
+        await site.start()
+    except OSError as exc:
+        where = f"{settings.server.host}:{settings.server.port}"
+        raise StartupError(f"cannot listen on {where}: {exc.strerror}") from exc
+    print(startup_line(settings, port=runner.addresses[0][1]), flush=True)
+    if demo_mode:
+        print(_demo_line(), flush=True)
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[asyncio.Event]:
+    """An event set by SIGINT or SIGTERM while the block runs."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for number in signals:
+        loop.add_signal_handler(number, stop.set)
+    try:
+        yield stop
+    finally:
+        for number in signals:
+            loop.remove_signal_handler(number)
+
+
+def startup_line(settings: Settings, *, port: int) -> str:
+    """Where the gateway listens and which wallet it uses, in one line."""
+    host = settings.server.host
+    shown_host = f"[{host}]" if ":" in host else host
+    wallet = f"sqlite {settings.wallet_path()}, synchronous={settings.wallet.synchronous}"
+    return f"gamegate listening on http://{shown_host}:{port} (wallet: {wallet})"
+
+
+def _demo_line() -> str:
+    players = " ".join(player.player_id for player in demo.DEMO_PLAYERS)
+    return (
+        f"demo mode: operator API key {demo.DEMO_OPERATOR_KEY!r} (admin), "
+        f"brand {demo.DEMO_BRAND!r}, players {players}"
+    )
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    """Print the wallet reconciliation report; exit 0 only if every check passed."""
+    try:
+        settings = _load_settings(args)
+    except (ValidationError, SettingsError) as error:
+        return _settings_failure(error)
+    path = settings.wallet_path()
+    if not path.exists():
+        _warn(f"no wallet database at {path}")
+        return EXIT_FAILED
+    from adapters.stores.sqlite_verify import verify_wallet  # lazy: only verify needs it
+
+    report = verify_wallet(path)
+    for line in report.lines():
+        print(line)
+    return EXIT_OK if report.ok else EXIT_FAILED

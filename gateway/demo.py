@@ -1,0 +1,143 @@
+"""Demo mode (`gamegate serve --demo`, used by `make run`): credentials and data to play with.
+
+On the first run this writes demo secrets under `<data_dir>/secrets/` (the documented
+operator key and, for each provider instance, the files named in its `secret_files`,
+made by its protocol's `demo_secrets()`), then seeds the demo brand's players. Both
+steps are idempotent: existing files are kept, seeding replays its own keys.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from adapters.providers.registry import PROTOCOLS, ProtocolSpec
+from core.errors import GatewayError
+from core.model import BonusGrant, Deposit, FundingOrder, MoneyCommand
+from core.money import Currency, minor_from_decimal
+from core.service import WalletService
+from core.wallet.records import PlayerRecord
+from gateway.credentials import OPERATOR_KEYS_FILE, secret_path
+from gateway.settings import ProviderSettings, Settings
+
+__all__ = ["DEMO_BRAND", "DEMO_OPERATOR_KEY", "DEMO_PLAYERS", "DemoPlayer", "prepare", "seed"]
+
+DEMO_OPERATOR_KEY = "demo-operator-key"
+"""The documented operator API key of demo mode (role admin). Never use demo mode in production."""
+DEMO_BRAND = "demo"
+DEMO_JURISDICTION = "MT"
+DEMO_DATE_OF_BIRTH = datetime.date(1990, 1, 1)
+
+Warn = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPlayer:
+    player_id: str
+    currency: str
+    deposit: str
+    bonus: str | None = None
+
+
+DEMO_PLAYERS = (
+    DemoPlayer("demo-1", "EUR", "100.00"),
+    DemoPlayer("demo-2", "EUR", "250.00", bonus="25.00"),
+    DemoPlayer("demo-3", "EUR", "5.00"),
+    DemoPlayer("demo-4", "EUR", "1000.00"),
+    DemoPlayer("demo-jpy", "JPY", "10000"),
+    DemoPlayer("demo-kwd", "KWD", "25.125"),
+)
+"""EUR has 2 decimals, JPY none, KWD 3: the balances show each currency's exponent."""
+
+
+def prepare(
+    settings: Settings, warn: Warn, *, protocols: Mapping[str, ProtocolSpec] = PROTOCOLS
+) -> Settings:
+    """Write missing demo secrets; disable instances whose protocol is not available yet."""
+    _write_secret(
+        settings.data_dir / OPERATOR_KEYS_FILE,
+        f"# <key> <role> per line\n{DEMO_OPERATOR_KEY} admin\n".encode(),
+    )
+    providers: dict[str, ProviderSettings] = {}
+    for name, provider in settings.providers.items():
+        spec = protocols.get(provider.protocol)
+        if spec is None and provider.enabled:
+            warn(
+                f"provider instance {name!r} skipped: protocol {provider.protocol!r} "
+                "is not available in this build"
+            )
+            provider = provider.model_copy(update={"enabled": False})
+        elif spec is not None:
+            _write_instance_secrets(settings, name, provider, spec, warn)
+        providers[name] = provider
+    brands = {DEMO_BRAND: FundingOrder.REAL_FIRST, **settings.brands}
+    return settings.model_copy(update={"providers": providers, "brands": brands})
+
+
+def _funding(demo: DemoPlayer, currency: Currency) -> list[MoneyCommand]:
+    """The seed deposit (and bonus) under fixed keys such as `seed-demo-1`."""
+    deposit_minor = minor_from_decimal(demo.deposit, currency)
+    commands: list[MoneyCommand] = [
+        Deposit(f"seed-{demo.player_id}", demo.player_id, currency.code, deposit_minor)
+    ]
+    if demo.bonus is not None:
+        bonus_minor = minor_from_decimal(demo.bonus, currency)
+        key = f"seed-bonus-{demo.player_id}"
+        commands.append(BonusGrant(key, demo.player_id, currency.code, bonus_minor))
+    return commands
+
+
+def _write_instance_secrets(
+    settings: Settings, name: str, provider: ProviderSettings, spec: ProtocolSpec, warn: Warn
+) -> None:
+    """All or nothing: key pairs must match, so partial sets are left for a person."""
+    paths = {key: secret_path(settings, file) for key, file in provider.secret_files.items()}
+    missing = [key for key, path in paths.items() if not path.exists()]
+    if not missing:
+        return
+    if len(missing) < len(paths):
+        warn(f"provider instance {name!r}: some secret files exist, missing ones not generated")
+        return
+    generated = spec.demo_secrets()
+    for key in paths.keys() - generated.keys():
+        warn(f"provider instance {name!r}: protocol has no demo value for secret {key!r}")
+    for key, value in generated.items():
+        default = settings.data_dir / "secrets" / name / key
+        _write_secret(paths.get(key, default), value)
+
+
+def _write_secret(path: Path, value: bytes) -> None:
+    """Create `path` readable by its owner only; an existing file is never replaced."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "wb") as file:
+        file.write(value)
+
+
+async def seed(service: WalletService, settings: Settings, warn: Warn) -> None:
+    """Create the demo players and fund them, replaying the same keys on every start."""
+    funding_order = settings.brands.get(DEMO_BRAND, FundingOrder.REAL_FIRST)
+    for demo in DEMO_PLAYERS:
+        player = PlayerRecord(
+            player_id=demo.player_id,
+            brand=DEMO_BRAND,
+            jurisdiction=DEMO_JURISDICTION,
+            currency=demo.currency,
+            date_of_birth=DEMO_DATE_OF_BIRTH,
+            funding_order=funding_order,
+            kyc_verified=True,
+        )
+        commands = _funding(demo, service.currencies.get(demo.currency))
+        try:
+            await service.store.create_player(player)
+            await service.execute(commands, session_token=None)
+        except GatewayError as error:
+            warn(
+                f"demo player {demo.player_id!r} not seeded: {error.reason.value}: {error.message}"
+            )

@@ -1,0 +1,61 @@
+"""GatewayError -> HTTP status for the gateway's own APIs, in one table (MRO lookup).
+
+Provider callbacks never come here: each adapter renders refusals in its protocol.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from core.errors import (
+    AlreadyRolledBack,
+    AlreadySettled,
+    BadSignature,
+    ComplianceRefused,
+    ConflictingReplay,
+    GatewayError,
+    PlayerError,
+    PlayerNotFound,
+    ReferenceNotFound,
+    ReplayedRequest,
+    RequestRejected,
+    RetryableError,
+    RoundClosed,
+    SessionError,
+    WalletRefused,
+    lookup_by_mro,
+)
+from gateway.responses import error_response
+
+__all__ = ["HTTP_STATUS_BY_ERROR", "gateway_error_response", "status_for"]
+
+RETRY_AFTER_S = 1
+
+HTTP_STATUS_BY_ERROR: dict[type[GatewayError], int] = {
+    GatewayError: 400,
+    RequestRejected: 400,
+    BadSignature: 401,
+    ReplayedRequest: 409,
+    SessionError: 403,
+    PlayerError: 403,
+    PlayerNotFound: 404,
+    ComplianceRefused: 403,
+    WalletRefused: 422,
+    ReferenceNotFound: 404,
+    RoundClosed: 409,
+    AlreadyRolledBack: 409,
+    AlreadySettled: 409,
+    ConflictingReplay: 409,
+    RetryableError: 503,
+}
+"""Most specific class wins: InsufficientFunds is a WalletRefused (422)."""
+
+
+def status_for(error: GatewayError) -> int:
+    return lookup_by_mro(error, HTTP_STATUS_BY_ERROR)
+
+
+def gateway_error_response(error: GatewayError) -> web.Response:
+    """The error body for a refusal; retryable ones say when to retry."""
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if error.retryable else None
+    return error_response(status_for(error), error.reason.value, error.message, headers=headers)

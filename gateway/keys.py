@@ -1,0 +1,39 @@
+"""Typed keys for what the composition root puts on the application and the request."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from adapters.providers.base import ProviderAdapter
+from core.service import WalletService
+from core.wallet.store import WalletStore
+from gateway.clock import Clock
+from gateway.credentials import OperatorKeys
+from gateway.metrics import Metrics
+from gateway.request_info import RequestInfo
+from gateway.settings import Settings
+
+__all__ = [
+    "ADAPTERS",
+    "CLOCK",
+    "METRICS",
+    "OPERATOR_KEYS",
+    "REQUEST_INFO",
+    "SERVICE",
+    "SETTINGS",
+    "STORE",
+]
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey[Clock]("clock")
+METRICS = web.AppKey("metrics", Metrics)
+OPERATOR_KEYS = web.AppKey("operator_keys", OperatorKeys)
+STORE = web.AppKey[WalletStore]("store")
+"""Set once the store is open (startup); absent before and after."""
+SERVICE = web.AppKey("service", WalletService)
+ADAPTERS = web.AppKey[Mapping[str, ProviderAdapter]]("adapters")
+"""Provider instance name -> its adapter; built at startup, after the store opens."""
+
+REQUEST_INFO = web.RequestKey("request_info", RequestInfo)

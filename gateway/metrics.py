@@ -1,0 +1,89 @@
+"""Prometheus metrics, one registry per application (tests build many apps).
+
+Names carry units (`_seconds`, `_total`); labels have low cardinality: a configured
+provider instance, a protocol operation, an outcome (`ok`, `replay` or a `Reason`),
+an operator route pattern and a status code. Never a player id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.registry import Collector
+
+__all__ = ["CONTENT_TYPE", "Metrics"]
+
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+"""The classic text format (what `generate_latest` writes), which every Prometheus scrapes."""
+
+DURATION_BUCKETS_S = (
+    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+
+
+class Metrics:
+    """The gateway's collectors. `wallet_commits` is set once the store is open."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.provider_requests = Counter(
+            "gamegate_provider_requests",
+            "Provider callbacks by instance, protocol operation and outcome.",
+            ["provider", "operation", "outcome"],
+            registry=self.registry,
+        )
+        self.provider_request_duration = Histogram(
+            "gamegate_provider_request_duration_seconds",
+            "Time from receiving a provider callback to its response.",
+            ["provider", "operation"],
+            buckets=DURATION_BUCKETS_S,
+            registry=self.registry,
+        )
+        self.operator_requests = Counter(
+            "gamegate_operator_requests",
+            "Operator API requests by route pattern and HTTP status.",
+            ["route", "status"],
+            registry=self.registry,
+        )
+        self.requests_in_flight = Gauge(
+            "gamegate_http_requests_in_flight",
+            "HTTP requests being handled right now.",
+            registry=self.registry,
+        )
+        self.wallet_commits: Callable[[], int] | None = None
+        self.registry.register(_WalletCollector(self))
+
+    def observe_provider(
+        self, provider: str, operation: str, outcome: str, duration_s: float
+    ) -> None:
+        self.provider_requests.labels(provider, operation, outcome).inc()
+        self.provider_request_duration.labels(provider, operation).observe(duration_s)
+
+    def observe_operator(self, route: str, status: int) -> None:
+        self.operator_requests.labels(route, str(status)).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _WalletCollector(Collector):
+    """Reads the store's own counters at scrape time: nothing to update per request."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        commits = self._metrics.wallet_commits
+        family = CounterMetricFamily(
+            "gamegate_wallet_store_commits",
+            "Wallet store transactions committed (each durable group commit counts once).",
+        )
+        if commits is not None:
+            family.add_metric([], commits())
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        yield CounterMetricFamily("gamegate_wallet_store_commits", "")

@@ -1,0 +1,68 @@
+"""Operator API handlers: a valid API key with a role that allows the call, and errors.
+
+Every operator handler is wrapped by `operator_handler(write=...)`: without a valid
+`Authorization: Bearer <key>` the answer is 401, with a read-only key a write is 403,
+and a `GatewayError` raised by the handler becomes its JSON error (`gateway.errors`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from core.errors import GatewayError
+from gateway.errors import gateway_error_response
+from gateway.keys import OPERATOR_KEYS, REQUEST_INFO
+from gateway.responses import error_response
+
+__all__ = ["Handler", "operator_handler"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_BEARER = "bearer "
+
+
+def _bearer_key(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[: len(_BEARER)].lower() != _BEARER:
+        return None
+    return header[len(_BEARER) :].strip() or None
+
+
+def _refusal(request: web.Request, *, write: bool) -> web.Response | None:
+    key = _bearer_key(request)
+    role = None if key is None else request.app[OPERATOR_KEYS].role(key)
+    if role is None:
+        request[REQUEST_INFO].outcome = "unauthorized"
+        return error_response(
+            401,
+            "unauthorized",
+            "a valid operator API key is required (Authorization: Bearer <key>)",
+            headers={"WWW-Authenticate": 'Bearer realm="gamegate"'},
+        )
+    if not role.allows(write=write):
+        request[REQUEST_INFO].outcome = "forbidden"
+        return error_response(403, "forbidden", f"role {role.value!r} may not do this")
+    return None
+
+
+def operator_handler(*, write: bool) -> Callable[[Handler], Handler]:
+    """Authorize, run, and turn refusals into JSON errors with their stable codes."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            refusal = _refusal(request, write=write)
+            if refusal is not None:
+                return refusal
+            try:
+                return await handler(request)
+            except GatewayError as error:
+                request[REQUEST_INFO].outcome = error.reason.value
+                return gateway_error_response(error)
+
+        return guarded
+
+    return wrap

@@ -1,0 +1,221 @@
+"""The operator API: players, cashier (deposits, withdrawals, bonus grants), balances,
+transaction history, game sessions and round recall. JSON in and out; see README.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from collections.abc import Awaitable
+from datetime import date
+from typing import TypeVar
+
+from aiohttp import web
+
+from core.errors import (
+    ConflictingReplay,
+    CurrencyMismatch,
+    InvalidAmount,
+    InvalidRequest,
+    PlayerBlocked,
+    ReferenceNotFound,
+    SelfExcluded,
+    StorageUnavailable,
+)
+from core.model import BonusGrant, Deposit, FundingOrder, PlayerStatus, Withdrawal
+from core.money import minor_from_decimal
+from core.service import WalletService
+from core.wallet.records import PlayerRecord, SessionRecord
+from gateway.keys import ADAPTERS, CLOCK, REQUEST_INFO, SERVICE, SETTINGS
+from gateway.responses import json_response
+from gateway.routes._guard import Handler, operator_handler
+from gateway.routes.bodies import CashierBody, NewPlayerBody, NewSessionBody, parse_body
+from gateway.views import balance_json, player_json, round_json, session_json, tx_json
+
+__all__ = ["add_operator_routes"]
+
+TRANSACTIONS_PAGE_DEFAULT = 50
+TRANSACTIONS_PAGE_MAX = 500
+DATE_OF_BIRTH_MIN = date(1900, 1, 1)
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+_T = TypeVar("_T")
+
+CashierCommand = type[Deposit] | type[Withdrawal] | type[BonusGrant]
+
+
+async def _timed(request: web.Request, awaitable: Awaitable[_T]) -> _T:
+    """A direct store call within the wallet time limit (the service times its own)."""
+    try:
+        return await asyncio.wait_for(awaitable, request.app[SETTINGS].wallet.store_timeout_s)
+    except TimeoutError as exc:
+        raise StorageUnavailable("wallet store timed out; outcome unknown") from exc
+
+
+def _player_id(request: web.Request) -> str:
+    player_id = request.match_info["player_id"]
+    request[REQUEST_INFO].player_id = player_id
+    return player_id
+
+
+@operator_handler(write=True)
+async def create_player(request: web.Request) -> web.Response:
+    """201 with the new player; an identical repeat is 200, different data is 409."""
+    body = await parse_body(request, NewPlayerBody)
+    service = request.app[SERVICE]
+    service.currencies.get(body.currency)  # UnknownCurrency (400) for unknown codes
+    today = date.fromtimestamp(request.app[CLOCK].seconds())
+    if not DATE_OF_BIRTH_MIN <= body.date_of_birth < today:
+        raise InvalidRequest("date_of_birth: must be a past date after 1900-01-01")
+    request[REQUEST_INFO].player_id = body.player_id
+    record = PlayerRecord(
+        player_id=body.player_id,
+        brand=body.brand,
+        jurisdiction=body.jurisdiction,
+        currency=body.currency,
+        date_of_birth=body.date_of_birth,
+        funding_order=request.app[SETTINGS].brands.get(body.brand, FundingOrder.REAL_FIRST),
+    )
+    existing = await _timed(request, service.store.get_player(body.player_id))
+    if existing is not None:
+        if existing != record:
+            raise ConflictingReplay("a player with this id exists with different data")
+        return json_response(player_json(existing), status=200)
+    created = await _timed(request, service.store.create_player(record))
+    return json_response(player_json(created), status=201)
+
+
+def _cashier_handler(command: CashierCommand) -> Handler:
+    """Deposit, withdrawal or bonus grant; `Idempotency-Key` is the transaction id."""
+
+    @operator_handler(write=True)
+    async def cashier(request: web.Request) -> web.Response:
+        player_id = _player_id(request)
+        key = _idempotency_key(request)
+        body = await parse_body(request, CashierBody)
+        service = request.app[SERVICE]
+        player = await service.player(player_id)
+        if body.currency is not None and body.currency != player.currency:
+            raise CurrencyMismatch(f"the player's wallet is in {player.currency}")
+        amount_minor = minor_from_decimal(body.amount, service.currencies.get(player.currency))
+        if amount_minor == 0:
+            raise InvalidAmount("amount must be greater than zero")
+        [outcome] = await service.execute(
+            [command(key, player_id, player.currency, amount_minor)], session_token=None
+        )
+        request[REQUEST_INFO].outcome = "replay" if outcome.replay else "ok"
+        shown = {
+            "transaction_id": outcome.transaction_id,
+            "replay": outcome.replay,
+            "balance": balance_json(player_id, outcome.balance, service.currencies),
+        }
+        return json_response(shown, status=200 if outcome.replay else 201)
+
+    return cashier
+
+
+def _idempotency_key(request: web.Request) -> str:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        raise InvalidRequest("the Idempotency-Key header is required")
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise InvalidRequest("Idempotency-Key: 1-128 printable ASCII characters, no spaces")
+    return key
+
+
+@operator_handler(write=False)
+async def balance(request: web.Request) -> web.Response:
+    player_id = _player_id(request)
+    service = request.app[SERVICE]
+    player = await service.player(player_id)
+    current = await service.balance(player_id, player.currency)
+    return json_response(balance_json(player_id, current, service.currencies))
+
+
+@operator_handler(write=False)
+async def transactions(request: web.Request) -> web.Response:
+    """Newest first; pass `next_before` as `before` for the next page (null: no more)."""
+    player_id = _player_id(request)
+    limit = _query_int(request, "limit", TRANSACTIONS_PAGE_MAX) or TRANSACTIONS_PAGE_DEFAULT
+    before = _query_int(request, "before", 2**63 - 1)
+    service = request.app[SERVICE]
+    await service.player(player_id)
+    records = await _timed(
+        request, service.store.transactions(player_id, limit=limit + 1, before_seq=before)
+    )
+    page = records[:limit]
+    shown = {
+        "items": [tx_json(record, service.currencies) for record in page],
+        "next_before": page[-1].seq if len(records) > limit else None,
+    }
+    return json_response(shown)
+
+
+def _query_int(request: web.Request, name: str, high: int) -> int | None:
+    text = request.query.get(name)
+    if text is None:
+        return None
+    if not text.isdecimal() or len(text) > 19 or not 1 <= int(text) <= high:
+        raise InvalidRequest(f"{name}: must be a whole number from 1 to {high}")
+    return int(text)
+
+
+@operator_handler(write=True)
+async def create_session(request: web.Request) -> web.Response:
+    """A game session token for a configured provider instance, valid `sessions.ttl_s`."""
+    body = await parse_body(request, NewSessionBody)
+    if body.provider not in request.app[ADAPTERS]:
+        raise InvalidRequest("provider: not a configured, enabled provider instance")
+    service = request.app[SERVICE]
+    request[REQUEST_INFO].player_id = body.player_id
+    player = await service.player(body.player_id)
+    _check_can_play(player)
+    now_us = request.app[CLOCK].micros()
+    session = SessionRecord(
+        token=secrets.token_urlsafe(24),
+        player_id=player.player_id,
+        provider=body.provider,
+        game_id=body.game_id,
+        currency=player.currency,
+        expires_at_us=now_us + request.app[SETTINGS].sessions.ttl_s * 1_000_000,
+        created_at_us=now_us,
+    )
+    await _timed(request, service.store.create_session(session))
+    return json_response(session_json(session), status=201)
+
+
+def _check_can_play(player: PlayerRecord) -> None:
+    if player.status is PlayerStatus.SELF_EXCLUDED:
+        raise SelfExcluded("player is self-excluded")
+    if player.status is not PlayerStatus.ACTIVE:
+        raise PlayerBlocked("player account is not active")
+
+
+@operator_handler(write=False)
+async def get_round(request: web.Request) -> web.Response:
+    """A round and every transaction in it, oldest first (game recall)."""
+    provider = request.match_info["provider"]
+    round_id = request.match_info["round_id"]
+    service: WalletService = request.app[SERVICE]
+    found = await _timed(request, service.store.get_round(provider, round_id))
+    if found is None:
+        raise ReferenceNotFound("unknown round")
+    request[REQUEST_INFO].player_id = found.player_id
+    records = await _timed(request, service.store.round_transactions(provider, round_id))
+    return json_response(round_json(found, records, service.currencies))
+
+
+def add_operator_routes(app: web.Application) -> None:
+    players = "/v1/players/{player_id}"
+    app.router.add_routes(
+        [
+            web.post("/v1/players", create_player),
+            web.post(f"{players}/deposits", _cashier_handler(Deposit)),
+            web.post(f"{players}/withdrawals", _cashier_handler(Withdrawal)),
+            web.post(f"{players}/bonus-grants", _cashier_handler(BonusGrant)),
+            web.get(f"{players}/balance", balance),
+            web.get(f"{players}/transactions", transactions),
+            web.post("/v1/sessions", create_session),
+            web.get("/v1/rounds/{provider}/{round_id}", get_round),
+        ]
+    )

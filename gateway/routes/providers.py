@@ -1,0 +1,60 @@
+"""Provider callbacks: `/providers/{instance}/{tail}`, passed untouched to the adapter.
+
+The adapter verifies, executes and renders in its own protocol; this handler only
+builds the `ProviderRequest`, picks up the metrics labels from the response, and turns
+an adapter exception (a bug: adapters answer every expected outcome) into a logged 500.
+"""
+
+from __future__ import annotations
+
+import structlog
+from aiohttp import web
+
+from adapters.providers.base import ProviderRequest, ProviderResponse
+from gateway.keys import ADAPTERS, REQUEST_INFO
+from gateway.responses import error_response
+
+__all__ = ["provider_callback"]
+
+_log = structlog.get_logger("gamegate.providers")
+
+
+async def provider_callback(request: web.Request) -> web.StreamResponse:
+    instance = request.match_info["instance"]
+    adapter = request.app[ADAPTERS].get(instance)
+    if adapter is None:
+        return error_response(404, "unknown_provider", "no provider instance of that name")
+    info = request[REQUEST_INFO]
+    info.provider = instance
+    provider_request = ProviderRequest(
+        method=request.method,
+        path=request.match_info["tail"],
+        query_string=request.raw_path.partition("?")[2],
+        query=_first_values(request),
+        headers=request.headers,
+        body=await request.read(),
+        remote=request.remote,
+    )
+    try:
+        response = await adapter.handle(provider_request)
+    except Exception:  # noqa: BLE001 -- an adapter bug: log it with its traceback, answer 500
+        _log.exception("provider adapter raised", provider=instance)
+        info.outcome = "internal_error"
+        return error_response(500, "internal_error", "internal error")
+    info.operation = response.operation
+    info.outcome = response.outcome
+    info.player_id = response.player_id
+    return _to_http(response)
+
+
+def _first_values(request: web.Request) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name, value in request.query.items():
+        values.setdefault(name, value)
+    return values
+
+
+def _to_http(response: ProviderResponse) -> web.Response:
+    headers = dict(response.headers)
+    headers["Content-Type"] = response.content_type
+    return web.Response(status=response.status, body=response.body, headers=headers)

@@ -1,0 +1,229 @@
+"""The gateway's settings: one typed object, loaded once at start-up and passed down.
+
+Layers, highest priority first: values passed to `Settings(...)` (the CLI flags), then
+`GAMEGATE_*` environment variables (`GAMEGATE_SERVER__PORT=9000`), then the TOML file
+named by `config` (`--config` or `GAMEGATE_CONFIG`), then the defaults below. Secrets
+never come from the TOML file: provider secrets are files named in `secret_files` or
+`GAMEGATE_SECRET_<INSTANCE>_<NAME>` variables, operator API keys are a file in the data
+directory or `GAMEGATE_OPERATOR_API_KEYS` (see `gateway.credentials`). This module is the
+only place that reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from core.model import FundingOrder
+from core.money import CurrencyTable
+
+__all__ = [
+    "ENV_PREFIX",
+    "SECRET_ENV_PREFIX",
+    "ProviderSettings",
+    "ServerSettings",
+    "SessionSettings",
+    "Settings",
+    "SettingsError",
+    "WalletSettings",
+]
+
+ENV_PREFIX = "GAMEGATE_"
+SECRET_ENV_PREFIX = "GAMEGATE_SECRET_"  # noqa: S105 -- a variable name prefix, not a secret
+WALLET_SCHEMES = ("sqlite",)
+"""Wallet backends by URL scheme. A new backend is a new scheme here and in `gateway.app`."""
+
+_INSTANCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_CURRENCY_CODE = re.compile(r"^[A-Z0-9]{2,8}$")
+_SECRET_KEYS_IN_FILE = frozenset({"operator_api_keys", "secret_env"})
+_CONFIG_FILE_BYTES_MAX = 1_048_576
+
+
+class SettingsError(Exception):
+    """A setting that cannot be used; the message starts with the setting's key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65_535)
+    """0 picks a free port (the start-up line names it)."""
+    request_body_bytes_max: int = Field(default=1_048_576, ge=1_024, le=67_108_864)
+    request_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    """Last-resort limit per request; keep it above `wallet.store_timeout_s`."""
+    shutdown_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    uvloop: bool = True
+    """Use uvloop when it is installed (it is on Linux and macOS)."""
+
+
+class WalletSettings(_Section):
+    url: str = ""
+    """`sqlite:///abs/path.db`, `sqlite:relative.db` (to the data dir), or empty for
+    `<data_dir>/wallet.db`. The scheme picks the backend."""
+    synchronous: Literal["FULL", "EXTRA", "NORMAL"] = "FULL"
+    """SQLite durability. FULL fsyncs every group commit: nothing acknowledged is lost."""
+    batch_ops_max: int = Field(default=512, ge=1, le=100_000)
+    queue_depth_max: int = Field(default=20_000, ge=1, le=10_000_000)
+    store_timeout_s: float = Field(default=5.0, gt=0, le=120)
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        if not url:
+            return url
+        parts = urlsplit(url)
+        if parts.scheme not in WALLET_SCHEMES:
+            known = ", ".join(WALLET_SCHEMES)
+            raise ValueError(f"unsupported wallet URL scheme {parts.scheme!r} (supported: {known})")
+        if parts.netloc or not parts.path or parts.query or parts.fragment:
+            raise ValueError("expected sqlite:///absolute/path.db or sqlite:relative/path.db")
+        return url
+
+
+class SessionSettings(_Section):
+    ttl_s: int = Field(default=3_600, ge=60, le=604_800)
+
+
+class ProviderSettings(_Section):
+    """One provider instance: a protocol, its options and where its secrets live."""
+
+    protocol: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
+    enabled: bool = True
+    """A disabled instance is not mounted and accepts no sessions."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Protocol options, passed to the adapter as they are."""
+    secret_files: dict[str, str] = Field(default_factory=dict)
+    """Secret name -> file path; relative paths are relative to the data directory."""
+
+
+class Settings(BaseSettings):
+    """Everything the gateway can be configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    config: Path | None = None
+    """The TOML file the other values were read from (`--config`, `GAMEGATE_CONFIG`)."""
+    data_dir: Path = Path("data")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    server: ServerSettings = ServerSettings()
+    wallet: WalletSettings = WalletSettings()
+    sessions: SessionSettings = SessionSettings()
+    brands: dict[str, FundingOrder] = Field(default_factory=dict)
+    """Brand name -> the order in which a bet consumes real and bonus money."""
+    currencies_extra: dict[str, int] = Field(default_factory=dict)
+    """Currency code -> exponent, added to the ISO 4217 and crypto defaults."""
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    operator_api_keys: SecretStr | None = Field(default=None, repr=False)
+    """From `GAMEGATE_OPERATOR_API_KEYS` only: `key:role,key:role`."""
+    secret_env: dict[str, SecretStr] = Field(default_factory=dict, repr=False)
+    """Every `GAMEGATE_SECRET_*` variable, captured once at load time."""
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, data_dir: Path) -> Path:
+        return data_dir.expanduser().absolute()
+
+    @field_validator("providers")
+    @classmethod
+    def _instance_names(cls, providers: dict[str, ProviderSettings]) -> dict[str, ProviderSettings]:
+        for name in providers:
+            if not _INSTANCE_NAME.match(name):
+                raise ValueError(
+                    f"provider instance name {name!r} must be lower-case letters, digits, '-', '_'"
+                )
+        return providers
+
+    @field_validator("currencies_extra")
+    @classmethod
+    def _currencies(cls, extra: dict[str, int]) -> dict[str, int]:
+        for code, exponent in extra.items():
+            if not _CURRENCY_CODE.match(code) or not 0 <= exponent <= 18:
+                raise ValueError(f"currency {code!r}: code is 2-8 of A-Z0-9, exponent 0-18")
+        CurrencyTable(extra)  # raises ValueError if an exponent contradicts a known one
+        return extra
+
+    def wallet_path(self) -> Path:
+        """Where the SQLite wallet lives, from `wallet.url` or the data directory."""
+        if not self.wallet.url:
+            return self.data_dir / "wallet.db"
+        path = Path(urlsplit(self.wallet.url).path)
+        return path if path.is_absolute() else self.data_dir / path
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            _SecretEnvSource(settings_cls),
+            _TomlFileSource(settings_cls),
+        )
+
+
+class _SecretEnvSource(PydanticBaseSettingsSource):
+    """Collects `GAMEGATE_SECRET_*` variables; `gateway.credentials` assigns them."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {
+            name.upper(): value
+            for name, value in os.environ.items()
+            if name.upper().startswith(SECRET_ENV_PREFIX)
+        }
+        return {"secret_env": found} if found else {}
+
+
+class _TomlFileSource(PydanticBaseSettingsSource):
+    """The TOML file named by `config`, which the higher layers (flags, env) decide."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = self.current_state.get("config")
+        if path is None:
+            return {}
+        return read_config_file(Path(path))
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse the TOML config; errors name the file, and secrets in it are refused."""
+    try:
+        with path.open("rb") as file:
+            text = file.read(_CONFIG_FILE_BYTES_MAX + 1)
+    except OSError as exc:
+        raise SettingsError(f"config: cannot read {path}: {exc.strerror}") from exc
+    if len(text) > _CONFIG_FILE_BYTES_MAX:
+        raise SettingsError(f"config: {path} is larger than {_CONFIG_FILE_BYTES_MAX} bytes")
+    try:
+        values = tomllib.loads(text.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"config: {path} is not valid TOML: {exc}") from exc
+    leaked = sorted(_SECRET_KEYS_IN_FILE & values.keys())
+    if leaked:
+        raise SettingsError(f"{leaked[0]}: secrets come from the environment or secret files only")
+    return values

@@ -1,0 +1,114 @@
+"""JSON shapes of the operator API: players, balances, transaction records, rounds.
+
+Amounts appear twice: exact minor units (`real_minor`) and a decimal string in major
+units (`real`), never a JSON float. Times are ISO-8601 UTC with microseconds.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from core.model import Balance
+from core.money import CurrencyTable, format_minor
+from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
+
+__all__ = ["balance_json", "iso_utc", "player_json", "round_json", "session_json", "tx_json"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+JsonObject = dict[str, Any]
+
+
+def iso_utc(micros: int) -> str:
+    """`2027-01-15T08:00:00.000000Z`, exact (no float on the way)."""
+    return (_EPOCH + timedelta(microseconds=micros)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def player_json(player: PlayerRecord) -> JsonObject:
+    return {
+        "player_id": player.player_id,
+        "brand": player.brand,
+        "jurisdiction": player.jurisdiction,
+        "currency": player.currency,
+        "date_of_birth": player.date_of_birth.isoformat(),
+        "status": player.status.value,
+        "funding_order": player.funding_order.value,
+        "kyc_verified": player.kyc_verified,
+    }
+
+
+def balance_json(player_id: str, balance: Balance, currencies: CurrencyTable) -> JsonObject:
+    currency = currencies.get(balance.currency)
+    return {
+        "player_id": player_id,
+        "currency": balance.currency,
+        "real": format_minor(balance.real_minor, currency),
+        "bonus": format_minor(balance.bonus_minor, currency),
+        "total": format_minor(balance.total_minor, currency),
+        "real_minor": balance.real_minor,
+        "bonus_minor": balance.bonus_minor,
+    }
+
+
+def tx_json(record: TxRecord, currencies: CurrencyTable) -> JsonObject:
+    currency = currencies.get(record.currency)
+    return {
+        "seq": record.seq,
+        "transaction_id": record.transaction_id,
+        "provider": record.provider,
+        "tx_id": record.tx_id,
+        "kind": record.kind.value,
+        "detail": record.detail,
+        "status": record.status.value,
+        "reason": None if record.reason is None else record.reason.value,
+        "currency": record.currency,
+        "amount": format_minor(record.amount_minor, currency),
+        "amount_minor": record.amount_minor,
+        "real_delta": format_minor(record.real_delta_minor, currency),
+        "real_delta_minor": record.real_delta_minor,
+        "bonus_delta": format_minor(record.bonus_delta_minor, currency),
+        "bonus_delta_minor": record.bonus_delta_minor,
+        "round_id": record.round_id,
+        "ref_tx_id": record.ref_tx_id,
+        "created_at": iso_utc(record.created_at_us),
+    }
+
+
+def round_json(
+    round_: RoundRecord, records: list[TxRecord], currencies: CurrencyTable
+) -> JsonObject:
+    currency = currencies.get(round_.currency)
+    amounts = {
+        "stake_real": round_.stake_real_minor,
+        "stake_bonus": round_.stake_bonus_minor,
+        "win_real": round_.win_real_minor,
+        "win_bonus": round_.win_bonus_minor,
+    }
+    shown: JsonObject = {
+        "provider": round_.provider,
+        "round_id": round_.round_id,
+        "player_id": round_.player_id,
+        "currency": round_.currency,
+        "game_id": round_.game_id,
+        "closed": round_.closed,
+        "bet_count": round_.bet_count,
+        "opened_at": iso_utc(round_.opened_at_us),
+        "updated_at": iso_utc(round_.updated_at_us),
+    }
+    for name, minor in amounts.items():
+        shown[name] = format_minor(minor, currency)
+        shown[f"{name}_minor"] = minor
+    shown["transactions"] = [tx_json(record, currencies) for record in records]
+    return shown
+
+
+def session_json(session: SessionRecord) -> JsonObject:
+    return {
+        "token": session.token,
+        "player_id": session.player_id,
+        "provider": session.provider,
+        "game_id": session.game_id,
+        "currency": session.currency,
+        "expires_at": iso_utc(session.expires_at_us),
+    }

@@ -1,0 +1,73 @@
+"""Ops endpoints: liveness, readiness over the wallet store, Prometheus metrics."""
+
+from __future__ import annotations
+
+from gateway.keys import STORE
+from tests.gateway.conftest import ADMIN, Client, MakeClient, app_of
+
+
+async def test_healthz_answers_while_the_process_is_alive(client: Client) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert await response.json() == {"status": "ok"}
+
+
+async def test_readyz_is_ready_when_the_wallet_store_answers(client: Client) -> None:
+    response = await client.get("/readyz")
+    assert response.status == 200
+    assert await response.json() == {"status": "ready"}
+
+
+async def test_readyz_is_503_once_the_wallet_store_is_closed(client: Client) -> None:
+    await app_of(client)[STORE].close()
+    response = await client.get("/readyz")
+    assert response.status == 503
+    assert (await response.json())["status"] == "unavailable"
+
+
+async def test_metrics_count_operator_requests_by_route_pattern_and_status(
+    client: Client,
+) -> None:
+    await client.get("/v1/players/demo-9/balance", headers=ADMIN)
+    await client.get("/v1/players/demo-9/balance")
+    response = await client.get("/metrics")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = await response.text()
+    route = 'route="/v1/players/{player_id}/balance"'
+    assert f'gamegate_operator_requests_total{{{route},status="404"}} 1.0' in text
+    assert f'gamegate_operator_requests_total{{{route},status="401"}} 1.0' in text
+    assert "demo-9" not in text, "player ids are never metric labels"
+
+
+async def test_metrics_report_wallet_store_commits(client: Client) -> None:
+    before = _sample(await (await client.get("/metrics")).text(), "gamegate_wallet_store_commits")
+    body = _player("m1")
+    assert (await client.post("/v1/players", json=body, headers=ADMIN)).status == 201
+    after = _sample(await (await client.get("/metrics")).text(), "gamegate_wallet_store_commits")
+    assert after > before
+
+
+async def test_each_app_has_its_own_metrics_registry(make_client: MakeClient) -> None:
+    first = await make_client()
+    second = await make_client()
+    await first.get("/v1/players/x/balance")
+    text = await (await second.get("/metrics")).text()
+    assert "gamegate_operator_requests_total{" not in text
+
+
+def _sample(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(f"{name}_total "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name}_total not exported")
+
+
+def _player(player_id: str) -> dict[str, str]:
+    return {
+        "player_id": player_id,
+        "brand": "demo",
+        "jurisdiction": "MT",
+        "currency": "EUR",
+        "date_of_birth": "1990-01-01",
+    }

@@ -1,0 +1,100 @@
+"""POST /v1/players: create, identical repeat, conflicting repeat, validation."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.model import FundingOrder
+from tests.gateway.conftest import ADMIN, Client, MakeClient
+from tests.gateway.helpers import player_body
+
+
+async def test_creating_a_player_answers_201_with_the_player(client: Client) -> None:
+    response = await client.post("/v1/players", json=player_body("p1"), headers=ADMIN)
+    assert response.status == 201
+    assert await response.json() == {
+        "player_id": "p1",
+        "brand": "demo",
+        "jurisdiction": "MT",
+        "currency": "EUR",
+        "date_of_birth": "1990-01-01",
+        "status": "active",
+        "funding_order": "real_first",
+        "kyc_verified": False,
+    }
+
+
+async def test_an_identical_repeat_answers_200_with_the_same_body(client: Client) -> None:
+    first = await client.post("/v1/players", json=player_body("p1"), headers=ADMIN)
+    again = await client.post("/v1/players", json=player_body("p1"), headers=ADMIN)
+    assert again.status == 200
+    assert await again.json() == await first.json()
+
+
+async def test_different_data_for_an_existing_player_is_a_409_conflict(client: Client) -> None:
+    await client.post("/v1/players", json=player_body("p1"), headers=ADMIN)
+    response = await client.post(
+        "/v1/players", json=player_body("p1", currency="USD"), headers=ADMIN
+    )
+    assert response.status == 409
+    assert (await response.json())["error"]["code"] == "conflicting_replay"
+    balance = await client.get("/v1/players/p1/balance", headers=ADMIN)
+    assert (await balance.json())["currency"] == "EUR"
+
+
+async def test_the_funding_order_comes_from_the_brand_settings(make_client: MakeClient) -> None:
+    client = await make_client(brands={"bonusy": FundingOrder.BONUS_FIRST})
+    response = await client.post(
+        "/v1/players", json=player_body("p1", brand="bonusy"), headers=ADMIN
+    )
+    assert (await response.json())["funding_order"] == "bonus_first"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("player_id", ""),
+        ("player_id", "has space"),
+        ("jurisdiction", "malta"),
+        ("currency", "eur"),
+        ("date_of_birth", "01/02/1990"),
+        ("date_of_birth", 631152000),
+    ],
+)
+async def test_an_invalid_field_is_a_400_that_names_it(
+    client: Client, field: str, value: object
+) -> None:
+    body: dict[str, object] = {**player_body("p1"), field: value}
+    response = await client.post("/v1/players", json=body, headers=ADMIN)
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert error["code"] == "invalid_request"
+    assert error["message"].startswith(field)
+
+
+async def test_an_unknown_field_is_refused(client: Client) -> None:
+    body = {**player_body("p1"), "balance": "1000000.00"}
+    response = await client.post("/v1/players", json=body, headers=ADMIN)
+    assert response.status == 400
+    assert "balance" in (await response.json())["error"]["message"]
+
+
+async def test_an_unknown_currency_is_refused_with_its_own_code(client: Client) -> None:
+    response = await client.post(
+        "/v1/players", json=player_body("p1", currency="XYZ"), headers=ADMIN
+    )
+    assert response.status == 400
+    assert (await response.json())["error"]["code"] == "unknown_currency"
+
+
+async def test_a_date_of_birth_in_the_future_is_refused(client: Client) -> None:
+    body = player_body("p1", date_of_birth="2999-01-01")
+    response = await client.post("/v1/players", json=body, headers=ADMIN)
+    assert response.status == 400
+    assert (await response.json())["error"]["message"].startswith("date_of_birth")
+
+
+async def test_a_body_that_is_not_json_is_a_400(client: Client) -> None:
+    response = await client.post("/v1/players", data=b"player_id=p1", headers=ADMIN)
+    assert response.status == 400
+    assert (await response.json())["error"]["code"] == "invalid_request"
