@@ -1,10 +1,11 @@
 """The use cases every adapter calls: authenticate, balance, bet, win, rollback, close, batch.
 
-Debits pass the compliance path first (session, PAM status, then the configured
-debit policies) and the verdict goes to the store with the command, so a refusal is
-stored under the transaction id and an identical retry of an accepted bet still gets
-its stored success. Credits, rollbacks and round closes are never blocked by these
-checks: a won bet is always paid, even after the session expired.
+Debits pass the compliance path (session, PAM status, then the configured debit
+policies) inside the store's atomic step, as a `DebitGuard`: one round trip, no window
+between check and debit, a refusal stored under the transaction id, and an identical
+retry of an accepted bet still gets its stored success. Credits, rollbacks and round
+closes are never blocked by these checks: a won bet is always paid, even after the
+session expired.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Protocol, TypeVar
 
 from core.errors import (
     CurrencyMismatch,
-    GatewayError,
     PlayerBlocked,
     PlayerNotFound,
     SelfExcluded,
@@ -36,7 +36,7 @@ from core.model import (
 )
 from core.money import CurrencyTable
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
-from core.wallet.store import WalletStore
+from core.wallet.store import DebitGuard, WalletStore
 
 __all__ = ["DebitPolicy", "SessionView", "WalletService"]
 
@@ -132,30 +132,14 @@ class WalletService:
     ) -> list[TxOutcome]:
         """Apply `commands` atomically, after the compliance path for any debit among them."""
         assert commands, "nothing to execute"
-        debits = [c for c in commands if isinstance(c, Debit)]
-        refusal = await self._debit_refusal(debits, session_token) if debits else None
-        return await self._timed(self.store.apply(commands, refusal=refusal))
-
-    async def _debit_refusal(
-        self, debits: Sequence[Debit], session_token: str | None
-    ) -> GatewayError | None:
-        """The reason to refuse these debits, or None. Never raises refusals itself."""
-        try:
-            session = None
-            if session_token is not None:
-                session = await self.session(debits[0].provider, session_token, allow_expired=True)
-            player = await self.player(debits[0].player_id)
-            for debit in debits:
-                self._check_debit(player, session, debit)
-        except StorageUnavailable:
-            raise
-        except GatewayError as refusal:
-            return refusal
-        return None
+        has_debit = any(isinstance(c, Debit) for c in commands)
+        guard = DebitGuard(session_token, self._check_debit) if has_debit else None
+        return await self._timed(self.store.apply(commands, guard=guard))
 
     def _check_debit(
         self, player: PlayerRecord, session: SessionRecord | None, debit: Debit
     ) -> None:
+        """The compliance path of one debit; runs inside the store's atomic step."""
         if session is not None:
             if session.player_id != debit.player_id:
                 raise SessionInvalid("session belongs to another player")

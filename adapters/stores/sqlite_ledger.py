@@ -35,6 +35,7 @@ from core.errors import (
     InvalidRequest,
     PlayerNotFound,
     ReferenceNotFound,
+    SessionInvalid,
     StorageUnavailable,
 )
 from core.model import (
@@ -48,6 +49,7 @@ from core.model import (
 from core.wallet.chain import GENESIS_HASH, link_hash
 from core.wallet.engine import TOMBSTONE_DETAIL, Plan, check_replay, plan, refusal_record
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
+from core.wallet.store import DebitGuard
 
 __all__ = ["BatchRefused", "SqliteLedger"]
 
@@ -68,6 +70,7 @@ _ADD_TO_ACCOUNT = (
 _MISSING: Any = object()
 TX_CACHE_ENTRIES_MAX = 200_000
 ROUND_CACHE_ENTRIES_MAX = 100_000
+SESSION_CACHE_ENTRIES_MAX = 50_000
 
 UndoLog = list[tuple[dict[Any, Any], Any, Any]]
 _HEAD = "head"
@@ -81,6 +84,7 @@ class SqliteLedger:
         self._conn = conn
         self._clock_us = clock_us
         self._players: dict[str, PlayerRecord] = {}
+        self._sessions: OrderedDict[str, SessionRecord] = OrderedDict()
         self._balances: dict[tuple[str, str], tuple[int, int]] = {}
         self._txs: OrderedDict[tuple[str, str], TxRecord | None] = OrderedDict()
         self._rounds: OrderedDict[tuple[str, str], RoundRecord | None] = OrderedDict()
@@ -100,6 +104,7 @@ class SqliteLedger:
     def reload(self) -> None:
         """Forget every cache and re-read the chain head (after a failed commit)."""
         self._players.clear()
+        self._sessions.clear()
         self._balances.clear()
         self._txs.clear()
         self._rounds.clear()
@@ -169,6 +174,7 @@ class SqliteLedger:
         for cache, entries_max in (
             (self._txs, TX_CACHE_ENTRIES_MAX),
             (self._rounds, ROUND_CACHE_ENTRIES_MAX),
+            (self._sessions, SESSION_CACHE_ENTRIES_MAX),
         ):
             while len(cache) > entries_max:
                 cache.popitem(last=False)
@@ -318,11 +324,15 @@ class SqliteLedger:
     # -- commands --------------------------------------------------------------
 
     def apply(
-        self, commands: Sequence[WalletCommand], refusal: GatewayError | None
+        self,
+        commands: Sequence[WalletCommand],
+        refusal: GatewayError | None,
+        guard: DebitGuard | None = None,
     ) -> list[TxOutcome]:
         """Apply a batch in the current savepoint; raise to have it rolled back."""
         now_us = self._clock_us()
         outcomes: list[TxOutcome] = []
+        guarded: tuple[PlayerRecord, SessionRecord | None] | None = None
         for command in commands:
             if isinstance(command, CloseRound):
                 outcomes.append(self._close_round(command, now_us))
@@ -332,18 +342,36 @@ class SqliteLedger:
                 if replay is not None:
                     outcomes.append(self._replayed(replay.record))
                     continue
-                if refusal is not None and isinstance(command, Debit):
-                    raise refusal
+                if isinstance(command, Debit):
+                    if refusal is not None:
+                        raise refusal
+                    if guard is not None:
+                        guarded = guarded or self._guard_context(guard, command)
+                        guard.check(*guarded, command)
                 outcomes.append(self._write_plan(plan(command, self, self._next_seq, now_us)))
             except GatewayError as error:
                 raise BatchRefused(command, error) from error
         return outcomes
 
+    def _guard_context(
+        self, guard: DebitGuard, debit: Debit
+    ) -> tuple[PlayerRecord, SessionRecord | None]:
+        """The player and session a guarded debit is checked against."""
+        session = None
+        if guard.session_token is not None:
+            session = self.get_session(guard.session_token)
+            if session is None or session.provider != debit.provider:
+                raise SessionInvalid("unknown session token")
+        player = self.player(debit.player_id)
+        if player is None:
+            raise PlayerNotFound(f"unknown player {debit.player_id!r}")
+        return player, session
+
     def store_refusal(self, command: MoneyCommand, error: GatewayError) -> None:
         """Persist a refusal under the command's key (conflicts are never stored)."""
         if isinstance(error, ConflictingReplay) or error.replay:
             return
-        if isinstance(error, PlayerNotFound | InvalidRequest | ReferenceNotFound):
+        if isinstance(error, PlayerNotFound | InvalidRequest | ReferenceNotFound | SessionInvalid):
             return  # not a decision about this transaction: its bet may still arrive
         if self.tx(command.provider, command.tx_id) is not None:
             return  # the key already holds a tombstone or an earlier answer
@@ -499,8 +527,15 @@ class SqliteLedger:
         )  # fmt: skip
 
     def get_session(self, token: str) -> SessionRecord | None:
+        cached = self._sessions.get(token)
+        if cached is not None:
+            return cached
         row = self._conn.execute("SELECT * FROM sessions WHERE token = ?", (token,)).fetchone()
-        return None if row is None else session_from_row(row)
+        if row is None:
+            return None
+        session = session_from_row(row)
+        self._sessions[token] = session
+        return session
 
     def transactions(self, player_id: str, limit: int, before_seq: int | None) -> list[TxRecord]:
         rows = self._conn.execute(

@@ -20,6 +20,7 @@ from adapters.stores.sqlite_writer import SqliteWriter
 from core.errors import GatewayError, StorageUnavailable
 from core.model import Balance, TxOutcome, WalletCommand
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
+from core.wallet.store import DebitGuard
 
 __all__ = ["SqliteWalletStore"]
 
@@ -110,14 +111,18 @@ class SqliteWalletStore:
         )
 
     async def apply(
-        self, commands: Sequence[WalletCommand], *, refusal: GatewayError | None = None
+        self,
+        commands: Sequence[WalletCommand],
+        *,
+        refusal: GatewayError | None = None,
+        guard: DebitGuard | None = None,
     ) -> list[TxOutcome]:
         assert commands, "nothing to apply"
         ledger = self.ledger
 
         def run() -> list[TxOutcome] | _Failure:
             try:
-                return ledger.apply(commands, refusal)
+                return ledger.apply(commands, refusal, guard)
             except BatchRefused as refused:
                 ledger.undo_command()
                 if refused.command is not None:

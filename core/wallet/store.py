@@ -7,14 +7,32 @@ answers only once the result is durable.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from core.errors import GatewayError
-from core.model import Balance, TxOutcome, WalletCommand
+from core.model import Balance, Debit, TxOutcome, WalletCommand
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 
-__all__ = ["WalletStore"]
+__all__ = ["DebitCheck", "DebitGuard", "WalletStore"]
+
+DebitCheck = Callable[[PlayerRecord, SessionRecord | None, Debit], None]
+"""Raises a `GatewayError` to refuse a debit. Pure and fast: it runs inside the store's
+atomic step (the SQLite writer thread), so the verdict and the debit see one state."""
+
+
+@dataclass(frozen=True, slots=True)
+class DebitGuard:
+    """The compliance path for a batch's debits, evaluated by the store atomically.
+
+    The store looks up the session (if a token is given; unknown, or at another
+    provider, is `SessionInvalid`) and the player (`PlayerNotFound`), then calls
+    `check` for every debit that is not an identical replay.
+    """
+
+    session_token: str | None
+    check: DebitCheck
 
 
 class WalletStore(Protocol):
@@ -25,6 +43,7 @@ class WalletStore(Protocol):
         commands: Sequence[WalletCommand],
         *,
         refusal: GatewayError | None = None,
+        guard: DebitGuard | None = None,
     ) -> list[TxOutcome]:
         """Apply `commands` in order, all or none, and return one outcome each.
 
@@ -34,7 +53,9 @@ class WalletStore(Protocol):
         balance attached. `refusal` is a verdict reached before the store (session,
         PAM, jurisdiction) about the batch's debits: it is stored and raised for the first
         debit that is not a replay, so a retry of an already accepted bet still gets its
-        stored success, and credits in the batch are never refused by it.
+        stored success, and credits in the batch are never refused by it. `guard`
+        reaches such a verdict inside the atomic step instead (one round trip, and no
+        window between the compliance check and the debit).
         Raises `StorageUnavailable` when durability cannot be confirmed.
         """
         ...
