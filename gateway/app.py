@@ -30,9 +30,13 @@ from gateway.settings import Settings, SettingsError
 
 __all__ = ["create_app", "enabled_providers"]
 
-NONCE_WINDOW_S = 300.0
-"""Replay window for signed requests that carry a nonce (matches the usual clock skew)."""
-NONCE_ENTRIES_MAX = 200_000
+NONCE_WINDOW_S = 900.0
+"""How long a nonce (or JWT `jti`) is remembered: at least twice any adapter's clock-skew
+window (gamegate +-300 s; betby token age 300 s + skew 30 s), so a request cannot be
+replayed while its timestamp still passes."""
+NONCE_ENTRIES_MAX = 1_000_000
+"""About 100 MB at most. Past it the oldest nonce is forgotten early; money callbacks
+stay safe regardless (idempotency keys), only balance/auth reads could be replayed."""
 
 Secrets = dict[str, dict[str, bytes]]
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from adapters.providers import betsoft, evolution, gamegate, hub88, pragmatic, softswiss
+from adapters.providers import betby, betsoft, evolution, gamegate, hub88, pragmatic, softswiss
 from adapters.providers.base import AdapterContext, ProviderAdapter
 
 __all__ = ["PROTOCOLS", "ProtocolSpec", "build_adapter"]
@@ -33,6 +33,7 @@ class ProtocolSpec:
 
 PROTOCOLS: Mapping[str, ProtocolSpec] = MappingProxyType(
     {
+        "betby": ProtocolSpec(betby.BetbyAdapter, betby.demo_secrets),
         "betsoft": ProtocolSpec(betsoft.BetsoftAdapter, betsoft.demo_secrets),
         "evolution": ProtocolSpec(evolution.EvolutionAdapter, evolution.demo_secrets),
         "gamegate": ProtocolSpec(gamegate.GamegateAdapter, gamegate.demo_secrets),

@@ -1,0 +1,594 @@
+"""Betby sportsbook wallet callbacks (`betby`): JWT-wrapped JSON, two-phase bets, resettlement.
+
+Betby `POST`s `{"payload": "<JWT>"}` to `bet/make`, `bet/commit`, `bet/discard`,
+`bet/win`, `bet/lost`, `bet/refund`, `bet/rollback` and `bet/settlement`; `GET ping`
+answers `{"timestamp": <unix s>}` unsigned. The JWT is verified with the instance's
+`provider_public_key` before its claims are read (see `betby_wire`); a missing, forged,
+expired or replayed token is refused as `2004` and logged. Answers are plain JSON:
+money callbacks `{"id", "ext_transaction_id", "parent_transaction_id", "user_id",
+"operation", "amount", "currency", "balance"}` (integer subunits, balance = real + bonus,
+negative while a reversed win is owed), `commit`/`discard`/`settlement` `{}`. Refusals are
+HTTP 400 `{"code", "message"}` from `ERRORS`; a store failure is HTTP 500 code `5000`
+(outcome unknown: Betby retries the same callback, and every callback is idempotent).
+
+Lifecycle -> canonical commands (one bet = one round, named by the make's `transaction.id`):
+- make: `Debit make:{transaction.id}`; its `session_id` must be an unexpired session of
+  `player_id` at this instance (`1007` otherwise). Settlement callbacks need no session.
+- discard: `Rollback discard:{transaction_id}` of `make:{transaction_id}`; before the make
+  it leaves a tombstone, so the late make is refused `2004`. Answers `{}`.
+- commit: accepted, nothing moves, `{}`.
+- win / lost / refund: `Credit {kind}:{transaction.id}` settling `make:{bet_transaction_id}`;
+  lost is a zero credit; refund is a `refund` credit of exactly the stake.
+- rollback: `Rollback rollback:{transaction.id}` of the bet's live settlement (the one its
+  `transaction.parent_transaction_id` names, else the latest), lost included, so the bet is
+  open again for a resettlement. Reversing a spent win leaves a debt: later makes get `2001`.
+- settlement: closes the round (`{}`); win/lost/refund/rollback afterwards get `2004`.
+Keys are namespaced by kind as shown. `bet_transaction_id` is Betby's `transaction.id` of
+the make, and every answer's `id` IS Betby's `transaction.id` (we never mint our own), so
+both readings of `bet_transaction_id` found in integrations name the same bet.
+
+Codes: 1005 player blocked (also closed accounts and responsible-gaming refusals), 1006
+self-excluded (our choice), 1007 session expired or unknown, 2001 not enough money (or in
+debt), 2002 invalid or mismatched currency, 2003 parent transaction (bet or settlement) not
+found, 2004 bad request (bad token, discarded/rolled back, already settled, closed, id
+reused with other data, unsupported bonus bet), 5000 retry. 2005 is not used: an unknown
+bet is 2003, as the F5 vector wants.
+
+Choices where the reference is unsure ([?] in protocols.md):
+- Bonus bets (`bonus_type` on make: freebets, comboboost) are refused `2004`: their money
+  flow (no debit, profit-only credit) is not implemented. Betby then discards the make.
+- `exp`/`nbf` are enforced when present, `iat` must be within `max_token_age_s` (default
+  300) and not in the future; option `require_iat` (default false) refuses tokens without
+  it. A `jti` is remembered (`reject_reused_jti`, default true; size the nonce window to at
+  least `max_token_age_s + clock_skew_s`), so a retry must be re-signed: if Betby resends
+  the identical token after a timeout it is refused and Betby must re-sign it.
+- `transaction.operation`, `amount`, `currency` and `ext_player_id`, when present, must
+  agree with the endpoint and the bet (the JWT does not cover the path).
+- A refund amount other than the stake is refused; a lost callback pays 0 whatever it says.
+- A rollback that finds no settlement to reverse is `2003` (no tombstone: we cannot know
+  which kind of settlement it names); Betby retries it after the settlement arrives.
+- `settlement` of a bet that is still open (money held) is accepted and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+import orjson
+import structlog
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
+from adapters.providers.betby_wire import (
+    CONTENT_TYPE,
+    KEY_TYPES,
+    SettleCall,
+    check_token_times,
+    load_public_key,
+    parse_claims,
+    parse_discard,
+    parse_make,
+    parse_settle,
+    parse_settlement,
+    request_object,
+    token_from_body,
+    token_id,
+    verify_token,
+)
+from core.errors import (
+    AlreadyRolledBack,
+    AlreadySettled,
+    BadSignature,
+    ComplianceRefused,
+    ConflictingReplay,
+    CurrencyMismatch,
+    GatewayError,
+    InsufficientFunds,
+    InvalidAmount,
+    InvalidRequest,
+    PlayerError,
+    PlayerInDebt,
+    PlayerNotFound,
+    ReferenceNotFound,
+    ReplayedRequest,
+    RequestRejected,
+    RetryableError,
+    RoundClosed,
+    SelfExcluded,
+    SessionError,
+    StorageUnavailable,
+    UnknownCurrency,
+    WalletRefused,
+    lookup_by_mro,
+)
+from core.model import CloseRound, Credit, CreditKind, Debit, Rollback, TxKind, TxOutcome, TxStatus
+from core.wallet.records import TxRecord
+
+__all__ = [
+    "DEFAULT_ALGORITHMS",
+    "DEFAULT_BODY_BYTES_MAX",
+    "DEFAULT_CLOCK_SKEW_S",
+    "DEFAULT_GAME_ID",
+    "DEFAULT_MAX_TOKEN_AGE_S",
+    "ERRORS",
+    "OPERATIONS",
+    "RETRY_CODE",
+    "BetbyAdapter",
+    "BetbyOptions",
+    "demo_secrets",
+]
+
+DEFAULT_ALGORITHMS = ("ES256", "RS256")
+DEFAULT_MAX_TOKEN_AGE_S = 300
+DEFAULT_CLOCK_SKEW_S = 30
+DEFAULT_BODY_BYTES_MAX = 256 * 1024
+"""A make with a 30-leg betslip is a few KiB; far larger is not Betby."""
+DEFAULT_GAME_ID = "sportsbook"
+STORE_READ_TIMEOUT_S = 5.0
+RETRY_CODE = 5000
+"""Our code for "outcome unknown, retry the same callback" (HTTP 500)."""
+
+OPERATIONS = (
+    "ping", "make", "commit", "discard", "win", "lost", "refund", "rollback", "settlement",
+    "unknown",
+)  # fmt: skip
+"""Every `ProviderResponse.operation` label this adapter uses."""
+
+_OPERATION_BY_PATH = {f"bet/{name}": name for name in OPERATIONS[1:-1]} | {"ping": "ping"}
+
+ERRORS: dict[type[GatewayError], tuple[int, int, str]] = {
+    GatewayError: (400, 2004, "Bad request"),
+    RequestRejected: (400, 2004, "Bad request"),
+    InvalidRequest: (400, 2004, "Bad request"),
+    InvalidAmount: (400, 2004, "Bad request: invalid amount"),
+    UnknownCurrency: (400, 2002, "Invalid currency"),
+    BadSignature: (400, 2004, "Bad request: invalid token"),
+    ReplayedRequest: (400, 2004, "Bad request: token expired or already used"),
+    SessionError: (400, 1007, "Session expired"),
+    PlayerError: (400, 1005, "Player is blocked"),
+    PlayerNotFound: (400, 2004, "Bad request: unknown player"),
+    SelfExcluded: (400, 1006, "Player is self-excluded"),
+    ComplianceRefused: (400, 1005, "Player is blocked from this bet"),
+    WalletRefused: (400, 2004, "Bad request"),
+    InsufficientFunds: (400, 2001, "Not enough money"),
+    PlayerInDebt: (400, 2001, "Not enough money"),
+    CurrencyMismatch: (400, 2002, "Invalid currency"),
+    RoundClosed: (400, 2004, "Bet is already closed"),
+    ReferenceNotFound: (400, 2003, "Parent transaction not found"),
+    AlreadyRolledBack: (400, 2004, "Transaction was discarded or rolled back"),
+    AlreadySettled: (400, 2004, "Bet is already settled"),
+    ConflictingReplay: (400, 2004, "Transaction id already used with other data"),
+    RetryableError: (500, RETRY_CODE, "Temporary wallet failure, retry"),
+}
+"""Every canonical refusal as (HTTP status, Betby code, message): the one mapping table.
+
+`InvalidRequest` and its subclasses append their detail to the message."""
+
+_log = structlog.get_logger("gamegate.provider.betby")
+_T = TypeVar("_T")
+
+
+def demo_secrets() -> dict[str, bytes]:
+    """A fresh EC P-256 pair: Betby signs with the private half, we verify with the public."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return {"provider_private_key": private, "provider_public_key": public}
+
+
+@dataclass(frozen=True, slots=True)
+class BetbyOptions:
+    key_type: str = "ES256"
+    algorithms: tuple[str, ...] = ("ES256",)
+    """The algorithms accepted: the configured ones that fit `key_type`."""
+    max_token_age_s: int = DEFAULT_MAX_TOKEN_AGE_S
+    clock_skew_s: int = DEFAULT_CLOCK_SKEW_S
+    require_iat: bool = False
+    reject_reused_jti: bool = True
+    body_bytes_max: int = DEFAULT_BODY_BYTES_MAX
+    game_id: str = DEFAULT_GAME_ID
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any]) -> BetbyOptions:
+        key_type = options.get("key_type", "ES256")
+        if key_type not in KEY_TYPES:
+            raise ValueError(f"betby option key_type must be one of {KEY_TYPES}")
+        configured = options.get("algorithms", DEFAULT_ALGORITHMS)
+        if isinstance(configured, str) or not all(name in KEY_TYPES for name in configured):
+            raise ValueError(
+                f"betby option algorithms must list names from {KEY_TYPES} "
+                "(never none or HS*: an HMAC key would be the public key)"
+            )
+        algorithms = tuple(name for name in configured if name == key_type)
+        if not algorithms:
+            raise ValueError(f"betby option algorithms does not allow key_type {key_type}")
+        game_id = options.get("game_id", DEFAULT_GAME_ID)
+        if not isinstance(game_id, str) or not 1 <= len(game_id) <= 128:
+            raise ValueError("betby option game_id must be a non-empty string")
+        return cls(
+            key_type=key_type,
+            algorithms=algorithms,
+            max_token_age_s=_int(options, "max_token_age_s", DEFAULT_MAX_TOKEN_AGE_S, 1, 86_400),
+            clock_skew_s=_int(options, "clock_skew_s", DEFAULT_CLOCK_SKEW_S, 0, 600),
+            require_iat=_bool(options, "require_iat", False),
+            reject_reused_jti=_bool(options, "reject_reused_jti", True),
+            body_bytes_max=_int(
+                options, "body_bytes_max", DEFAULT_BODY_BYTES_MAX, 1024, 16 * 1024 * 1024
+            ),
+            game_id=game_id,
+        )
+
+
+def _int(options: Mapping[str, Any], name: str, default: int, minimum: int, maximum: int) -> int:
+    value = options.get(name, default)
+    if type(value) is not int or not minimum <= value <= maximum:
+        raise ValueError(f"betby option {name} must be an integer in [{minimum}, {maximum}]")
+    return value
+
+
+def _bool(options: Mapping[str, Any], name: str, default: bool) -> bool:
+    value = options.get(name, default)
+    if type(value) is not bool:
+        raise ValueError(f"betby option {name} must be true or false")
+    return value
+
+
+def _key(kind: str, transaction_id: str) -> str:
+    """The idempotency key of one Betby callback: namespaced by kind."""
+    return f"{kind}:{transaction_id}"
+
+
+@dataclass(slots=True)
+class _Scope:
+    """What one request has proved so far, for the labels of its answer."""
+
+    operation: str
+    player_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    body: dict[str, Any]
+    outcome: str = "ok"
+    status: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class _Bet:
+    """A make as stored, with every record of its round (settlements, rollbacks)."""
+
+    make: TxRecord
+    records: tuple[TxRecord, ...]
+    closed: bool
+
+    def has(self, key: str) -> bool:
+        return any(record.tx_id == key for record in self.records)
+
+
+_Handler = Callable[[dict[str, Any], _Scope], Awaitable[_Reply]]
+
+
+class BetbyAdapter:
+    """Verify the JWT, parse exactly, execute, answer in Betby's plain JSON."""
+
+    protocol: ClassVar[str] = "betby"
+
+    def __init__(self, context: AdapterContext) -> None:
+        pem = context.secrets.get("provider_public_key")
+        if not pem:
+            raise ValueError(
+                f"provider instance {context.instance!r} needs secret provider_public_key"
+            )
+        self._options = BetbyOptions.from_mapping(context.options)
+        self._key = load_public_key(pem, self._options.key_type)
+        self._context = context
+        self._service = context.service
+        self._provider = context.instance
+        self._handlers: dict[str, _Handler] = {
+            "bet/make": self._make,
+            "bet/commit": self._commit,
+            "bet/discard": self._discard,
+            "bet/win": self._win,
+            "bet/lost": self._lost,
+            "bet/refund": self._refund,
+            "bet/rollback": self._rollback,
+            "bet/settlement": self._settlement,
+        }
+
+    async def handle(self, request: ProviderRequest) -> ProviderResponse:
+        path = request.path.strip("/")
+        scope = _Scope(_OPERATION_BY_PATH.get(path, "unknown"))
+        try:
+            reply = await self._dispatch(request, path, scope)
+        except GatewayError as error:
+            reply = self._refusal(error, scope)
+        except Exception:  # noqa: BLE001 -- Betby must get its protocol's retryable answer
+            _log.exception("betby_internal_error", instance=self._provider, op=scope.operation)
+            reply = self._refusal(StorageUnavailable("internal error; outcome unknown"), scope)
+        return ProviderResponse(
+            status=reply.status,
+            body=orjson.dumps(reply.body),
+            content_type=CONTENT_TYPE,
+            operation=scope.operation,
+            outcome=reply.outcome,
+            player_id=scope.player_id,
+        )
+
+    async def _dispatch(self, request: ProviderRequest, path: str, scope: _Scope) -> _Reply:
+        if len(request.body) > self._options.body_bytes_max:
+            raise InvalidRequest(f"body is larger than {self._options.body_bytes_max} bytes")
+        if path == "ping":
+            if request.method.upper() != "GET":
+                raise InvalidRequest("ping is a GET request")
+            return _Reply({"timestamp": int(self._context.clock_s())})
+        handler = self._handlers.get(path)
+        if handler is None:
+            return _Reply({"code": 2004, "message": "Unknown endpoint"}, "invalid_request", 404)
+        if request.method.upper() != "POST":
+            raise InvalidRequest("Betby callbacks are POST requests")
+        return await handler(self._verified_request(request), scope)
+
+    def _verified_request(self, request: ProviderRequest) -> dict[str, Any]:
+        """The claims' request object, once the token is authentic, fresh and new."""
+        options = self._options
+        try:
+            claims = parse_claims(
+                verify_token(token_from_body(request.body), self._key, options.algorithms)
+            )
+            now_s = self._context.clock_s()
+            check_token_times(
+                claims,
+                now_s=now_s,
+                max_token_age_s=options.max_token_age_s,
+                clock_skew_s=options.clock_skew_s,
+                require_iat=options.require_iat,
+            )
+            jti = token_id(claims)
+            if (
+                jti is not None
+                and options.reject_reused_jti
+                and self._context.nonces.seen(f"{self._provider}:jti:{jti}", now_s)
+            ):
+                raise ReplayedRequest("token id (jti) already used")
+        except (BadSignature, ReplayedRequest) as error:
+            _log.warning(
+                "betby_token_refused",
+                instance=self._provider,
+                reason=error.message,
+                path=request.path[:64],
+            )
+            raise
+        return request_object(claims)
+
+    def _refusal(self, error: GatewayError, scope: _Scope) -> _Reply:
+        status, code, message = lookup_by_mro(error, ERRORS)
+        if isinstance(error, InvalidRequest):
+            message = f"{message}: {error.message}"
+        if error.retryable:
+            _log.warning(
+                "betby_retryable_failure",
+                instance=self._provider,
+                op=scope.operation,
+                reason=error.reason.value,
+            )
+        return _Reply({"code": code, "message": message}, error.reason.value, status)
+
+    # -- operations ------------------------------------------------------------------
+
+    async def _make(self, request: dict[str, Any], scope: _Scope) -> _Reply:
+        call = parse_make(request)
+        scope.player_id = call.player_id
+        if call.bonus_type is not None:
+            raise InvalidRequest(f"bonus bets are not supported (bonus_type {call.bonus_type})")
+        self._context.currencies.get(call.currency)
+        debit = Debit(
+            provider=self._provider,
+            tx_id=_key("make", call.transaction_id),
+            player_id=call.player_id,
+            currency=call.currency,
+            amount_minor=call.amount_minor,
+            round_id=call.transaction_id,
+            game_id=self._options.game_id,
+        )
+        outcome = await self._service.debit(debit, session_token=call.session_id)
+        return _money(call.transaction_id, None, call.player_id, "bet", debit, outcome)
+
+    async def _commit(self, request: dict[str, Any], scope: _Scope) -> _Reply:
+        """Betby accepted the bet: the stake was taken at make, nothing moves."""
+        return _Reply({})
+
+    async def _discard(self, request: dict[str, Any], scope: _Scope) -> _Reply:
+        call = parse_discard(request)
+        scope.player_id = call.player_id
+        release = Rollback(
+            provider=self._provider,
+            tx_id=_key("discard", call.transaction_id),
+            player_id=call.player_id,
+            ref_tx_id=_key("make", call.transaction_id),
+            round_id=call.transaction_id,
+        )
+        outcome = await self._service.rollback(release)
+        return _Reply({}, "replay" if outcome.replay else "ok")
+
+    async def _win(self, request: dict[str, Any], scope: _Scope) -> _Reply:
+        call = parse_settle(request, "win")
+        if call.amount_minor is None:
+            raise InvalidRequest("a win needs its amount")
+        return await self._settle(call, scope, "win", call.amount_minor)
+
+    async def _lost(self, request: dict[str, Any], scope: _Scope) -> _Reply:
+        return await self._settle(parse_settle(request, "lost"), scope, "lost", 0)
+
+    async def _refund(self, request: dict[str, Any], scope: _Scope) -> _Reply:
+        return await self._settle(parse_settle(request, "refund"), scope, "refund", None)
+
+    async def _settle(
+        self, call: SettleCall, scope: _Scope, kind: str, amount_minor: int | None
+    ) -> _Reply:
+        """Pay (or not) the bet's outcome with a credit that settles the make."""
+        bet = await self._bet(call, scope, _key(kind, call.transaction_id))
+        if amount_minor is None:  # a refund returns exactly the stake
+            amount_minor = bet.make.amount_minor
+            if call.amount_minor not in (None, amount_minor):
+                raise InvalidAmount(f"a refund returns the stake of {amount_minor}")
+        credit = Credit(
+            provider=self._provider,
+            tx_id=_key(kind, call.transaction_id),
+            player_id=bet.make.player_id,
+            currency=bet.make.currency,
+            amount_minor=amount_minor,
+            round_id=call.bet_transaction_id,
+            game_id=self._options.game_id,
+            credit_kind=CreditKind.REFUND if kind == "refund" else CreditKind.WIN,
+            ref_tx_id=bet.make.tx_id,
+        )
+        outcome = await self._service.credit(credit)
+        parent = call.parent_transaction_id or call.bet_transaction_id
+        return _money(call.transaction_id, parent, bet.make.player_id, kind, credit, outcome)
+
+    async def _rollback(self, request: dict[str, Any], scope: _Scope) -> _Reply:
+        call = parse_settle(request, "rollback")
+        key = _key("rollback", call.transaction_id)
+        bet = await self._bet(call, scope, key)
+        target = _settlement_to_reverse(bet, key, call.parent_transaction_id)
+        reversal = Rollback(
+            provider=self._provider,
+            tx_id=key,
+            player_id=bet.make.player_id,
+            ref_tx_id=target.tx_id,
+            round_id=call.bet_transaction_id,
+        )
+        outcome = await self._service.rollback(reversal)
+        parent = call.parent_transaction_id or call.bet_transaction_id
+        body = _money_body(
+            call.transaction_id, parent, bet.make.player_id, "rollback", target.amount_minor,
+            target.currency, outcome,
+        )  # fmt: skip
+        return _Reply(body, "replay" if outcome.replay else "ok")
+
+    async def _settlement(self, request: dict[str, Any], scope: _Scope) -> _Reply:
+        """The final word on a bet: close its round so no settlement can change any more."""
+        call = parse_settlement(request)
+        bet = await self._bet_records(call.bet_transaction_id)
+        scope.player_id = bet.make.player_id
+        if bet.make.status is TxStatus.APPLIED:
+            _log.warning(
+                "betby_settlement_of_open_bet",
+                instance=self._provider,
+                bet_transaction_id=call.bet_transaction_id[:64],
+                status=call.status[:32],
+            )
+        close = CloseRound(
+            self._provider, bet.make.player_id, call.bet_transaction_id, self._options.game_id
+        )
+        await self._service.close_round(close)
+        return _Reply({}, "replay" if bet.closed else "ok")
+
+    # -- the bet a callback names ------------------------------------------------------
+
+    async def _bet(self, call: SettleCall, scope: _Scope, key: str) -> _Bet:
+        """The open bet a settlement callback names, checked against what the call says."""
+        bet = await self._bet_records(call.bet_transaction_id)
+        scope.player_id = bet.make.player_id
+        if call.player_id is not None and call.player_id != bet.make.player_id:
+            raise InvalidRequest("ext_player_id is not the bet's player")
+        if call.currency is not None:
+            self._context.currencies.get(call.currency)
+            if call.currency != bet.make.currency:
+                raise CurrencyMismatch(f"the bet is in {bet.make.currency}")
+        if bet.closed and not bet.has(key):  # a retry of an accepted callback still replays
+            raise RoundClosed("the bet is finally settled")
+        return bet
+
+    async def _bet_records(self, bet_transaction_id: str) -> _Bet:
+        store = self._service.store
+        records = await _read(store.round_transactions(self._provider, bet_transaction_id))
+        make_key = _key("make", bet_transaction_id)
+        make = next((r for r in records if r.tx_id == make_key), None)
+        if make is None or make.status is TxStatus.REFUSED:
+            raise ReferenceNotFound("no bet with this bet_transaction_id")
+        if make.status is TxStatus.TOMBSTONE:
+            raise AlreadyRolledBack("the bet was discarded before it was made")
+        round_ = await _read(store.get_round(self._provider, bet_transaction_id))
+        return _Bet(make, tuple(records), closed=round_ is not None and round_.closed)
+
+
+def _settlement_to_reverse(bet: _Bet, key: str, parent: str | None) -> TxRecord:
+    """The credit a rollback reverses: its own earlier choice, the one named, or the live one."""
+    by_id = {record.tx_id: record for record in bet.records}
+    earlier = by_id.get(key)
+    if earlier is not None and earlier.ref_tx_id in by_id:
+        return by_id[earlier.ref_tx_id]  # a retry reverses what it reversed before
+    if bet.make.status is TxStatus.ROLLED_BACK:
+        raise AlreadyRolledBack("the bet was discarded")
+    settlements = [
+        record
+        for record in bet.records
+        if record.kind is TxKind.CREDIT
+        and record.ref_tx_id == bet.make.tx_id
+        and record.status is not TxStatus.REFUSED
+    ]
+    if parent is not None and _key("make", parent) != bet.make.tx_id:
+        named = [r for r in settlements if r.tx_id.partition(":")[2] == parent]
+        if not named:
+            raise ReferenceNotFound("no settlement with this parent_transaction_id")
+        return named[-1]
+    live = [record for record in settlements if record.status is TxStatus.APPLIED]
+    if not live:
+        raise ReferenceNotFound("the bet has no settlement to roll back")
+    return live[-1]
+
+
+def _money(
+    transaction_id: str,
+    parent: str | None,
+    player_id: str,
+    operation: str,
+    command: Debit | Credit,
+    outcome: TxOutcome,
+) -> _Reply:
+    body = _money_body(
+        transaction_id, parent, player_id, operation, command.amount_minor, command.currency,
+        outcome,
+    )  # fmt: skip
+    return _Reply(body, "replay" if outcome.replay else "ok")
+
+
+def _money_body(
+    transaction_id: str,
+    parent: str | None,
+    player_id: str,
+    operation: str,
+    amount_minor: int,
+    currency: str,
+    outcome: TxOutcome,
+) -> dict[str, Any]:
+    """Betby's answer to a money callback; `id` is Betby's own transaction id."""
+    return {
+        "id": transaction_id,
+        "ext_transaction_id": transaction_id,
+        "parent_transaction_id": parent,
+        "user_id": player_id,
+        "operation": operation,
+        "amount": amount_minor,
+        "currency": currency,
+        "balance": outcome.balance.total_minor,
+    }
+
+
+async def _read(awaitable: Awaitable[_T]) -> _T:
+    """A store read within the time limit; a timeout is a retryable failure."""
+    try:
+        return await asyncio.wait_for(awaitable, STORE_READ_TIMEOUT_S)
+    except TimeoutError as exc:
+        raise StorageUnavailable("wallet store timed out") from exc
