@@ -90,6 +90,11 @@ class WalletService:
             raise SessionExpired("session expired")
         return session
 
+    async def rotate_session(self, old: SessionRecord, new: SessionRecord) -> None:
+        """Hand out `new` in place of `old`, which then refuses debits (credits still pass)."""
+        assert (new.player_id, new.provider) == (old.player_id, old.provider)
+        await self._timed(self.store.rotate_session(old.token, new))
+
     async def authenticate(self, provider: str, token: str) -> SessionView:
         session = await self.session(provider, token, allow_expired=False)
         player = await self.player(session.player_id)

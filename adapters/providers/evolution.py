@@ -10,10 +10,9 @@ Sessions. `check` validates `sid`/`userId` and answers a NEW `sid`: a new sessio
 record for the same player, game and provider. By default the new session keeps the
 old one's absolute expiry (rotation never lengthens a session); option
 `check_extends_session` gives it the old session's full TTL from now instead. The old
-`sid` is not revoked: the store cannot mark a session superseded, so it stays valid
-for bets and balance until it expires, and for credits, cancels and promo payouts
-after that. (Evolution's certification case "check using new SID" expects bets under
-the old sid to be refused; that needs a `supersede_session` in the store.)
+`sid` ends at that moment for bets and balance (`INVALID_SID`, as Evolution's
+certification case "check using new SID" expects) but still carries credits, cancels
+and promo payouts, which may arrive for bets placed under it.
 
 Idempotency keys, namespaced because Evolution's ids are per operation kind:
 - debit: `bet:{refId}`. The bet is named by `refId`; a repeated debit with the same
@@ -54,7 +53,6 @@ Uncertain rules, resolved to the safe side:
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
@@ -107,7 +105,6 @@ from core.wallet.records import SessionRecord
 __all__ = ["DEFAULT_BODY_BYTES_MAX", "OPERATIONS", "EvolutionAdapter", "demo_secrets"]
 
 OPERATIONS = ("check", "balance", "debit", "credit", "cancel", "promo_payout")
-SESSION_STORE_TIMEOUT_S = 5.0
 """Limit on writing the rotated session (the service times every other store call)."""
 SID_BYTES = 24
 _JACKPOT_PROMO_TYPE = "JackpotWin"
@@ -287,7 +284,7 @@ class EvolutionAdapter:
         return session
 
     async def _rotate(self, old: SessionRecord) -> str:
-        """A new session for the same player and game; the old one is left as it is."""
+        """A new session for the same player and game; the old sid ends for bets now."""
         now_us = int(self._clock_s() * 1_000_000)
         expires_at_us = old.expires_at_us
         if self._options.check_extends_session:
@@ -301,10 +298,7 @@ class EvolutionAdapter:
             expires_at_us=expires_at_us,
             created_at_us=now_us,
         )
-        try:
-            await asyncio.wait_for(self._service.store.create_session(new), SESSION_STORE_TIMEOUT_S)
-        except TimeoutError as exc:
-            raise StorageUnavailable("session store timed out; outcome unknown") from exc
+        await self._service.rotate_session(old, new)
         return new.token
 
     # -- operations ------------------------------------------------------------

@@ -526,6 +526,17 @@ class SqliteLedger:
             ),
         )  # fmt: skip
 
+    def rotate_session(self, old_token: str, new: SessionRecord) -> None:
+        old = self.get_session(old_token)
+        if old is None:
+            raise SessionInvalid("unknown session token")
+        self.create_session(new)
+        ends_at_us = min(old.expires_at_us, new.created_at_us)
+        self._conn.execute(
+            "UPDATE sessions SET expires_at_us = ? WHERE token = ?", (ends_at_us, old_token)
+        )
+        self._set(self._sessions, old_token, dataclasses.replace(old, expires_at_us=ends_at_us))
+
     def get_session(self, token: str) -> SessionRecord | None:
         cached = self._sessions.get(token)
         if cached is not None:

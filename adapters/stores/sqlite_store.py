@@ -154,6 +154,9 @@ class SqliteWalletStore:
     async def create_session(self, session: SessionRecord) -> None:
         await self._call(lambda: self.ledger.create_session(session), writes=True)
 
+    async def rotate_session(self, old_token: str, new: SessionRecord) -> None:
+        await self._call(lambda: self.ledger.rotate_session(old_token, new), writes=True)
+
     async def get_session(self, token: str) -> SessionRecord | None:
         result = await self._call(lambda: self.ledger.get_session(token), writes=False)
         assert result is None or isinstance(result, SessionRecord)

@@ -72,6 +72,14 @@ class WalletStore(Protocol):
 
     async def get_session(self, token: str) -> SessionRecord | None: ...
 
+    async def rotate_session(self, old_token: str, new: SessionRecord) -> None:
+        """Store `new` and end `old_token` at `new.created_at_us`, atomically.
+
+        Used by protocols whose session check hands out a fresh token: the old one then
+        refuses debits (expired) but still carries credits and rollbacks.
+        """
+        ...
+
     async def transactions(
         self, player_id: str, *, limit: int, before_seq: int | None = None
     ) -> list[TxRecord]:

@@ -490,8 +490,14 @@ class TestSettlement:
 
 class TestSessions:
     async def test_check_answers_a_new_sid_for_the_same_player_game_and_expiry(
-        self, adapter: EvolutionAdapter, u42: PlayerRecord, store: SqliteWalletStore
+        self,
+        adapter: EvolutionAdapter,
+        u42: PlayerRecord,
+        store: SqliteWalletStore,
+        clock: FakeClock,
     ) -> None:
+        before = await store.get_session("sid-1")
+        assert before is not None
         body = {"sid": "sid-1", "userId": "u-42", "uuid": "c-1", "channel": {"type": "P"}}
         response = await adapter.handle(request("check", body))
         checked = answer(response)
@@ -508,7 +514,8 @@ class TestSessions:
             "tbl-1",
             "EUR",
         )
-        assert new.expires_at_us == old.expires_at_us
+        assert new.expires_at_us == before.expires_at_us
+        assert old.expires_at_us == clock.micros(), "the old sid ends when the new one starts"
 
     async def test_check_can_give_the_new_sid_a_full_lifetime(
         self,
@@ -526,23 +533,25 @@ class TestSessions:
         assert new.expires_at_us == clock.micros() + 3_600_000_000
         assert "uuid" not in checked
 
-    async def test_the_old_sid_keeps_working_until_it_expires(
+    async def test_after_check_the_old_sid_refuses_bets_but_still_carries_their_credits(
         self,
         adapter: EvolutionAdapter,
         u42: PlayerRecord,
         clock: FakeClock,
         store: SqliteWalletStore,
     ) -> None:
-        await adapter.handle(request("check", {"sid": "sid-1", "userId": "u-42"}))
         assert answer(await adapter.handle(request("debit", F3_DEBIT)))["status"] == "OK"
-        clock.advance(3_601)
+        checked = answer(await adapter.handle(request("check", {"sid": "sid-1", "userId": "u-42"})))
+        clock.advance(1)
         late = answer(await adapter.handle(request("debit", money(ref="ref-2", tx="tx-3"))))
         assert late["status"] == "INVALID_SID"
+        fresh = money(sid=checked["sid"], ref="ref-3", tx="tx-4")
+        assert answer(await adapter.handle(request("debit", fresh)))["status"] == "OK"
         won = answer(await adapter.handle(request("credit", F3_CREDIT)))
-        assert (won["status"], won["balance"]) == ("OK", Decimal("105"))
+        assert (won["status"], won["balance"]) == ("OK", Decimal("100"))
         expired_check = await adapter.handle(request("check", {"sid": "sid-1", "userId": "u-42"}))
         assert answer(expired_check)["status"] == "INVALID_SID"
-        assert await real_minor(store) == 10_500
+        assert await real_minor(store) == 10_000
 
     async def test_balance_shows_real_money_unless_configured_to_add_the_bonus(
         self,
