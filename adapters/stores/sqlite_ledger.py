@@ -17,8 +17,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import orjson
-
 from adapters.stores.sqlite_schema import (
     TX_COLUMNS,
     player_from_row,
@@ -60,7 +58,7 @@ _INSERT_TX = f"INSERT INTO txs ({TX_COLUMNS}, hash) VALUES ({', '.join('?' * 17)
 _UPDATE_STATUS = "UPDATE txs SET status = ? WHERE provider = ? AND tx_id = ?"
 _INSERT_ENTRY = "INSERT INTO entries (seq, account, currency, amount_minor) VALUES (?, ?, ?, ?)"
 _UPSERT_ROUND = "INSERT OR REPLACE INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_INSERT_OUTBOX = "INSERT INTO outbox (seq, payload) VALUES (?, ?)"
+_INSERT_OUTBOX = "INSERT INTO outbox (seq) VALUES (?)"
 _ADD_TO_ACCOUNT = (
     "INSERT INTO accounts (account, currency, balance_minor) VALUES (?, ?, ?) "
     "ON CONFLICT (account, currency) DO UPDATE "
@@ -93,7 +91,7 @@ class SqliteLedger:
         self._status_rows: list[tuple[str, str, str]] = []
         self._entry_rows: list[tuple[int, str, str, int]] = []
         self._round_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
-        self._outbox_rows: list[tuple[int, bytes]] = []
+        self._outbox_rows: list[tuple[int]] = []
         self._marks = (0, 0, 0, 0)
         self._undo: UndoLog = []
         self._head: dict[str, tuple[int, bytes]] = {_HEAD: (1, GENESIS_HASH)}
@@ -416,13 +414,12 @@ class SqliteLedger:
         )
 
     def _write_plan(self, planned: Plan) -> TxOutcome:
-        player = self.player(planned.player_id)
-        currency = planned.currency or (player.currency if player else "")
+        currency = planned.currency or self._player_currency(planned.player_id)
         balance_key = (planned.player_id, currency)
         real, bonus = self.balances(*balance_key)  # read before the deltas are staged
         self._insert_records(planned.records)
         for updated in planned.updates:
-            self._status_rows.append((updated.status.value, updated.provider, updated.tx_id))
+            self._status_rows.append((updated.status, updated.provider, updated.tx_id))
             self._set(self._txs, (updated.provider, updated.tx_id), updated)
         if planned.entries:
             seq = planned.record.seq
@@ -439,7 +436,7 @@ class SqliteLedger:
             real += planned.real_delta_minor
             bonus += planned.bonus_delta_minor
             self._set(self._balances, balance_key, (real, bonus))
-        self._outbox(record)
+        self._outbox_rows.append((record.seq,))
         return TxOutcome(
             transaction_id=record.transaction_id,
             balance=Balance(currency, real, bonus),
@@ -447,6 +444,10 @@ class SqliteLedger:
             bonus_delta_minor=planned.bonus_delta_minor,
             tombstone=record.detail == TOMBSTONE_DETAIL,
         )
+
+    def _player_currency(self, player_id: str) -> str:
+        player = self.player(player_id)
+        return player.currency if player is not None else ""
 
     def _insert_records(self, records: list[TxRecord]) -> None:
         rows: list[tuple[Any, ...]] = []
@@ -477,26 +478,6 @@ class SqliteLedger:
         key = (round_.provider, round_.round_id)
         self._set(self._round_rows, key, round_to_row(round_))
         self._set(self._rounds, key, round_)
-
-    def _outbox(self, record: TxRecord) -> None:
-        payload = orjson.dumps(
-            {
-                "seq": record.seq,
-                "provider": record.provider,
-                "tx_id": record.tx_id,
-                "kind": record.kind.value,
-                "detail": record.detail,
-                "player_id": record.player_id,
-                "currency": record.currency,
-                "amount_minor": record.amount_minor,
-                "real_delta_minor": record.real_delta_minor,
-                "bonus_delta_minor": record.bonus_delta_minor,
-                "round_id": record.round_id,
-                "ref_tx_id": record.ref_tx_id,
-                "created_at_us": record.created_at_us,
-            }
-        )
-        self._outbox_rows.append((record.seq, payload))
 
     def _set(self, cache: dict[Any, Any], key: Any, value: Any) -> None:
         """Set a cache entry, logging the old value so `undo_command` can restore it."""

@@ -111,13 +111,15 @@ CREATE TABLE IF NOT EXISTS rounds (
     updated_at_us INTEGER NOT NULL,
     PRIMARY KEY (provider, round_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS rounds_open ON rounds (closed, updated_at_us);
+-- No index on `closed`: every round write would move in it. Finding open rounds is a
+-- rare, offline query (reconciliation, incomplete-game handling); it scans.
 
--- Transactional outbox: written in the same transaction as the ledger rows.
+-- Transactional outbox, written in the same transaction as the ledger rows. An event
+-- is the immutable part of the txs row (and its entries) at `seq`; consumers read
+-- events in event_id order, join, and dedupe by seq.
 CREATE TABLE IF NOT EXISTS outbox (
     event_id INTEGER PRIMARY KEY,
-    seq INTEGER NOT NULL,
-    payload BLOB NOT NULL
+    seq INTEGER NOT NULL
 );
 """
 
@@ -175,9 +177,9 @@ def session_from_row(row: tuple[Any, ...]) -> SessionRecord:
 
 def tx_to_row(r: TxRecord, link: bytes) -> tuple[Any, ...]:
     return (
-        r.seq, r.provider, r.tx_id, r.kind.value, r.player_id, r.currency, r.amount_minor,
+        r.seq, r.provider, r.tx_id, r.kind, r.player_id, r.currency, r.amount_minor,
         r.real_delta_minor, r.bonus_delta_minor, r.round_id, r.ref_tx_id, r.fingerprint,
-        r.status.value, None if r.reason is None else r.reason.value, r.detail,
+        r.status, r.reason, r.detail,
         r.created_at_us, link,
     )  # fmt: skip
 
