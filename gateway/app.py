@@ -89,7 +89,7 @@ def _wallet(
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def wallet(app: web.Application) -> AsyncIterator[None]:
         store = await _open_store(settings, clock)
-        metrics.wallet_commits = lambda: store.commits
+        metrics.wallet_stats = store.stats
         try:
             service = WalletService(
                 store,
@@ -104,7 +104,7 @@ def _wallet(
             )
             yield
         finally:
-            metrics.wallet_commits = None
+            metrics.wallet_stats = None
             await store.close()
 
     return wallet

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
+
+from core.wallet.store import StoreStats
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
@@ -25,7 +27,7 @@ DURATION_BUCKETS_S = (
 
 
 class Metrics:
-    """The gateway's collectors. `wallet_commits` is set once the store is open."""
+    """The gateway's collectors. `wallet_stats` is set while the store is open."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -53,7 +55,7 @@ class Metrics:
             "HTTP requests being handled right now.",
             registry=self.registry,
         )
-        self.wallet_commits: Callable[[], int] | None = None
+        self.wallet_stats: Callable[[], StoreStats] | None = None
         self.registry.register(_WalletCollector(self))
 
     def observe_provider(
@@ -76,14 +78,31 @@ class _WalletCollector(Collector):
         self._metrics = metrics
 
     def collect(self) -> Iterator[Metric]:
-        commits = self._metrics.wallet_commits
-        family = CounterMetricFamily(
-            "gamegate_wallet_store_commits",
-            "Wallet store transactions committed (each durable group commit counts once).",
-        )
-        if commits is not None:
-            family.add_metric([], commits())
-        yield family
+        commits, operations, depth = self._families()
+        stats = self._metrics.wallet_stats
+        if stats is not None:
+            current = stats()
+            commits.add_metric([], current.commits_total)
+            operations.add_metric([], current.operations_total)
+            depth.add_metric([], current.queue_depth)
+        yield from (commits, operations, depth)
 
     def describe(self) -> Iterator[Metric]:
-        yield CounterMetricFamily("gamegate_wallet_store_commits", "")
+        yield from self._families()
+
+    @staticmethod
+    def _families() -> tuple[CounterMetricFamily, CounterMetricFamily, GaugeMetricFamily]:
+        return (
+            CounterMetricFamily(
+                "gamegate_wallet_store_commits",
+                "Wallet store transactions committed (each durable group commit counts once).",
+            ),
+            CounterMetricFamily(
+                "gamegate_wallet_store_operations",
+                "Wallet store calls served; divided by commits: operations per group commit.",
+            ),
+            GaugeMetricFamily(
+                "gamegate_wallet_store_queue_depth",
+                "Wallet store calls waiting for the writer right now.",
+            ),
+        )

@@ -20,7 +20,7 @@ from adapters.stores.sqlite_writer import SqliteWriter
 from core.errors import GatewayError, StorageUnavailable
 from core.model import Balance, TxOutcome, WalletCommand
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
-from core.wallet.store import DebitGuard
+from core.wallet.store import DebitGuard, StoreStats
 
 __all__ = ["SqliteWalletStore"]
 
@@ -98,6 +98,10 @@ class SqliteWalletStore:
     def commits(self) -> int:
         """Transactions committed so far (for benchmarks: ops per commit)."""
         return self._writer.commits
+
+    def stats(self) -> StoreStats:
+        writer = self._writer
+        return StoreStats(writer.commits, writer.ops, writer.queue_depth)
 
     async def _call(self, fn: Callable[[], Any], *, writes: bool, prefetch: Any = None) -> Any:
         ledger = self.ledger

@@ -99,6 +99,11 @@ class SqliteWriter:
         await asyncio.to_thread(self._thread.join)
         self._thread = None
 
+    @property
+    def queue_depth(self) -> int:
+        """Jobs submitted and not yet answered (read on the event loop's thread)."""
+        return self._depth
+
     def submit(
         self,
         fn: JobFn,

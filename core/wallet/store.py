@@ -15,7 +15,7 @@ from core.errors import GatewayError
 from core.model import Balance, Debit, TxOutcome, WalletCommand
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 
-__all__ = ["DebitCheck", "DebitGuard", "WalletStore"]
+__all__ = ["DebitCheck", "DebitGuard", "StoreStats", "WalletStore"]
 
 DebitCheck = Callable[[PlayerRecord, SessionRecord | None, Debit], None]
 """Raises a `GatewayError` to refuse a debit. Pure and fast: it runs inside the store's
@@ -33,6 +33,18 @@ class DebitGuard:
 
     session_token: str | None
     check: DebitCheck
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """Counters a store keeps for free, read at scrape time."""
+
+    commits_total: int
+    """Durable transactions (a group commit counts once)."""
+    operations_total: int
+    """Calls served (writes and reads); with commits, gives operations per commit."""
+    queue_depth: int
+    """Calls waiting for the store right now."""
 
 
 class WalletStore(Protocol):
@@ -91,6 +103,8 @@ class WalletStore(Protocol):
     async def round_transactions(self, provider: str, round_id: str) -> list[TxRecord]:
         """Every record of a round, oldest first (for game recall)."""
         ...
+
+    def stats(self) -> StoreStats: ...
 
     async def ping(self) -> None:
         """Raise `StorageUnavailable` if the store cannot serve requests."""
