@@ -313,12 +313,17 @@ def _referenced_bet(command: Credit, view: LedgerView) -> TxRecord | None:
         raise AlreadyRolledBack("the referenced bet was rolled back")
     if bet.player_id != command.player_id:
         raise ReferenceNotFound("the referenced bet belongs to another player")
-    if bet.status is TxStatus.SETTLED and command.credit_kind in (
-        CreditKind.WIN,
-        CreditKind.REFUND,
-    ):
+    if command.credit_kind in (CreditKind.WIN, CreditKind.REFUND) and _is_settled(bet, view):
         raise AlreadySettled("the referenced bet is already settled")
     return bet
+
+
+def _is_settled(bet: TxRecord, view: LedgerView) -> bool:
+    """Settled by a credit that named it, or by a round-level credit that came after it."""
+    if bet.status is TxStatus.SETTLED:
+        return True
+    round_ = view.round(bet.provider, bet.round_id or "")
+    return round_ is not None and bet.seq < round_.settled_before_seq
 
 
 def _plan_credit(command: Credit, view: LedgerView, seq: int, now_us: int) -> Plan:
@@ -371,9 +376,7 @@ def _plan_rollback(command: Rollback, view: LedgerView, seq: int, now_us: int) -
         raise InvalidRequest("only bets and wins can be rolled back")
     round_ = view.round(command.provider, original.round_id or "")
     assert round_ is not None, "every bet and win has a round"
-    if original.kind is TxKind.DEBIT and (
-        original.status is TxStatus.SETTLED or original.seq < round_.settled_before_seq
-    ):
+    if original.kind is TxKind.DEBIT and _is_settled(original, view):
         raise AlreadySettled("the bet is settled and can no longer be rolled back")
     return _plan_reversal(command, original, round_, view, seq, now_us)
 
