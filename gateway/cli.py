@@ -2,9 +2,12 @@
 
     gamegate serve  [--host H] [--port P] [--data-dir D] [--config FILE] [--demo]
     gamegate verify [--data-dir D] [--config FILE]
+    gamegate conformance INSTANCE --url URL [--data-dir D] [--config FILE]
+                         [--operator-key KEY] [--secret NAME=PATH ...]
+                         [--callback-url URL] [--case SUBSTRING]
 
-Exit codes: 0 success, 1 failure (verification failed, cannot listen), 2 invalid
-settings (each message names the setting's key) or bad usage.
+Exit codes: 0 success, 1 failure (verification or a conformance case failed, cannot
+listen), 2 invalid settings (each message names the setting's key) or bad usage.
 """
 
 from __future__ import annotations
@@ -66,8 +69,29 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_arguments(verify)
     verify.set_defaults(command=verify_command)
 
-    # More commands register here the same way, e.g. `gamegate conformance` (the provider
-    # conformance kit): add_parser(...), its arguments, set_defaults(command=...).
+    conformance = commands.add_parser(
+        "conformance", help="run a provider protocol's conformance script against a wallet"
+    )
+    conformance.add_argument("instance", help="the provider instance (providers.<instance>)")
+    _settings_arguments(conformance)
+    conformance.add_argument("--url", required=True, help="the wallet, e.g. http://127.0.0.1:8080")
+    conformance.add_argument(
+        "--operator-key", default=demo.DEMO_OPERATOR_KEY, help="operator API key (admin role)"
+    )
+    conformance.add_argument(
+        "--secret", action="append", default=[], metavar="NAME=PATH",
+        help="a provider-side secret file (default: every file in <data_dir>/secrets/<instance>/)",
+    )  # fmt: skip
+    conformance.add_argument(
+        "--callback-url", help="where callbacks go (default: <url>/providers/<instance>)"
+    )
+    conformance.add_argument(
+        "--case", default="", metavar="SUBSTRING", help="only cases whose name contains it"
+    )
+    conformance.set_defaults(command=conformance_command)
+
+    # More commands register here the same way: add_parser(...), its arguments,
+    # set_defaults(command=...).
     return parser
 
 
@@ -221,3 +245,18 @@ def verify_command(args: argparse.Namespace) -> int:
     for line in report.lines():
         print(line)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def conformance_command(args: argparse.Namespace) -> int:
+    """Run the instance's conformance script; exit 0 only if every case passed."""
+    from gateway import conformance  # lazy: only this command needs the kit and httpx
+
+    try:
+        settings = _load_settings(args)
+        passed = conformance.run_conformance(settings, conformance.ConformanceRun.from_args(args))
+    except (ValidationError, SettingsError) as error:
+        return _settings_failure(error)
+    except conformance.UsageError as error:
+        _warn(str(error))
+        return EXIT_BAD_SETTINGS
+    return EXIT_OK if passed else EXIT_FAILED

@@ -42,6 +42,8 @@ class NewSessionBody(_Body):
     player_id: Identifier
     game_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     provider: Identifier
+    ttl_s: int | None = Field(default=None, strict=True)
+    """Seconds the token is valid, at most `sessions.ttl_s` (the default)."""
 
 
 _B = TypeVar("_B", bound=_Body)

@@ -162,10 +162,12 @@ def _query_int(request: web.Request, name: str, high: int) -> int | None:
 
 @operator_handler(write=True)
 async def create_session(request: web.Request) -> web.Response:
-    """A game session token for a configured provider instance, valid `sessions.ttl_s`."""
+    """A game session token for a configured provider instance, valid `sessions.ttl_s`
+    or the shorter `ttl_s` the body asks for."""
     body = await parse_body(request, NewSessionBody)
     if body.provider not in request.app[ADAPTERS]:
         raise InvalidRequest("provider: not a configured, enabled provider instance")
+    ttl_s = _session_ttl_s(body.ttl_s, request.app[SETTINGS].sessions.ttl_s)
     service = request.app[SERVICE]
     request[REQUEST_INFO].player_id = body.player_id
     player = await service.player(body.player_id)
@@ -177,11 +179,20 @@ async def create_session(request: web.Request) -> web.Response:
         provider=body.provider,
         game_id=body.game_id,
         currency=player.currency,
-        expires_at_us=now_us + request.app[SETTINGS].sessions.ttl_s * 1_000_000,
+        expires_at_us=now_us + ttl_s * 1_000_000,
         created_at_us=now_us,
     )
     await _timed(request, service.store.create_session(session))
     return json_response(session_json(session), status=201)
+
+
+def _session_ttl_s(requested_s: int | None, ttl_s_max: int) -> int:
+    """A shorter session on request (tests of expiry, short demo links); never a longer one."""
+    if requested_s is None:
+        return ttl_s_max
+    if not 1 <= requested_s <= ttl_s_max:
+        raise InvalidRequest(f"ttl_s: must be a whole number of seconds from 1 to {ttl_s_max}")
+    return requested_s
 
 
 def _check_can_play(player: PlayerRecord) -> None:
