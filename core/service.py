@@ -162,6 +162,7 @@ class WalletService:
     async def _timed(self, awaitable: Awaitable[_T]) -> _T:
         """Await a store call within the time limit; a timeout is an unknown outcome."""
         try:
-            return await asyncio.wait_for(awaitable, self._store_timeout_s)
+            async with asyncio.timeout(self._store_timeout_s):  # no extra Task, unlike wait_for
+                return await awaitable
         except TimeoutError as exc:
             raise StorageUnavailable("wallet store timed out; outcome unknown") from exc
