@@ -171,7 +171,9 @@ def _minor_from_decimal_object(value: Decimal, currency: Currency, *, allow_nega
         raise InvalidAmount("amount must be finite")
     sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
-    if len(digits) > _DECIMAL_TEXT_LENGTH_MAX or exponent > _DECIMAL_TEXT_LENGTH_MAX:
+    if len(digits) > _DECIMAL_TEXT_LENGTH_MAX or abs(exponent) > _DECIMAL_TEXT_LENGTH_MAX:
+        # both bounds keep the powers of ten below small: `1E-9999999` is ten characters
+        # of JSON but would cost seconds of CPU to divide out
         raise InvalidAmount("amount is out of range")
     coefficient = int("".join(map(str, digits)) or "0")
     shift = exponent + currency.exponent

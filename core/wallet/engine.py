@@ -142,11 +142,14 @@ def _new_record(
     reason: GatewayError | None = None,
     detail: str = "",
     currency: str = "",
+    round_id: str | None = None,
 ) -> TxRecord:
+    """`currency`/`round_id` fill in what a rollback does not carry (from its original)."""
     amount = 0 if isinstance(command, Rollback) else command.amount_minor
     if not isinstance(command, Rollback):
         currency = command.currency
-    round_id = command.round_id if isinstance(command, (Debit, Credit, Rollback)) else None
+    if isinstance(command, (Debit, Credit, Rollback)) and command.round_id is not None:
+        round_id = command.round_id
     ref = command.ref_tx_id if isinstance(command, (Credit, Rollback)) else None
     if isinstance(command, Credit) and not detail:
         detail = command.credit_kind.value
@@ -435,7 +438,12 @@ def _plan_reversal(
         command.player_id, original.currency, real, bonus, provider_account(command.provider)
     )
     return Plan(
-        records=[_new_record(command, seq, now_us, real, bonus, currency=original.currency)],
+        records=[
+            _new_record(
+                command, seq, now_us, real, bonus,
+                currency=original.currency, round_id=original.round_id,
+            )
+        ],
         updates=updates,
         entries=entries, rounds=[round_], player_id=command.player_id,
         currency=original.currency, real_delta_minor=real, bonus_delta_minor=bonus,

@@ -195,3 +195,17 @@ def test_an_entry_without_its_transaction_is_reported(wallet: Path, tmp_path: Pa
 def test_a_missing_file_is_an_error_not_an_empty_wallet(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         verify_wallet(tmp_path / "absent.db")
+
+
+async def test_accounts_whose_entries_cancel_within_one_commit_need_no_row(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    store = await SqliteWalletStore.open(tmp_path / "wallet.db", clock_us=clock.micros)
+    try:
+        await store.create_player(_player("p1"))
+        await store.apply([Deposit("d1", "p1", "EUR", 100), Withdrawal("x1", "p1", "EUR", 100)])
+    finally:
+        await store.close()
+    report = verify_wallet(tmp_path / "wallet.db")
+    assert report.ok, report.lines()
+    assert (report.txs, report.entries) == (2, 4)

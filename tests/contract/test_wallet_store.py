@@ -249,6 +249,45 @@ async def test_a_round_level_win_settles_the_earlier_bets_of_its_round_only(
     assert await balance(store) == (800, 0)
 
 
+async def test_a_bet_settled_by_a_round_level_win_is_not_paid_again_by_name(
+    store: WalletStore, make_player: MakePlayer
+) -> None:
+    await make_player("p1", real=1_000)
+    await store.apply([bet("b1", 100)])
+    await store.apply([win("w1", 300)])
+    with pytest.raises(AlreadySettled):
+        await store.apply([win("w2", 300, ref_tx_id="b1")])
+    [jackpot] = await store.apply([win("j1", 50, ref_tx_id="b1", credit_kind=CreditKind.JACKPOT)])
+    assert jackpot.real_delta_minor == 50
+    assert await balance(store) == (1_250, 0)
+
+
+async def test_a_rolled_back_bet_no_longer_lets_a_round_level_win_in(
+    store: WalletStore, make_player: MakePlayer
+) -> None:
+    await make_player("p1", real=1_000)
+    await store.apply([bet("b1", 100)])
+    await store.apply([rollback("rb1", "b1")])
+    with pytest.raises(ReferenceNotFound):
+        await store.apply([win("w1", 300)])
+    found = await store.get_round(P, "r1")
+    assert found is not None
+    assert (found.bet_count, found.stake_real_minor) == (0, 0)
+    assert await balance(store) == (1_000, 0)
+
+
+async def test_a_win_that_arrives_before_its_bet_is_paid_once_the_bet_is_there(
+    store: WalletStore, make_player: MakePlayer
+) -> None:
+    await make_player("p1", real=1_000)
+    with pytest.raises(ReferenceNotFound):
+        await store.apply([win("w1", 300, ref_tx_id="b1")])
+    await store.apply([bet("b1", 100)])
+    [paid] = await store.apply([win("w1", 300, ref_tx_id="b1")])
+    assert not paid.replay
+    assert await balance(store) == (1_200, 0)
+
+
 async def test_a_reversed_spent_win_leaves_a_debt_that_blocks_bets_until_repaid(
     store: WalletStore, make_player: MakePlayer
 ) -> None:
@@ -584,3 +623,16 @@ async def test_round_transactions_list_every_record_of_the_round_oldest_first(
         TxStatus.APPLIED,
     ]
     assert await store.round_transactions(P, "unknown") == []
+
+
+async def test_a_rollback_without_a_round_id_is_recalled_with_its_originals_round(
+    store: WalletStore, make_player: MakePlayer
+) -> None:
+    await make_player("p1", real=1_000)
+    await store.apply([bet("b1", 100, "r7")])
+    await store.apply([rollback("rb1", "b1")])
+    recalled = await store.round_transactions(P, "r7")
+    assert [(r.tx_id, r.kind.value, r.currency) for r in recalled] == [
+        ("b1", "debit", "EUR"),
+        ("rb1", "rollback", "EUR"),
+    ]
