@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from adapters.stores.sqlite_prefetch import SELECT_ROUNDS, SELECT_TXS, load_keyed, load_players
 from adapters.stores.sqlite_schema import (
     TX_COLUMNS,
     player_from_row,
@@ -27,6 +28,7 @@ from adapters.stores.sqlite_schema import (
     tx_from_row,
     tx_to_row,
 )
+from adapters.stores.sqlite_staging import StagedWrites
 from core.errors import (
     ConflictingReplay,
     GatewayError,
@@ -51,19 +53,6 @@ from core.wallet.store import DebitGuard
 
 __all__ = ["BatchRefused", "SqliteLedger"]
 
-_PREFETCH_CHUNK_KEYS = 400
-_SELECT_TXS = f"SELECT tx_id, {TX_COLUMNS} FROM txs WHERE provider = ? AND tx_id IN ({{marks}})"
-_SELECT_ROUNDS = "SELECT round_id, * FROM rounds WHERE provider = ? AND round_id IN ({marks})"
-_INSERT_TX = f"INSERT INTO txs ({TX_COLUMNS}, hash) VALUES ({', '.join('?' * 17)})"
-_UPDATE_STATUS = "UPDATE txs SET status = ? WHERE provider = ? AND tx_id = ?"
-_INSERT_ENTRY = "INSERT INTO entries (seq, account, currency, amount_minor) VALUES (?, ?, ?, ?)"
-_UPSERT_ROUND = "INSERT OR REPLACE INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_INSERT_OUTBOX = "INSERT INTO outbox (seq) VALUES (?)"
-_ADD_TO_ACCOUNT = (
-    "INSERT INTO accounts (account, currency, balance_minor) VALUES (?, ?, ?) "
-    "ON CONFLICT (account, currency) DO UPDATE "
-    "SET balance_minor = balance_minor + excluded.balance_minor"
-)
 
 _MISSING: Any = object()
 TX_CACHE_ENTRIES_MAX = 200_000
@@ -86,13 +75,8 @@ class SqliteLedger:
         self._balances: dict[tuple[str, str], tuple[int, int]] = {}
         self._txs: OrderedDict[tuple[str, str], TxRecord | None] = OrderedDict()
         self._rounds: OrderedDict[tuple[str, str], RoundRecord | None] = OrderedDict()
-        self._account_deltas: dict[tuple[str, str], int] = {}
-        self._tx_rows: list[tuple[Any, ...]] = []
-        self._status_rows: list[tuple[str, str, str]] = []
-        self._entry_rows: list[tuple[int, str, str, int]] = []
-        self._round_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
-        self._outbox_rows: list[tuple[int]] = []
-        self._marks = (0, 0, 0, 0)
+        self._staged = StagedWrites()
+        self._account_deltas = self._staged.account_deltas
         self._undo: UndoLog = []
         self._head: dict[str, tuple[int, bytes]] = {_HEAD: (1, GENESIS_HASH)}
         self.reload()
@@ -106,20 +90,14 @@ class SqliteLedger:
         self._balances.clear()
         self._txs.clear()
         self._rounds.clear()
-        self._account_deltas.clear()
-        self._clear_staged()
+        self._staged.clear()
         self._undo = []
         row = self._conn.execute("SELECT seq, hash FROM txs ORDER BY seq DESC LIMIT 1").fetchone()
         self._head[_HEAD] = (1, GENESIS_HASH) if row is None else (row[0] + 1, row[1])
 
     def begin_command(self) -> None:
         self._undo = []
-        self._marks = (
-            len(self._tx_rows),
-            len(self._status_rows),
-            len(self._entry_rows),
-            len(self._outbox_rows),
-        )
+        self._staged.mark()
 
     def undo_command(self) -> None:
         """Forget everything the current command staged or cached."""
@@ -129,43 +107,11 @@ class SqliteLedger:
             else:
                 cache[key] = old
         self._undo = []
-        tx_mark, status_mark, entry_mark, outbox_mark = self._marks
-        del self._tx_rows[tx_mark:]
-        del self._status_rows[status_mark:]
-        del self._entry_rows[entry_mark:]
-        del self._outbox_rows[outbox_mark:]
+        self._staged.truncate_to_mark()
 
     def flush(self) -> None:
-        """Write everything staged, one `executemany` per table, inside the open transaction.
-
-        Staging is cleared only once every statement succeeded; if one fails the caller
-        rolls the transaction (or the command's savepoint) back and undoes the command.
-        """
-        conn = self._conn
-        if self._tx_rows:
-            conn.executemany(_INSERT_TX, self._tx_rows)
-        if self._status_rows:
-            conn.executemany(_UPDATE_STATUS, self._status_rows)
-        if self._entry_rows:
-            conn.executemany(_INSERT_ENTRY, self._entry_rows)
-        if self._round_rows:
-            conn.executemany(_UPSERT_ROUND, self._round_rows.values())
-        if self._outbox_rows:
-            conn.executemany(_INSERT_OUTBOX, self._outbox_rows)
-        if self._account_deltas:
-            conn.executemany(
-                _ADD_TO_ACCOUNT, [(a, c, d) for (a, c), d in self._account_deltas.items() if d]
-            )
-        self._clear_staged()
-
-    def _clear_staged(self) -> None:
-        self._tx_rows.clear()
-        self._status_rows.clear()
-        self._entry_rows.clear()
-        self._round_rows.clear()
-        self._outbox_rows.clear()
-        self._account_deltas.clear()
-        self._marks = (0, 0, 0, 0)
+        """Write what the batch (or, when isolating, the command) staged."""
+        self._staged.flush(self._conn)
 
     def trim_caches(self) -> None:
         """Bound the caches; only between batches, so nothing staged is ever evicted."""
@@ -202,65 +148,12 @@ class SqliteLedger:
                     tx_keys.add((command.provider, ref_tx_id))
         # Filter by membership: `set - dict.keys()` would copy the whole cache.
         txs, rounds, players = self._txs, self._rounds, self._players
-        self._prefetch_keyed({k for k in tx_keys if k not in txs}, _SELECT_TXS, txs, tx_from_row)
-        self._prefetch_keyed(
-            {k for k in round_keys if k not in rounds}, _SELECT_ROUNDS, rounds, round_from_row
+        conn = self._conn
+        load_keyed(conn, {k for k in tx_keys if k not in txs}, SELECT_TXS, txs, tx_from_row)
+        load_keyed(
+            conn, {k for k in round_keys if k not in rounds}, SELECT_ROUNDS, rounds, round_from_row
         )
-        self._prefetch_players({p for p in player_ids if p not in players})
-
-    def _prefetch_keyed(
-        self,
-        keys: set[tuple[str, str]],
-        select: str,
-        cache: OrderedDict[tuple[str, str], Any],
-        from_row: Callable[[tuple[Any, ...]], Any],
-    ) -> None:
-        """One indexed `provider = ? AND id IN (...)` query per provider and chunk."""
-        by_provider: dict[str, list[str]] = {}
-        for provider, key_id in keys:
-            by_provider.setdefault(provider, []).append(key_id)
-        for provider, ids in by_provider.items():
-            for start in range(0, len(ids), _PREFETCH_CHUNK_KEYS):
-                chunk = ids[start : start + _PREFETCH_CHUNK_KEYS]
-                marks = ", ".join("?" * len(chunk))
-                found = {
-                    row[0]: from_row(row[1:])
-                    for row in self._conn.execute(select.format(marks=marks), [provider, *chunk])
-                }
-                for key_id in chunk:
-                    cache[(provider, key_id)] = found.get(key_id)
-
-    def _prefetch_players(self, player_ids: set[str]) -> None:
-        wanted = list(player_ids)
-        for start in range(0, len(wanted), _PREFETCH_CHUNK_KEYS):
-            chunk = wanted[start : start + _PREFETCH_CHUNK_KEYS]
-            marks = ", ".join("?" * len(chunk))
-            rows = self._conn.execute(f"SELECT * FROM players WHERE player_id IN ({marks})", chunk)
-            for row in rows:
-                self._players[row[0]] = player_from_row(row)
-        accounts: list[str] = []
-        currencies: set[str] = set()
-        for player_id in player_ids:
-            player = self._players.get(player_id)
-            if player is not None and (player_id, player.currency) not in self._balances:
-                accounts += (f"player:{player_id}:real", f"player:{player_id}:bonus")
-                currencies.add(player.currency)
-                self._balances[(player_id, player.currency)] = (0, 0)
-        for start in range(0, len(accounts), _PREFETCH_CHUNK_KEYS):
-            chunk = accounts[start : start + _PREFETCH_CHUNK_KEYS]
-            marks = ", ".join("?" * len(chunk))
-            rows = self._conn.execute(
-                f"SELECT account, currency, balance_minor FROM accounts WHERE account IN ({marks})",
-                chunk,
-            )
-            for account, currency, balance in rows:
-                self._load_balance(account, currency, balance)
-
-    def _load_balance(self, account: str, currency: str, balance: int) -> None:
-        _, player_id, bucket = account.split(":", 2)
-        key = (player_id, currency)
-        real, bonus = self._balances.get(key, (0, 0))
-        self._balances[key] = (balance, bonus) if bucket == "real" else (real, balance)
+        load_players(conn, {p for p in player_ids if p not in players}, players, self._balances)
 
     # -- LedgerView ----------------------------------------------------------------
 
@@ -419,12 +312,14 @@ class SqliteLedger:
         real, bonus = self.balances(*balance_key)  # read before the deltas are staged
         self._insert_records(planned.records)
         for updated in planned.updates:
-            self._status_rows.append((updated.status, updated.provider, updated.tx_id))
+            self._staged.status_rows.append((updated.status, updated.provider, updated.tx_id))
             self._set(self._txs, (updated.provider, updated.tx_id), updated)
         if planned.entries:
             seq = planned.record.seq
             for entry in planned.entries:
-                self._entry_rows.append((seq, entry.account, entry.currency, entry.amount_minor))
+                self._staged.entry_rows.append(
+                    (seq, entry.account, entry.currency, entry.amount_minor)
+                )
                 key = (entry.account, entry.currency)
                 self._set(
                     self._account_deltas, key, self._account_deltas.get(key, 0) + entry.amount_minor
@@ -436,7 +331,7 @@ class SqliteLedger:
             real += planned.real_delta_minor
             bonus += planned.bonus_delta_minor
             self._set(self._balances, balance_key, (real, bonus))
-        self._outbox_rows.append((record.seq,))
+        self._staged.outbox_rows.append((record.seq,))
         return TxOutcome(
             transaction_id=record.transaction_id,
             balance=Balance(currency, real, bonus),
@@ -456,7 +351,7 @@ class SqliteLedger:
             assert record.seq == self._next_seq + len(rows), "seqs are dense and ordered"
             link = link_hash(link, record)
             rows.append(tx_to_row(record, link))
-        self._tx_rows.extend(rows)
+        self._staged.tx_rows.extend(rows)
         self._set_chain(self._next_seq + len(rows), link)
         for record in records:
             self._set(self._txs, (record.provider, record.tx_id), record)
@@ -476,7 +371,7 @@ class SqliteLedger:
 
     def _write_round(self, round_: RoundRecord) -> None:
         key = (round_.provider, round_.round_id)
-        self._set(self._round_rows, key, round_to_row(round_))
+        self._set(self._staged.round_rows, key, round_to_row(round_))
         self._set(self._rounds, key, round_)
 
     def _set(self, cache: dict[Any, Any], key: Any, value: Any) -> None:
