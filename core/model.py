@@ -100,14 +100,19 @@ class Debit:
     round_id: str
     game_id: str
     close_round: bool = False
+    reference: str = ""
+    """The provider's own id of this movement, when `tx_id` is derived from something else
+    (Evolution keys a bet by `refId`): a retry must carry the same one, or it conflicts."""
 
     kind = TxKind.DEBIT
 
     def fingerprint(self) -> bytes:
-        return _fingerprint(
+        values: tuple[object, ...] = (
             "debit", self.player_id, self.currency, self.amount_minor, self.round_id,
             self.game_id, self.close_round,
         )  # fmt: skip
+        # Only when set, so records stored before the field existed still replay.
+        return _fingerprint(*values, self.reference) if self.reference else _fingerprint(*values)
 
 
 @dataclass(frozen=True, slots=True)

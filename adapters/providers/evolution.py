@@ -17,10 +17,9 @@ and promo payouts, which may arrive for bets placed under it.
 Idempotency keys, namespaced because Evolution's ids are per operation kind:
 - debit: `bet:{refId}`. The bet is named by `refId`; a repeated debit with the same
   payload is a replay (one debit), answered `OK` or `BET_ALREADY_EXIST` (option
-  `duplicate_debit_status`). A second debit for the refId with another amount or
-  round is `BET_ALREADY_EXIST`; one that differs only in `transaction.id` cannot be
-  told from a retry (the id is not part of the canonical fingerprint) and is answered
-  like a replay, still without a second debit.
+  `duplicate_debit_status`). A second debit for the refId with another
+  `transaction.id`, amount or round is `BET_ALREADY_EXIST` (the transaction id is the
+  debit's `reference`, part of its fingerprint) and moves nothing.
 - credit: `credit:{transaction.id}`, settling `bet:{refId}`; amount 0 is a loss that
   settles. Unknown refId: `BET_DOES_NOT_EXIST`; bet settled or cancelled:
   `BET_ALREADY_SETTLED`.
@@ -333,6 +332,7 @@ class EvolutionAdapter:
             amount_minor=request.amount_minor,
             round_id=request.round_id,
             game_id=request.table_id,
+            reference=request.transaction_id,
         )
         outcome = await self._service.debit(debit, session_token=caller.sid)
         if outcome.replay:

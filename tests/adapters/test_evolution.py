@@ -391,6 +391,11 @@ class TestSettlement:
         assert (answer(again)["status"], again.outcome) == ("BET_ALREADY_EXIST", "replay")
         other = await adapter.handle(request("debit", money(tx="tx-9", amount=7)))
         assert answer(other)["status"] == "BET_ALREADY_EXIST"
+        same_amount_new_id = await adapter.handle(request("debit", money(tx="tx-10", amount=5)))
+        assert (answer(same_amount_new_id)["status"], same_amount_new_id.outcome) == (
+            "BET_ALREADY_EXIST",
+            "conflicting_replay",
+        )
         assert await real_minor(store) == 9_500
 
     async def test_a_cancel_before_its_debit_is_bet_does_not_exist_and_blocks_the_debit(
