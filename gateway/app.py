@@ -119,6 +119,7 @@ async def _open_store(settings: Settings, clock: Clock) -> SqliteWalletStore:
         synchronous=settings.wallet.synchronous,
         batch_ops_max=settings.wallet.batch_ops_max,
         queue_depth_max=settings.wallet.queue_depth_max,
+        commit_delay_s=settings.wallet.commit_delay_s,
         clock_us=clock.micros,
     )
 

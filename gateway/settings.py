@@ -75,6 +75,8 @@ class WalletSettings(_Section):
     """SQLite durability. FULL fsyncs every group commit: nothing acknowledged is lost."""
     batch_ops_max: int = Field(default=512, ge=1, le=100_000)
     queue_depth_max: int = Field(default=20_000, ge=1, le=10_000_000)
+    commit_delay_s: float = Field(default=0.0005, ge=0, le=0.01)
+    """Under concurrent load, how long a small group commit waits for more operations."""
     store_timeout_s: float = Field(default=5.0, gt=0, le=120)
 
     @field_validator("url")

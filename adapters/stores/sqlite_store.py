@@ -57,6 +57,7 @@ class SqliteWalletStore:
         synchronous: str = "FULL",
         batch_ops_max: int = DEFAULT_BATCH_OPS_MAX,
         queue_depth_max: int = DEFAULT_QUEUE_DEPTH_MAX,
+        commit_delay_s: float = 0.0,
         clock_us: Callable[[], int] = wall_clock_us,
     ) -> SqliteWalletStore:
         path = Path(path)
@@ -69,7 +70,12 @@ class SqliteWalletStore:
             apply_pragmas(conn, synchronous=synchronous)
             return conn
 
-        writer = SqliteWriter(connect, batch_ops_max=batch_ops_max, queue_depth_max=queue_depth_max)
+        writer = SqliteWriter(
+            connect,
+            batch_ops_max=batch_ops_max,
+            queue_depth_max=queue_depth_max,
+            commit_delay_s=commit_delay_s,
+        )
         store = cls(path, writer)
 
         def setup(conn: sqlite3.Connection) -> None:
