@@ -1,8 +1,9 @@
 """The wallet's state inside the SQLite writer thread: a cached `LedgerView` plus writes.
 
 Only the writer thread touches this object. Players, player balances, recent
-transaction records and rounds are cached in memory, so a command is decided without
-waiting on SQL beyond one indexed idempotency lookup. What a command writes is staged
+transaction records and rounds are cached in memory, and what a batch will look up is
+loaded in bulk before it runs (`sqlite_prefetch`), so a command is decided without a
+query of its own. What a command writes is staged
 (rows per table) and `flush()` writes each table with one `executemany`: per group
 commit normally, or per command when the writer replays a batch one SAVEPOINT at a
 time. Each command's cache and staging changes are logged so that a refused command is

@@ -3,8 +3,10 @@
 Stores call `plan()` inside their atomic step and write what it returns. Nothing here
 does I/O, so every store (and the tests) get the same rules:
 
-- idempotency: same key + same fingerprint replays the stored outcome (refusals too);
-  same key + different fingerprint is a conflict; a tombstone refuses the late original;
+- idempotency: same key + same fingerprint replays the stored outcome (refusals too,
+  except those that are not a decision about the transaction: unknown player, session
+  or referenced bet, malformed input); same key + different fingerprint is a conflict;
+  a tombstone refuses the late original;
 - a bet consumes real then bonus (or the reverse, per brand) and never overdraws;
 - a win is split back in proportion to the stake split of its bet (or of its round);
 - a rollback reverses the exact split of the original; reversing a spent win leaves
