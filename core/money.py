@@ -21,7 +21,6 @@ __all__ = [
     "DEFAULT_CURRENCIES",
     "Currency",
     "CurrencyTable",
-    "Money",
     "format_minor",
     "minor_from_decimal",
     "minor_from_scaled_int",
@@ -102,18 +101,6 @@ class CurrencyTable:
 
     def codes(self) -> list[str]:
         return sorted(self._by_code)
-
-
-@dataclass(frozen=True, slots=True)
-class Money:
-    """An amount in minor units of one currency."""
-
-    amount_minor: int
-    currency: str
-
-    def __post_init__(self) -> None:
-        assert type(self.amount_minor) is int, "money is never a float"
-        assert abs(self.amount_minor) <= AMOUNT_MINOR_MAX
 
 
 def _check_range(amount_minor: int, *, allow_negative: bool) -> int:

@@ -57,7 +57,6 @@ class SessionView:
     session: SessionRecord
     player: PlayerRecord
     balance: Balance
-    expired: bool
 
 
 class WalletService:
@@ -99,7 +98,7 @@ class WalletService:
         session = await self.session(provider, token, allow_expired=False)
         player = await self.player(session.player_id)
         balance = await self.balance(player.player_id, player.currency)
-        return SessionView(session, player, balance, expired=False)
+        return SessionView(session, player, balance)
 
     async def player(self, player_id: str) -> PlayerRecord:
         player = await self._timed(self.store.get_player(player_id))
@@ -108,8 +107,7 @@ class WalletService:
         return player
 
     async def balance(self, player_id: str, currency: str | None = None) -> Balance:
-        if currency is None:
-            currency = (await self.player(player_id)).currency
+        """In `currency`, or the player's wallet currency (`PlayerNotFound` if unknown)."""
         return await self._timed(self.store.balance(player_id, currency))
 
     async def round(self, provider: str, round_id: str) -> RoundRecord | None:

@@ -230,9 +230,9 @@ class SqliteLedger:
                 outcomes.append(self._close_round(command, now_us))
                 continue
             try:
-                replay = check_replay(command, self)
-                if replay is not None:
-                    outcomes.append(self._replayed(replay.record))
+                stored = check_replay(command, self)
+                if stored is not None:
+                    outcomes.append(self._replayed(stored))
                     continue
                 if isinstance(command, Debit):
                     if refusal is not None:
@@ -270,13 +270,18 @@ class SqliteLedger:
         record = refusal_record(command, error, self._next_seq, self._clock_us())
         self._insert_records([record])
 
-    def balance_of(self, player_id: str, currency: str) -> Balance:
+    def balance_of(self, player_id: str, currency: str | None = None) -> Balance:
+        """Balances in `currency`, by default the player's wallet currency."""
+        if currency is None:
+            player = self.player(player_id)
+            if player is None:
+                raise PlayerNotFound(f"unknown player {player_id!r}")
+            currency = player.currency
         real, bonus = self.balances(player_id, currency)
         return Balance(currency, real, bonus)
 
     def _replayed(self, record: TxRecord) -> TxOutcome:
-        player = self.player(record.player_id)
-        currency = record.currency or (player.currency if player else "")
+        currency = record.currency or self._player_currency(record.player_id)
         return TxOutcome(
             transaction_id=record.transaction_id,
             balance=self.balance_of(record.player_id, currency),

@@ -156,7 +156,7 @@ class SqliteWalletStore:
         assert result is None or isinstance(result, PlayerRecord)
         return result
 
-    async def balance(self, player_id: str, currency: str) -> Balance:
+    async def balance(self, player_id: str, currency: str | None = None) -> Balance:
         result = await self._call(lambda: self.ledger.balance_of(player_id, currency), writes=False)
         assert isinstance(result, Balance)
         return result
@@ -207,6 +207,5 @@ class SqliteWalletStore:
 
 
 def _attach_balance(ledger: SqliteLedger, player_id: str, error: GatewayError) -> None:
-    player = ledger.player(player_id)
-    if player is not None:
-        error.balance = ledger.balance_of(player_id, player.currency)
+    if ledger.player(player_id) is not None:
+        error.balance = ledger.balance_of(player_id)

@@ -57,7 +57,7 @@ from core.wallet.records import (
     provider_account,
 )
 
-__all__ = ["LedgerView", "Plan", "Replay", "check_replay", "plan"]
+__all__ = ["LedgerView", "Plan", "check_replay", "plan", "refusal_record"]
 
 TOMBSTONE_DETAIL = "tombstone"
 _BONUS_FIRST_KINDS = frozenset({CreditKind.BONUS_WIN})
@@ -95,15 +95,11 @@ class Plan:
         return self.records[0]
 
 
-@dataclass(frozen=True, slots=True)
-class Replay:
-    """An identical earlier request: answer with its stored record."""
+def check_replay(command: MoneyCommand, view: LedgerView) -> TxRecord | None:
+    """The stored record of an identical earlier request, or None for a new one.
 
-    record: TxRecord
-
-
-def check_replay(command: MoneyCommand, view: LedgerView) -> Replay | None:
-    """Look the key up first. Raises for conflicts, tombstones and stored refusals."""
+    Raises for conflicts, tombstones and stored refusals.
+    """
     record = view.tx(command.provider, command.tx_id)
     if record is None:
         return None
@@ -114,7 +110,7 @@ def check_replay(command: MoneyCommand, view: LedgerView) -> Replay | None:
     if record.status is TxStatus.REFUSED:
         assert record.reason is not None
         raise error_for_reason(record.reason)("stored refusal", replay=True)
-    return Replay(record)
+    return record
 
 
 def plan(command: MoneyCommand, view: LedgerView, seq: int, now_us: int) -> Plan:

@@ -14,6 +14,7 @@ from core.errors import (
     CurrencyMismatch,
     InsufficientFunds,
     PlayerInDebt,
+    PlayerNotFound,
     ReferenceNotFound,
     RoundClosed,
     StakeAboveLimit,
@@ -636,3 +637,12 @@ async def test_a_rollback_without_a_round_id_is_recalled_with_its_originals_roun
         ("b1", "debit", "EUR"),
         ("rb1", "rollback", "EUR"),
     ]
+
+
+async def test_a_balance_without_a_currency_is_in_the_players_wallet_currency(
+    store: WalletStore, make_player: MakePlayer
+) -> None:
+    await make_player("p1", currency="JPY", real=1_500)
+    assert await store.balance("p1") == Balance("JPY", 1_500, 0)
+    with pytest.raises(PlayerNotFound):
+        await store.balance("nobody")
