@@ -52,16 +52,16 @@ Choices where the reference is unsure ([?] in protocols.md):
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import orjson
 import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from adapters.providers._parsing import bool_option, int_option, required_secret
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.betby_wire import (
     CONTENT_TYPE,
@@ -128,7 +128,6 @@ DEFAULT_CLOCK_SKEW_S = 30
 DEFAULT_BODY_BYTES_MAX = 256 * 1024
 """A make with a 30-leg betslip is a few KiB; far larger is not Betby."""
 DEFAULT_GAME_ID = "sportsbook"
-STORE_READ_TIMEOUT_S = 5.0
 RETRY_CODE = 5000
 """Our code for "outcome unknown, retry the same callback" (HTTP 500)."""
 
@@ -169,7 +168,6 @@ ERRORS: dict[type[GatewayError], tuple[int, int, str]] = {
 `InvalidRequest` and its subclasses append their detail to the message."""
 
 _log = structlog.get_logger("gamegate.provider.betby")
-_T = TypeVar("_T")
 
 
 def demo_secrets() -> dict[str, bytes]:
@@ -218,29 +216,29 @@ class BetbyOptions:
         return cls(
             key_type=key_type,
             algorithms=algorithms,
-            max_token_age_s=_int(options, "max_token_age_s", DEFAULT_MAX_TOKEN_AGE_S, 1, 86_400),
-            clock_skew_s=_int(options, "clock_skew_s", DEFAULT_CLOCK_SKEW_S, 0, 600),
-            require_iat=_bool(options, "require_iat", False),
-            reject_reused_jti=_bool(options, "reject_reused_jti", True),
-            body_bytes_max=_int(
-                options, "body_bytes_max", DEFAULT_BODY_BYTES_MAX, 1024, 16 * 1024 * 1024
+            max_token_age_s=int_option(
+                options,
+                "betby",
+                "max_token_age_s",
+                DEFAULT_MAX_TOKEN_AGE_S,
+                minimum=1,
+                maximum=86_400,
+            ),
+            clock_skew_s=int_option(
+                options, "betby", "clock_skew_s", DEFAULT_CLOCK_SKEW_S, minimum=0, maximum=600
+            ),
+            require_iat=bool_option(options, "betby", "require_iat", False),
+            reject_reused_jti=bool_option(options, "betby", "reject_reused_jti", True),
+            body_bytes_max=int_option(
+                options,
+                "betby",
+                "body_bytes_max",
+                DEFAULT_BODY_BYTES_MAX,
+                minimum=1024,
+                maximum=16 * 1024 * 1024,
             ),
             game_id=game_id,
         )
-
-
-def _int(options: Mapping[str, Any], name: str, default: int, minimum: int, maximum: int) -> int:
-    value = options.get(name, default)
-    if type(value) is not int or not minimum <= value <= maximum:
-        raise ValueError(f"betby option {name} must be an integer in [{minimum}, {maximum}]")
-    return value
-
-
-def _bool(options: Mapping[str, Any], name: str, default: bool) -> bool:
-    value = options.get(name, default)
-    if type(value) is not bool:
-        raise ValueError(f"betby option {name} must be true or false")
-    return value
 
 
 def _key(kind: str, transaction_id: str) -> str:
@@ -284,11 +282,7 @@ class BetbyAdapter:
     protocol: ClassVar[str] = "betby"
 
     def __init__(self, context: AdapterContext) -> None:
-        pem = context.secrets.get("provider_public_key")
-        if not pem:
-            raise ValueError(
-                f"provider instance {context.instance!r} needs secret provider_public_key"
-            )
+        pem = required_secret(context, "provider_public_key")
         self._options = BetbyOptions.from_mapping(context.options)
         self._key = load_public_key(pem, self._options.key_type)
         self._context = context
@@ -511,15 +505,15 @@ class BetbyAdapter:
         return bet
 
     async def _bet_records(self, bet_transaction_id: str) -> _Bet:
-        store = self._service.store
-        records = await _read(store.round_transactions(self._provider, bet_transaction_id))
+        service = self._service
+        records = await service.round_transactions(self._provider, bet_transaction_id)
         make_key = _key("make", bet_transaction_id)
         make = next((r for r in records if r.tx_id == make_key), None)
         if make is None or make.status is TxStatus.REFUSED:
             raise ReferenceNotFound("no bet with this bet_transaction_id")
         if make.status is TxStatus.TOMBSTONE:
             raise AlreadyRolledBack("the bet was discarded before it was made")
-        round_ = await _read(store.get_round(self._provider, bet_transaction_id))
+        round_ = await service.round(self._provider, bet_transaction_id)
         return _Bet(make, tuple(records), closed=round_ is not None and round_.closed)
 
 
@@ -584,11 +578,3 @@ def _money_body(
         "currency": currency,
         "balance": outcome.balance.total_minor,
     }
-
-
-async def _read(awaitable: Awaitable[_T]) -> _T:
-    """A store read within the time limit; a timeout is a retryable failure."""
-    try:
-        return await asyncio.wait_for(awaitable, STORE_READ_TIMEOUT_S)
-    except TimeoutError as exc:
-        raise StorageUnavailable("wallet store timed out") from exc

@@ -29,6 +29,7 @@ import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from adapters.providers._parsing import exact_json_object
 from core.errors import BadSignature, InvalidAmount, InvalidRequest, ReplayedRequest
 from core.money import AMOUNT_MINOR_MAX
 
@@ -124,19 +125,9 @@ def verify_token(token: str, key: PublicKey, algorithms: Sequence[str]) -> bytes
     return claims
 
 
-def _reject_constant(name: str) -> Any:
-    raise InvalidRequest(f"{name} is not a JSON number")
-
-
 def parse_claims(raw: bytes) -> dict[str, Any]:
     """The verified claims as a JSON object; floats stay `Decimal`."""
-    try:
-        claims = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidRequest("token claims are not valid JSON") from exc
-    if not isinstance(claims, dict):
-        raise InvalidRequest("token claims must be a JSON object")
-    return claims
+    return exact_json_object(raw, "token claims")
 
 
 def _time_claim(claims: Mapping[str, Any], name: str) -> float | None:

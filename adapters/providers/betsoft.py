@@ -58,7 +58,6 @@ Option `query_bytes_max` (default 4096) bounds the query string.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,6 +65,7 @@ from typing import Any, ClassVar
 
 import structlog
 
+from adapters.providers._parsing import bool_option, int_option, required_secret
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.betsoft_wire import (
     CONTENT_TYPE,
@@ -96,13 +96,11 @@ __all__ = [
     "DEFAULT_QUERY_BYTES_MAX",
     "ERRORS",
     "OPERATIONS",
-    "STORE_READ_TIMEOUT_S",
     "BetsoftAdapter",
     "BetsoftOptions",
     "demo_secrets",
 ]
 
-STORE_READ_TIMEOUT_S = 5.0
 """Limit on the round read of `win_without_bet` (the service times its own calls)."""
 DEFAULT_QUERY_BYTES_MAX = 4096
 """A betResult is about 250 bytes; anything far larger is not Betsoft."""
@@ -149,21 +147,18 @@ class BetsoftOptions:
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any]) -> BetsoftOptions:
-        query_bytes_max = options.get("query_bytes_max", DEFAULT_QUERY_BYTES_MAX)
-        if type(query_bytes_max) is not int or not 256 <= query_bytes_max <= 65_536:
-            raise ValueError("betsoft option query_bytes_max must be an integer in [256, 65536]")
         return cls(
-            game_session_token=_bool_option(options, "game_session_token", True),
-            win_without_bet=_bool_option(options, "win_without_bet", False),
-            query_bytes_max=query_bytes_max,
+            game_session_token=bool_option(options, "betsoft", "game_session_token", True),
+            win_without_bet=bool_option(options, "betsoft", "win_without_bet", False),
+            query_bytes_max=int_option(
+                options,
+                "betsoft",
+                "query_bytes_max",
+                DEFAULT_QUERY_BYTES_MAX,
+                minimum=256,
+                maximum=65_536,
+            ),
         )
-
-
-def _bool_option(options: Mapping[str, Any], name: str, default: bool) -> bool:
-    value = options.get(name, default)
-    if not isinstance(value, bool):
-        raise ValueError(f"betsoft option {name} must be true or false")
-    return value
 
 
 @dataclass(slots=True)
@@ -185,9 +180,7 @@ class BetsoftAdapter:
     protocol: ClassVar[str] = "betsoft"
 
     def __init__(self, context: AdapterContext) -> None:
-        passkey = context.secrets.get("passkey")
-        if not passkey:
-            raise ValueError(f"provider instance {context.instance!r} needs secret passkey")
+        passkey = required_secret(context, "passkey")
         self._context = context
         self._service = context.service
         self._provider = context.instance
@@ -328,12 +321,7 @@ class BetsoftAdapter:
         Betsoft sends a round's calls one after another, so this read does not race
         the round's own bet.
         """
-        try:
-            round_ = await asyncio.wait_for(
-                self._service.store.get_round(self._provider, round_id), STORE_READ_TIMEOUT_S
-            )
-        except TimeoutError as exc:
-            raise StorageUnavailable("round lookup timed out") from exc
+        round_ = await self._service.round(self._provider, round_id)
         return round_ is not None and round_.bet_count > 0
 
     def _session_token(self, call: BetResultCall) -> str | None:

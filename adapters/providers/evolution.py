@@ -60,6 +60,7 @@ from typing import Any, ClassVar
 
 import structlog
 
+from adapters.providers._parsing import required_secret
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.evolution_wire import (
     DEFAULT_BODY_BYTES_MAX,
@@ -169,10 +170,7 @@ class EvolutionAdapter:
     protocol: ClassVar[str] = "evolution"
 
     def __init__(self, context: AdapterContext) -> None:
-        token = context.secrets.get("auth_token")
-        if not token:
-            raise ValueError(f"provider instance {context.instance!r} needs secret auth_token")
-        self._token = token
+        self._token = required_secret(context, "auth_token")
         self._provider = context.instance
         self._service = context.service
         self._currencies = context.currencies

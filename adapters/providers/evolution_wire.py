@@ -10,7 +10,6 @@ JSON numbers with exactly six decimals (`95.000000`), which no JSON encoder emit
 from __future__ import annotations
 
 import enum
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from adapters.providers._parsing import bool_option, exact_json_object, int_option
 from core.errors import InvalidAmount, InvalidRequest
 from core.model import Balance
 from core.money import Currency, CurrencyTable, format_minor, minor_from_decimal, to_scaled_int
@@ -100,20 +100,21 @@ class EvolutionOptions:
         http_status = options.get("auth_error_http_status", 200)
         if type(http_status) is not int or http_status not in _AUTH_HTTP_STATUSES:
             raise ValueError("evolution option auth_error_http_status must be 200, 401 or 403")
-        body_bytes_max = options.get("body_bytes_max", DEFAULT_BODY_BYTES_MAX)
-        if type(body_bytes_max) is not int or not 1024 <= body_bytes_max <= 1024 * 1024:
-            raise ValueError("evolution option body_bytes_max must be from 1024 to 1048576")
-        flags = {}
-        for name in ("balance_includes_bonus", "check_extends_session"):
-            flags[name] = options.get(name, False)
-            if type(flags[name]) is not bool:
-                raise ValueError(f"evolution option {name} must be true or false")
         return cls(
             duplicate_debit_status=Status(duplicate),
             auth_error_http_status=http_status,
-            balance_includes_bonus=flags["balance_includes_bonus"],
-            check_extends_session=flags["check_extends_session"],
-            body_bytes_max=body_bytes_max,
+            balance_includes_bonus=bool_option(
+                options, "evolution", "balance_includes_bonus", False
+            ),
+            check_extends_session=bool_option(options, "evolution", "check_extends_session", False),
+            body_bytes_max=int_option(
+                options,
+                "evolution",
+                "body_bytes_max",
+                DEFAULT_BODY_BYTES_MAX,
+                minimum=1024,
+                maximum=1024 * 1024,
+            ),
         )
 
 
@@ -160,19 +161,9 @@ class PromoRequest:
 # -- decoding ------------------------------------------------------------------
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")
-
-
 def decode(body: bytes) -> dict[str, Any]:
     """The request body as a JSON object, numbers with fractions as exact `Decimal`s."""
-    try:
-        doc = json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise InvalidRequest("body is not valid JSON") from exc
-    if not isinstance(doc, dict):
-        raise InvalidRequest("body must be a JSON object")
-    return doc
+    return exact_json_object(body)
 
 
 def echo_uuid(doc: dict[str, Any]) -> str | None:

@@ -16,7 +16,7 @@ another kind is a `conflicting_replay`.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -25,6 +25,7 @@ import structlog
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from adapters.providers._parsing import int_option, required_secret
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.gamegate_wire import (
     CONTENT_TYPE,
@@ -104,18 +105,21 @@ class GamegateAdapter:
     protocol: ClassVar[str] = "gamegate"
 
     def __init__(self, context: AdapterContext) -> None:
-        key = context.secrets.get("hmac_key")
-        if not key:
-            raise ValueError(f"provider instance {context.instance!r} needs secret hmac_key")
         self._context = context
         self._service = context.service
         self._provider = context.instance
-        self._key = key
-        self._clock_skew_s = _int_option(
-            context.options, "clock_skew_s", DEFAULT_CLOCK_SKEW_S, minimum=1, maximum=3600
-        )
-        self._body_bytes_max = _int_option(
+        self._key = required_secret(context, "hmac_key")
+        self._clock_skew_s = int_option(
             context.options,
+            "gamegate",
+            "clock_skew_s",
+            DEFAULT_CLOCK_SKEW_S,
+            minimum=1,
+            maximum=3600,
+        )
+        self._body_bytes_max = int_option(
+            context.options,
+            "gamegate",
             "body_bytes_max",
             DEFAULT_BODY_BYTES_MAX,
             minimum=1024,
@@ -387,14 +391,3 @@ def _parse(model: type[_M], body: bytes) -> _M:
 def _is_bad_amount(error: ErrorDetails) -> bool:
     """An amount that is there but wrong (a float, a string, negative, too big)."""
     return bool(error["loc"]) and error["loc"][-1] == "amount" and error["type"] != "missing"
-
-
-def _int_option(
-    options: Mapping[str, Any], name: str, default: int, *, minimum: int, maximum: int
-) -> int:
-    value = options.get(name, default)
-    if type(value) is not int or not minimum <= value <= maximum:
-        raise ValueError(
-            f"gamegate option {name} must be an integer from {minimum} to {maximum}, not {value!r}"
-        )
-    return value

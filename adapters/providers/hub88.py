@@ -50,6 +50,7 @@ import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from adapters.providers._parsing import bool_option, int_option, required_secret
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.hub88_wire import (
     CONTENT_TYPE,
@@ -200,16 +201,16 @@ class Hub88Adapter:
         self._context = context
         self._service = context.service
         self._provider = context.instance
-        self._public_key = load_public_key(_secret(context, "provider_public_key"))
-        self._sign_responses = _bool_option(context.options, "sign_responses", True)
-        self._charge_free_bets = _bool_option(context.options, "charge_free_bets", False)
+        self._public_key = load_public_key(required_secret(context, "provider_public_key"))
+        self._sign_responses = bool_option(context.options, "hub88", "sign_responses", True)
+        self._charge_free_bets = bool_option(context.options, "hub88", "charge_free_bets", False)
         self._private_key = (
-            load_private_key(_secret(context, "gateway_private_key"))
+            load_private_key(required_secret(context, "gateway_private_key"))
             if self._sign_responses
             else None
         )
-        self._body_bytes_max = _int_option(
-            context.options, "body_bytes_max", DEFAULT_BODY_BYTES_MAX, minimum=1024,
+        self._body_bytes_max = int_option(
+            context.options, "hub88", "body_bytes_max", DEFAULT_BODY_BYTES_MAX, minimum=1024,
             maximum=16 * 1024 * 1024,
         )  # fmt: skip
         self._handlers: dict[str, _Handler] = {
@@ -382,26 +383,3 @@ def _unverified_request_uuid(request: ProviderRequest) -> str | None:
         return echo_fields(parse_body(request.body))[1]
     except InvalidRequest:
         return None
-
-
-def _secret(context: AdapterContext, name: str) -> bytes:
-    value = context.secrets.get(name)
-    if not value:
-        raise ValueError(f"provider instance {context.instance!r} needs secret {name}")
-    return value
-
-
-def _bool_option(options: Mapping[str, Any], name: str, default: bool) -> bool:
-    value = options.get(name, default)
-    if type(value) is not bool:
-        raise ValueError(f"hub88 option {name} must be true or false, not {value!r}")
-    return value
-
-
-def _int_option(
-    options: Mapping[str, Any], name: str, default: int, *, minimum: int, maximum: int
-) -> int:
-    value = options.get(name, default)
-    if type(value) is not int or not minimum <= value <= maximum:
-        raise ValueError(f"hub88 option {name} must be an integer {minimum}..{maximum}: {value!r}")
-    return value

@@ -18,9 +18,7 @@ import base64
 import binascii
 import enum
 import functools
-import json
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -29,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
+from adapters.providers._parsing import exact_json_object
 from core.errors import InvalidRequest
 from core.money import Currency, minor_from_scaled_int, to_scaled_int
 
@@ -143,19 +142,9 @@ def verify(key: rsa.RSAPublicKey, body: bytes, signature_b64: str | None) -> boo
 # -- bodies -------------------------------------------------------------------
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def parse_body(body: bytes) -> dict[str, Any]:
     """The JSON object in `body`; numbers with a fraction become `Decimal`, never float."""
-    try:
-        data = json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidRequest("body is not valid JSON") from exc
-    if not isinstance(data, dict):
-        raise InvalidRequest("body must be a JSON object")
-    return data
+    return exact_json_object(body)
 
 
 def echo_fields(data: Mapping[str, Any]) -> tuple[str | None, str | None]:

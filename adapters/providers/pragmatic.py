@@ -53,14 +53,14 @@ Rules, and the choices made where the reference is unsure ([?] in protocols.md):
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 import structlog
 
+from adapters.providers._parsing import required_secret
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.pragmatic_wire import (
     DESCRIPTIONS,
@@ -104,7 +104,6 @@ from core.wallet.records import RoundRecord
 
 __all__ = ["PragmaticAdapter", "demo_secrets"]
 
-STORE_READ_TIMEOUT_S = 5.0
 """Limit on the round reads this adapter makes itself (the service times its own)."""
 PLAYER_CURRENCIES_MAX = 100_000
 """Player -> currency entries remembered (a player's currency never changes)."""
@@ -112,7 +111,6 @@ PLAYER_CURRENCIES_MAX = 100_000
 _LIVE_BET = frozenset({TxStatus.APPLIED, TxStatus.SETTLED})
 _REVERSED_BET = frozenset({TxStatus.ROLLED_BACK, TxStatus.TOMBSTONE})
 _log = structlog.get_logger("gamegate.provider.pragmatic")
-_T = TypeVar("_T")
 
 
 def demo_secrets() -> dict[str, bytes]:
@@ -137,13 +135,10 @@ class PragmaticAdapter:
     protocol: ClassVar[str] = "pragmatic"
 
     def __init__(self, context: AdapterContext) -> None:
-        secret = context.secrets.get("secret_key")
-        if not secret:
-            raise ValueError(f"provider instance {context.instance!r} needs secret secret_key")
         self._context = context
         self._service = context.service
         self._provider = context.instance
-        self._secret = secret
+        self._secret = required_secret(context, "secret_key")
         self._options = Options.parse(context.options)
         self._currency_by_player: dict[str, str] = {}
         self._handlers: dict[str, _Handler] = {
@@ -358,7 +353,7 @@ class PragmaticAdapter:
         `requires_bet` depends on this state: it is not part of the idempotency
         fingerprint, so a retry that finds the round changed is still a replay.
         """
-        round_ = await self._read(self._service.store.get_round(self._provider, round_id))
+        round_ = await self._service.round(self._provider, round_id)
         if _staked(round_):
             return True
         statuses = await self._bet_statuses(user_id, round_id)
@@ -372,7 +367,7 @@ class PragmaticAdapter:
 
     async def _refuse_if_refunded(self, user_id: str, round_id: str) -> None:
         """A jackpot in a round whose every bet was refunded is not paid."""
-        round_ = await self._read(self._service.store.get_round(self._provider, round_id))
+        round_ = await self._service.round(self._provider, round_id)
         if _staked(round_):
             return
         statuses = await self._bet_statuses(user_id, round_id)
@@ -381,14 +376,8 @@ class PragmaticAdapter:
 
     async def _bet_statuses(self, user_id: str, round_id: str) -> set[TxStatus]:
         """Statuses of the player's bets (and tombstones) recorded in a round."""
-        records = await self._read(self._service.store.round_transactions(self._provider, round_id))
+        records = await self._service.round_transactions(self._provider, round_id)
         return {r.status for r in records if r.kind is TxKind.DEBIT and r.player_id == user_id}
-
-    async def _read(self, awaitable: Awaitable[_T]) -> _T:
-        try:
-            return await asyncio.wait_for(awaitable, STORE_READ_TIMEOUT_S)
-        except TimeoutError as exc:
-            raise StorageUnavailable("wallet store timed out") from exc
 
     # -- helpers -----------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
+from adapters.providers._parsing import bool_option, int_option
 from adapters.providers._signing import md5_hex, same_hex_digest
 from core.errors import (
     AlreadyRolledBack,
@@ -348,13 +349,14 @@ class Options:
             == "credit",
             result_promo_credits=_choice(options, "result_promo_win_amount", ("ignore", "credit"))
             == "credit",
-            result_closes_round=_flag(options, "result_closes_round", default=True),
-            timestamp_window_s=_bounded_int(
-                options, "timestamp_window_s", DEFAULT_TIMESTAMP_WINDOW_S, 0,
-                _TIMESTAMP_WINDOW_S_MAX,
+            result_closes_round=bool_option(options, "pragmatic", "result_closes_round", True),
+            timestamp_window_s=int_option(
+                options, "pragmatic", "timestamp_window_s", DEFAULT_TIMESTAMP_WINDOW_S,
+                minimum=0, maximum=_TIMESTAMP_WINDOW_S_MAX,
             ),
-            body_bytes_max=_bounded_int(
-                options, "body_bytes_max", DEFAULT_BODY_BYTES_MAX, 1024, _BODY_BYTES_MAX_MAX
+            body_bytes_max=int_option(
+                options, "pragmatic", "body_bytes_max", DEFAULT_BODY_BYTES_MAX,
+                minimum=1024, maximum=_BODY_BYTES_MAX_MAX,
             ),
         )  # fmt: skip
 
@@ -365,21 +367,3 @@ def _choice(options: Mapping[str, Any], name: str, choices: tuple[str, ...]) -> 
     if value not in choices:
         raise ValueError(f"pragmatic option {name} must be one of {choices}, not {value!r}")
     return str(value)
-
-
-def _flag(options: Mapping[str, Any], name: str, *, default: bool) -> bool:
-    value = options.get(name, default)
-    if type(value) is not bool:
-        raise ValueError(f"pragmatic option {name} must be true or false, not {value!r}")
-    return value
-
-
-def _bounded_int(
-    options: Mapping[str, Any], name: str, default: int, minimum: int, maximum: int
-) -> int:
-    value = options.get(name, default)
-    if type(value) is not int or not minimum <= value <= maximum:
-        raise ValueError(
-            f"pragmatic option {name} must be an integer from {minimum} to {maximum}, not {value!r}"
-        )
-    return value

@@ -58,6 +58,7 @@ from typing import Any, ClassVar
 import orjson
 import structlog
 
+from adapters.providers._parsing import int_option, required_secret
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.softswiss_wire import (
     SIGNATURE_HEADER,
@@ -177,24 +178,27 @@ class SoftswissOptions:
         if isinstance(fields, str) or not all(isinstance(name, str) for name in fields):
             raise ValueError("softswiss option free_round_fields must be a list of field names")
         return cls(
-            business_error_http_status=_int_option(
-                options, "business_error_http_status", DEFAULT_BUSINESS_ERROR_HTTP_STATUS, 400, 499
+            business_error_http_status=int_option(
+                options,
+                "softswiss",
+                "business_error_http_status",
+                DEFAULT_BUSINESS_ERROR_HTTP_STATUS,
+                minimum=400,
+                maximum=499,
             ),
-            body_bytes_max=_int_option(
-                options, "body_bytes_max", DEFAULT_BODY_BYTES_MAX, 1024, 16 * 1024 * 1024
+            body_bytes_max=int_option(
+                options,
+                "softswiss",
+                "body_bytes_max",
+                DEFAULT_BODY_BYTES_MAX,
+                minimum=1024,
+                maximum=16 * 1024 * 1024,
             ),
-            actions_max=_int_option(options, "actions_max", DEFAULT_ACTIONS_MAX, 1, 1000),
+            actions_max=int_option(
+                options, "softswiss", "actions_max", DEFAULT_ACTIONS_MAX, minimum=1, maximum=1000
+            ),
             free_round_fields=tuple(fields),
         )
-
-
-def _int_option(
-    options: Mapping[str, Any], name: str, default: int, minimum: int, maximum: int
-) -> int:
-    value = options.get(name, default)
-    if type(value) is not int or not minimum <= value <= maximum:
-        raise ValueError(f"softswiss option {name} must be an integer in [{minimum}, {maximum}]")
-    return value
 
 
 @dataclass(slots=True)
@@ -213,13 +217,10 @@ class SoftswissAdapter:
     protocol: ClassVar[str] = "softswiss"
 
     def __init__(self, context: AdapterContext) -> None:
-        key = context.secrets.get("auth_token")
-        if not key:
-            raise ValueError(f"provider instance {context.instance!r} needs secret auth_token")
         self._context = context
         self._service = context.service
         self._provider = context.instance
-        self._key = key
+        self._key = required_secret(context, "auth_token")
         self._options = SoftswissOptions.from_mapping(context.options)
 
     async def handle(self, request: ProviderRequest) -> ProviderResponse:

@@ -10,12 +10,11 @@ negative number is refused, never converted. Unknown fields are ignored.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Literal
 
+from adapters.providers._parsing import exact_json_object
 from adapters.providers._signing import hmac_sha256_hex, same_hex_digest
 from core.errors import InvalidAmount, InvalidRequest
 from core.money import Currency, CurrencyTable, minor_from_scaled_int
@@ -100,19 +99,9 @@ class RollbackCall:
     actions: tuple[RollbackAction, ...]
 
 
-def _reject_constant(name: str) -> Any:
-    raise InvalidRequest(f"{name} is not a JSON number")
-
-
 def parse_object(body: bytes) -> dict[str, Any]:
     """The body as a JSON object; floats stay `Decimal`, NaN and Infinity are refused."""
-    try:
-        data = json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, huge ints
-        raise InvalidRequest("body is not valid JSON") from exc
-    if not isinstance(data, dict):
-        raise InvalidRequest("body must be a JSON object")
-    return data
+    return exact_json_object(body)
 
 
 def parse_play(

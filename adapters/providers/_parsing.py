@@ -1,0 +1,68 @@
+"""Strict reading of what adapters are given, shared so every protocol reads it the same way.
+
+Instance options and secrets are read once, when an adapter is built: a bad or missing
+value stops start-up with a message naming the protocol and the key. JSON bodies are
+read per request with exact numbers: a fraction becomes `Decimal`, never a float, and
+NaN or Infinity is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from adapters.providers.base import AdapterContext
+from core.errors import InvalidRequest
+
+__all__ = ["bool_option", "exact_json_object", "int_option", "required_secret"]
+
+
+def int_option(
+    options: Mapping[str, Any],
+    protocol: str,
+    name: str,
+    default: int,
+    *,
+    minimum: int,
+    maximum: int,
+) -> int:
+    """The option as an int within [minimum, maximum]; `bool` is not an int here."""
+    value = options.get(name, default)
+    if type(value) is not int or not minimum <= value <= maximum:
+        raise ValueError(
+            f"{protocol} option {name} must be an integer from {minimum} to {maximum}, "
+            f"not {value!r}"
+        )
+    return value
+
+
+def bool_option(options: Mapping[str, Any], protocol: str, name: str, default: bool) -> bool:
+    value = options.get(name, default)
+    if type(value) is not bool:
+        raise ValueError(f"{protocol} option {name} must be true or false, not {value!r}")
+    return value
+
+
+def required_secret(context: AdapterContext, name: str) -> bytes:
+    """The named secret, which must be present and non-empty."""
+    value = context.secrets.get(name)
+    if not value:
+        raise ValueError(f"provider instance {context.instance!r} needs secret {name}")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidRequest(f"{name} is not a JSON number")
+
+
+def exact_json_object(raw: bytes, what: str = "body") -> dict[str, Any]:
+    """`raw` as a JSON object with exact numbers; `what` names it in the refusal."""
+    try:
+        data = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, huge ints
+        raise InvalidRequest(f"{what} is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise InvalidRequest(f"{what} must be a JSON object")
+    return data
