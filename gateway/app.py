@@ -56,7 +56,8 @@ def create_app(
     `protocols` is the registry by default; tests pass their own protocols in.
     """
     clock = clock or SystemClock()
-    for name in enabled_providers(settings):
+    enabled = enabled_providers(settings)
+    for name in enabled:
         protocol = settings.providers[name].protocol
         if protocol not in protocols:
             known = ", ".join(sorted(protocols)) or "none yet"
@@ -64,7 +65,7 @@ def create_app(
                 f"providers.{name}.protocol: unknown provider protocol {protocol!r} "
                 f"(known: {known})"
             )
-    secrets = {name: instance_secrets(settings, name) for name in enabled_providers(settings)}
+    secrets = {name: instance_secrets(settings, name) for name in enabled}
     metrics = Metrics()
     app = web.Application(
         client_max_size=settings.server.request_body_bytes_max,

@@ -19,6 +19,7 @@ from pathlib import Path
 from adapters.conformance.http_transport import HttpTransport
 from adapters.conformance.kit import Case, CaseResult, ScriptContext, render_results, run_cases
 from adapters.conformance.scripts import SCRIPTS
+from gateway.credentials import SECRET_FILE_BYTES_MAX
 from gateway.settings import Settings, SettingsError
 
 __all__ = [
@@ -29,7 +30,6 @@ __all__ = [
     "select_cases",
 ]
 
-SECRET_FILE_BYTES_MAX = 65_536
 SECRET_FILES_MAX = 64
 """More files than this in one instance's secrets directory is not a secrets directory."""
 

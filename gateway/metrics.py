@@ -57,12 +57,24 @@ class Metrics:
         )
         self.wallet_stats: Callable[[], StoreStats] | None = None
         self.registry.register(_WalletCollector(self))
+        self._provider_series: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+        """Labelled children by label values: `labels()` validates and locks on every call,
+        which is most of the cost per provider callback. Bounded like the labels are."""
 
     def observe_provider(
         self, provider: str, operation: str, outcome: str, duration_s: float
     ) -> None:
-        self.provider_requests.labels(provider, operation, outcome).inc()
-        self.provider_request_duration.labels(provider, operation).observe(duration_s)
+        key = (provider, operation, outcome)
+        series = self._provider_series.get(key)
+        if series is None:
+            series = (
+                self.provider_requests.labels(provider, operation, outcome),
+                self.provider_request_duration.labels(provider, operation),
+            )
+            self._provider_series[key] = series
+        requests, duration = series
+        requests.inc()
+        duration.observe(duration_s)
 
     def observe_operator(self, route: str, status: int) -> None:
         self.operator_requests.labels(route, str(status)).inc()

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.model import Balance
-from core.money import CurrencyTable, format_minor
+from core.money import Currency, CurrencyTable, format_minor
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 
 __all__ = ["balance_json", "iso_utc", "player_json", "round_json", "session_json", "tx_json"]
@@ -23,6 +23,15 @@ JsonObject = dict[str, Any]
 def iso_utc(micros: int) -> str:
     """`2027-01-15T08:00:00.000000Z`, exact (no float on the way)."""
     return (_EPOCH + timedelta(microseconds=micros)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _amounts(currency: Currency, **minors: int) -> JsonObject:
+    """Each amount as `name` (decimal text) then `name_minor` (exact int), in the order given."""
+    shown: JsonObject = {}
+    for name, minor in minors.items():
+        shown[name] = format_minor(minor, currency)
+        shown[f"{name}_minor"] = minor
+    return shown
 
 
 def player_json(player: PlayerRecord) -> JsonObject:
@@ -63,12 +72,12 @@ def tx_json(record: TxRecord, currencies: CurrencyTable) -> JsonObject:
         "status": record.status.value,
         "reason": None if record.reason is None else record.reason.value,
         "currency": record.currency,
-        "amount": format_minor(record.amount_minor, currency),
-        "amount_minor": record.amount_minor,
-        "real_delta": format_minor(record.real_delta_minor, currency),
-        "real_delta_minor": record.real_delta_minor,
-        "bonus_delta": format_minor(record.bonus_delta_minor, currency),
-        "bonus_delta_minor": record.bonus_delta_minor,
+        **_amounts(
+            currency,
+            amount=record.amount_minor,
+            real_delta=record.real_delta_minor,
+            bonus_delta=record.bonus_delta_minor,
+        ),
         "round_id": record.round_id,
         "ref_tx_id": record.ref_tx_id,
         "created_at": iso_utc(record.created_at_us),
@@ -78,14 +87,7 @@ def tx_json(record: TxRecord, currencies: CurrencyTable) -> JsonObject:
 def round_json(
     round_: RoundRecord, records: list[TxRecord], currencies: CurrencyTable
 ) -> JsonObject:
-    currency = currencies.get(round_.currency)
-    amounts = {
-        "stake_real": round_.stake_real_minor,
-        "stake_bonus": round_.stake_bonus_minor,
-        "win_real": round_.win_real_minor,
-        "win_bonus": round_.win_bonus_minor,
-    }
-    shown: JsonObject = {
+    return {
         "provider": round_.provider,
         "round_id": round_.round_id,
         "player_id": round_.player_id,
@@ -95,12 +97,15 @@ def round_json(
         "bet_count": round_.bet_count,
         "opened_at": iso_utc(round_.opened_at_us),
         "updated_at": iso_utc(round_.updated_at_us),
+        **_amounts(
+            currencies.get(round_.currency),
+            stake_real=round_.stake_real_minor,
+            stake_bonus=round_.stake_bonus_minor,
+            win_real=round_.win_real_minor,
+            win_bonus=round_.win_bonus_minor,
+        ),
+        "transactions": [tx_json(record, currencies) for record in records],
     }
-    for name, minor in amounts.items():
-        shown[name] = format_minor(minor, currency)
-        shown[f"{name}_minor"] = minor
-    shown["transactions"] = [tx_json(record, currencies) for record in records]
-    return shown
 
 
 def session_json(session: SessionRecord) -> JsonObject:

@@ -25,7 +25,6 @@ from core.errors import (
 )
 from core.model import BonusGrant, Deposit, FundingOrder, PlayerStatus, Withdrawal
 from core.money import minor_from_decimal
-from core.service import WalletService
 from core.wallet.records import PlayerRecord, SessionRecord
 from gateway.keys import ADAPTERS, CLOCK, REQUEST_INFO, SERVICE, SETTINGS
 from gateway.responses import json_response
@@ -45,9 +44,10 @@ CashierCommand = type[Deposit] | type[Withdrawal] | type[BonusGrant]
 
 
 async def _timed(request: web.Request, awaitable: Awaitable[_T]) -> _T:
-    """A direct store call within the wallet time limit (the service times its own)."""
+    """A store call `WalletService` has no method for, within the same wallet time limit."""
     try:
-        return await asyncio.wait_for(awaitable, request.app[SETTINGS].wallet.store_timeout_s)
+        async with asyncio.timeout(request.app[SETTINGS].wallet.store_timeout_s):
+            return await awaitable
     except TimeoutError as exc:
         raise StorageUnavailable("wallet store timed out; outcome unknown") from exc
 
@@ -125,10 +125,10 @@ def _idempotency_key(request: web.Request) -> str:
 
 @operator_handler(write=False)
 async def balance(request: web.Request) -> web.Response:
+    """In the player's wallet currency: one store call, `PlayerNotFound` if unknown."""
     player_id = _player_id(request)
     service = request.app[SERVICE]
-    player = await service.player(player_id)
-    current = await service.balance(player_id, player.currency)
+    current = await service.balance(player_id)
     return json_response(balance_json(player_id, current, service.currencies))
 
 
@@ -207,12 +207,12 @@ async def get_round(request: web.Request) -> web.Response:
     """A round and every transaction in it, oldest first (game recall)."""
     provider = request.match_info["provider"]
     round_id = request.match_info["round_id"]
-    service: WalletService = request.app[SERVICE]
-    found = await _timed(request, service.store.get_round(provider, round_id))
+    service = request.app[SERVICE]
+    found = await service.round(provider, round_id)
     if found is None:
         raise ReferenceNotFound("unknown round")
     request[REQUEST_INFO].player_id = found.player_id
-    records = await _timed(request, service.store.round_transactions(provider, round_id))
+    records = await service.round_transactions(provider, round_id)
     return json_response(round_json(found, records, service.currencies))
 
 
