@@ -8,7 +8,7 @@ import asyncio
 import re
 import secrets
 from collections.abc import Awaitable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TypeVar
 
 from aiohttp import web
@@ -64,7 +64,7 @@ async def create_player(request: web.Request) -> web.Response:
     body = await parse_body(request, NewPlayerBody)
     service = request.app[SERVICE]
     service.currencies.get(body.currency)  # UnknownCurrency (400) for unknown codes
-    today = date.fromtimestamp(request.app[CLOCK].seconds())
+    today = datetime.fromtimestamp(request.app[CLOCK].seconds(), tz=UTC).date()
     if not DATE_OF_BIRTH_MIN <= body.date_of_birth < today:
         raise InvalidRequest("date_of_birth: must be a past date after 1900-01-01")
     request[REQUEST_INFO].player_id = body.player_id
