@@ -101,10 +101,28 @@ class WalletService:
         return SessionView(session, player, balance)
 
     async def player(self, player_id: str) -> PlayerRecord:
-        player = await self._timed(self.store.get_player(player_id))
+        player = await self.find_player(player_id)
         if player is None:
             raise PlayerNotFound(f"unknown player {player_id!r}")
         return player
+
+    async def find_player(self, player_id: str) -> PlayerRecord | None:
+        return await self._timed(self.store.get_player(player_id))
+
+    async def create_player(self, player: PlayerRecord) -> PlayerRecord:
+        """Idempotent for identical data; `ConflictingReplay` for different data."""
+        return await self._timed(self.store.create_player(player))
+
+    async def create_session(self, session: SessionRecord) -> None:
+        await self._timed(self.store.create_session(session))
+
+    async def transactions(
+        self, player_id: str, *, limit: int, before_seq: int | None = None
+    ) -> list[TxRecord]:
+        """A player's transaction records, newest first."""
+        return await self._timed(
+            self.store.transactions(player_id, limit=limit, before_seq=before_seq)
+        )
 
     async def balance(self, player_id: str, currency: str | None = None) -> Balance:
         """In `currency`, or the player's wallet currency (`PlayerNotFound` if unknown)."""

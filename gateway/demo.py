@@ -135,7 +135,7 @@ async def seed(service: WalletService, settings: Settings, warn: Warn) -> None:
         )
         commands = _funding(demo, service.currencies.get(demo.currency))
         try:
-            await service.store.create_player(player)
+            await service.create_player(player)
             await service.execute(commands, session_token=None)
         except GatewayError as error:
             warn(

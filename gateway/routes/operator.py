@@ -4,10 +4,8 @@ transaction history, game sessions and round recall. JSON in and out; see README
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
-from collections.abc import Awaitable
 from datetime import UTC, date, datetime
 from typing import TypeVar
 
@@ -21,7 +19,6 @@ from core.errors import (
     PlayerBlocked,
     ReferenceNotFound,
     SelfExcluded,
-    StorageUnavailable,
 )
 from core.model import BonusGrant, Deposit, FundingOrder, PlayerStatus, Withdrawal
 from core.money import minor_from_decimal
@@ -41,15 +38,6 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 _T = TypeVar("_T")
 
 CashierCommand = type[Deposit] | type[Withdrawal] | type[BonusGrant]
-
-
-async def _timed(request: web.Request, awaitable: Awaitable[_T]) -> _T:
-    """A store call `WalletService` has no method for, within the same wallet time limit."""
-    try:
-        async with asyncio.timeout(request.app[SETTINGS].wallet.store_timeout_s):
-            return await awaitable
-    except TimeoutError as exc:
-        raise StorageUnavailable("wallet store timed out; outcome unknown") from exc
 
 
 def _player_id(request: web.Request) -> str:
@@ -76,12 +64,12 @@ async def create_player(request: web.Request) -> web.Response:
         date_of_birth=body.date_of_birth,
         funding_order=request.app[SETTINGS].brands.get(body.brand, FundingOrder.REAL_FIRST),
     )
-    existing = await _timed(request, service.store.get_player(body.player_id))
+    existing = await service.find_player(body.player_id)
     if existing is not None:
         if existing != record:
             raise ConflictingReplay("a player with this id exists with different data")
         return json_response(player_json(existing), status=200)
-    created = await _timed(request, service.store.create_player(record))
+    created = await service.create_player(record)
     return json_response(player_json(created), status=201)
 
 
@@ -140,9 +128,7 @@ async def transactions(request: web.Request) -> web.Response:
     before = _query_int(request, "before", 2**63 - 1)
     service = request.app[SERVICE]
     await service.player(player_id)
-    records = await _timed(
-        request, service.store.transactions(player_id, limit=limit + 1, before_seq=before)
-    )
+    records = await service.transactions(player_id, limit=limit + 1, before_seq=before)
     page = records[:limit]
     shown = {
         "items": [tx_json(record, service.currencies) for record in page],
@@ -182,7 +168,7 @@ async def create_session(request: web.Request) -> web.Response:
         expires_at_us=now_us + ttl_s * 1_000_000,
         created_at_us=now_us,
     )
-    await _timed(request, service.store.create_session(session))
+    await service.create_session(session)
     return json_response(session_json(session), status=201)
 
 
