@@ -39,7 +39,16 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from adapters.conformance.kit import Case, PlayerFixture, ScriptContext, WireRequest, WireResponse
+from adapters.conformance.kit import (
+    Case,
+    PlayerFixture,
+    ScriptContext,
+    Secrets,
+    WireRequest,
+    WireResponse,
+    new_id,
+    secrets_of,
+)
 from adapters.providers.betby_wire import CONTENT_TYPE, claims_json, envelope, sign_claims
 
 __all__ = [
@@ -64,7 +73,6 @@ __all__ = [
     "token_request",
 ]
 
-Secrets = ScriptContext | Mapping[str, bytes]
 
 UNUSUAL_CLAIMS = """{
   "jti" : "@JTI@",\t"payload": {"betslip": {"bets": [{"id": "b1",
@@ -80,15 +88,6 @@ UNUSUAL_CLAIMS = """{
 # -- provider simulator ------------------------------------------------------------
 
 
-def new_id(prefix: str) -> str:
-    """A globally unique Betby transaction id (ids are unique per instance, not per player)."""
-    return f"{prefix}-{uuid.uuid4().hex[:16]}"
-
-
-def _secrets(source: Secrets) -> Mapping[str, bytes]:
-    return source.secrets if isinstance(source, ScriptContext) else source
-
-
 def _algorithm(source: Secrets) -> str:
     options = source.options if isinstance(source, ScriptContext) else {}
     algorithm = options.get("key_type", "ES256")
@@ -102,7 +101,7 @@ def token_request(path: str, token: str) -> WireRequest:
 
 def sign_token(source: Secrets, claims: bytes, *, key: bytes | None = None) -> str:
     """A compact JWS over exactly `claims` (bytes as given, nothing re-serialised)."""
-    private_key = key if key is not None else _secrets(source)["provider_private_key"]
+    private_key = key if key is not None else secrets_of(source)["provider_private_key"]
     return sign_claims(claims, private_key, algorithm=_algorithm(source))
 
 
@@ -363,10 +362,6 @@ class _Betby:
             build_settlement(self.ctx, bet_transaction_id=bet, status=status, now_s=self.now_s)
         )
 
-    async def total(self) -> int:
-        real, bonus = await self.ctx.balance_minor(self.player)
-        return real + bonus
-
 
 async def _wallet_time(ctx: ScriptContext) -> float:
     response = await ctx.send(build_ping())
@@ -417,11 +412,6 @@ def _refused(ctx: ScriptContext, response: WireResponse, code: int, what: str) -
     )
 
 
-async def _total_is(ctx: ScriptContext, betby: _Betby, expected: int, what: str) -> None:
-    got = await betby.total()
-    ctx.check(got == expected, f"{what}: expected wallet balance {expected}, got {got}")
-
-
 def _money_answer(
     player: PlayerFixture,
     transaction_id: str,
@@ -462,7 +452,7 @@ async def f5_make_and_win(ctx: ScriptContext) -> None:
     _exactly(ctx, answer, _money_answer(betby.player, bet, None, "bet", 100, 9_900), "make 100")
     answer = await betby.settle("win", bet, win, 250)
     _exactly(ctx, answer, _money_answer(betby.player, win, bet, "win", 250, 10_150), "win 250")
-    await _total_is(ctx, betby, 10_150, "after the F5 win")
+    await ctx.expect_wallet_total(betby.player, 10_150, "after the F5 win")
 
 
 async def f5_make_over_balance(ctx: ScriptContext) -> None:
@@ -474,7 +464,7 @@ async def f5_make_over_balance(ctx: ScriptContext) -> None:
         body == {"code": 2001, "message": "Not enough money"},
         f"make over the balance: expected the documented body, got {body!r}",
     )
-    await _total_is(ctx, betby, 10_000, "after the refused make")
+    await ctx.expect_wallet_total(betby.player, 10_000, "after the refused make")
 
 
 async def f5_win_for_unknown_bet(ctx: ScriptContext) -> None:
@@ -486,7 +476,7 @@ async def f5_win_for_unknown_bet(ctx: ScriptContext) -> None:
     _refused(
         ctx, await betby.settle("rollback", bet, new_id("rb")), 2003, "rollback, no settlement"
     )
-    await _total_is(ctx, betby, 9_900, "after the refusals")
+    await ctx.expect_wallet_total(betby.player, 9_900, "after the refusals")
 
 
 async def f5_repeated_win(ctx: ScriptContext) -> None:
@@ -502,7 +492,7 @@ async def f5_repeated_win(ctx: ScriptContext) -> None:
     )
     _refused(ctx, await betby.settle("win", bet, win, 260), 2004, "same win id, other amount")
     _refused(ctx, await betby.settle("win", bet, new_id("w"), 250), 2004, "second win, no rollback")
-    await _total_is(ctx, betby, 10_150, "after the repeated win")
+    await ctx.expect_wallet_total(betby.player, 10_150, "after the repeated win")
 
 
 async def f5_rollback_after_win(ctx: ScriptContext) -> None:
@@ -517,7 +507,7 @@ async def f5_rollback_after_win(ctx: ScriptContext) -> None:
     again = await betby.settle("rollback", bet, rollback)
     ctx.check(again.body == answer.body, f"repeated rollback: got {again.body!r}")
     _balance(ctx, await betby.settle("lost", bet, new_id("l")), 9_900, "lost after rollback")
-    await _total_is(ctx, betby, 9_900, "after the resettlement as lost")
+    await ctx.expect_wallet_total(betby.player, 9_900, "after the resettlement as lost")
 
 
 async def f5_discard_before_make(ctx: ScriptContext) -> None:
@@ -526,7 +516,7 @@ async def f5_discard_before_make(ctx: ScriptContext) -> None:
     _empty(ctx, await betby.discard(bet), "discard of an unknown make")
     _empty(ctx, await betby.discard(bet), "repeated discard")
     _refused(ctx, await betby.make(bet, 100), 2004, "make after its discard")
-    await _total_is(ctx, betby, 10_000, "after the refused late make")
+    await ctx.expect_wallet_total(betby.player, 10_000, "after the refused late make")
 
 
 # -- lifecycle ---------------------------------------------------------------------------
@@ -537,11 +527,11 @@ async def discard_releases_the_stake(ctx: ScriptContext) -> None:
     bet = new_id("bet")
     await betby.make(bet, 700)
     _empty(ctx, await betby.discard(bet), "discard")
-    await _total_is(ctx, betby, 10_000, "after the discard")
+    await ctx.expect_wallet_total(betby.player, 10_000, "after the discard")
     _refused(ctx, await betby.settle("win", bet, new_id("w"), 1_000), 2004, "win after discard")
     _refused(ctx, await betby.settle("refund", bet, new_id("rf")), 2004, "refund after discard")
     _refused(ctx, await betby.settle("rollback", bet, new_id("rb")), 2004, "rollback after discard")
-    await _total_is(ctx, betby, 10_000, "after the refused settlements")
+    await ctx.expect_wallet_total(betby.player, 10_000, "after the refused settlements")
 
 
 async def discard_after_settlement(ctx: ScriptContext) -> None:
@@ -550,7 +540,7 @@ async def discard_after_settlement(ctx: ScriptContext) -> None:
     await betby.make(bet, 100)
     await betby.settle("win", bet, new_id("w"), 300)
     _refused(ctx, await betby.discard(bet), 2004, "discard after the win")
-    await _total_is(ctx, betby, 10_200, "after the refused discard")
+    await ctx.expect_wallet_total(betby.player, 10_200, "after the refused discard")
 
 
 async def commit_moves_nothing(ctx: ScriptContext) -> None:
@@ -559,7 +549,7 @@ async def commit_moves_nothing(ctx: ScriptContext) -> None:
     await betby.make(bet, 100)
     commit = build_commit(ctx, bet_transaction_id=bet, now_s=betby.now_s)
     _empty(ctx, await betby.send(commit), "commit")
-    await _total_is(ctx, betby, 9_900, "after the commit")
+    await ctx.expect_wallet_total(betby.player, 9_900, "after the commit")
 
 
 async def concurrent_duplicate_makes(ctx: ScriptContext) -> None:
@@ -572,7 +562,7 @@ async def concurrent_duplicate_makes(ctx: ScriptContext) -> None:
     responses = await asyncio.gather(*(betby.send(request) for request in requests))
     for response in responses:
         _balance(ctx, response, 9_900, "one of ten concurrent makes")
-    await _total_is(ctx, betby, 9_900, "after ten concurrent makes")
+    await ctx.expect_wallet_total(betby.player, 9_900, "after ten concurrent makes")
 
 
 async def make_id_reused(ctx: ScriptContext) -> None:
@@ -580,7 +570,7 @@ async def make_id_reused(ctx: ScriptContext) -> None:
     bet = new_id("bet")
     await betby.make(bet, 100)
     _refused(ctx, await betby.make(bet, 200), 2004, "same make id, other amount")
-    await _total_is(ctx, betby, 9_900, "after the conflicting make")
+    await ctx.expect_wallet_total(betby.player, 9_900, "after the conflicting make")
 
 
 async def resettlements(ctx: ScriptContext) -> None:
@@ -592,7 +582,7 @@ async def resettlements(ctx: ScriptContext) -> None:
     _balance(ctx, await betby.settle("win", bet, new_id("w"), 400), 10_300, "resettled as won")
     _balance(ctx, await betby.settle("rollback", bet, new_id("rb")), 9_900, "rollback of win")
     _balance(ctx, await betby.settle("win", bet, new_id("w"), 150), 10_050, "resettled as half-won")
-    await _total_is(ctx, betby, 10_050, "after the resettlements")
+    await ctx.expect_wallet_total(betby.player, 10_050, "after the resettlements")
 
 
 async def rollback_names_its_settlement(ctx: ScriptContext) -> None:
@@ -619,7 +609,7 @@ async def rollback_into_debt(ctx: ScriptContext) -> None:
         ctx, await betby.settle("rollback", bet, new_id("rb")), -10_000, "rollback of spent win"
     )
     _refused(ctx, await betby.make(new_id("bet"), 1), 2001, "make while in debt")
-    await _total_is(ctx, betby, -10_000, "the recorded debt")
+    await ctx.expect_wallet_total(betby.player, -10_000, "the recorded debt")
 
 
 async def refund_returns_the_stake(ctx: ScriptContext) -> None:
@@ -631,7 +621,7 @@ async def refund_returns_the_stake(ctx: ScriptContext) -> None:
     answer = await betby.settle("refund", bet, refund, 300)
     _exactly(ctx, answer, _money_answer(betby.player, refund, bet, "refund", 300, 10_000), "refund")
     _balance(ctx, await betby.settle("rollback", bet, new_id("rb")), 9_700, "rollback of refund")
-    await _total_is(ctx, betby, 9_700, "after the reversed refund")
+    await ctx.expect_wallet_total(betby.player, 9_700, "after the reversed refund")
 
 
 async def settlement_closes_the_bet(ctx: ScriptContext) -> None:
@@ -645,7 +635,7 @@ async def settlement_closes_the_bet(ctx: ScriptContext) -> None:
     _refused(ctx, await betby.settle("win", bet, new_id("w"), 500), 2004, "win after final")
     _balance(ctx, await betby.settle("lost", bet, lost), 9_900, "retry of the accepted lost")
     _refused(ctx, await betby.settlement(new_id("bet"), "won"), 2003, "settlement of unknown bet")
-    await _total_is(ctx, betby, 9_900, "after the final settlement")
+    await ctx.expect_wallet_total(betby.player, 9_900, "after the final settlement")
 
 
 async def expired_session(ctx: ScriptContext) -> None:
@@ -655,7 +645,7 @@ async def expired_session(ctx: ScriptContext) -> None:
     await betby.elapse(2)
     _refused(ctx, await betby.make(new_id("bet"), 100), 1007, "make with an expired session")
     _balance(ctx, await betby.settle("win", bet, new_id("w"), 250), 10_150, "win after expiry")
-    await _total_is(ctx, betby, 10_150, "after the win")
+    await ctx.expect_wallet_total(betby.player, 10_150, "after the win")
 
 
 async def session_and_currency_refusals(ctx: ScriptContext) -> None:
@@ -667,7 +657,7 @@ async def session_and_currency_refusals(ctx: ScriptContext) -> None:
     other = await ctx.new_player(currency="USD")
     session = {"session_id": other.session_token}
     _refused(ctx, await betby.make(new_id("bet"), 100, **session), 1007, "another player's session")
-    await _total_is(ctx, betby, 10_000, "after the refusals")
+    await ctx.expect_wallet_total(betby.player, 10_000, "after the refusals")
 
 
 async def amounts_are_integer_subunits(ctx: ScriptContext) -> None:
@@ -685,7 +675,7 @@ async def amounts_are_integer_subunits(ctx: ScriptContext) -> None:
     win["amount"] = win["transaction"]["amount"] = 2.5
     response = await betby.send(signed(ctx, "bet/win", win, now_s=betby.now_s))
     _refused(ctx, response, 2004, "win of 2.5")
-    await _total_is(ctx, betby, 9_900, "after the refused amounts")
+    await ctx.expect_wallet_total(betby.player, 9_900, "after the refused amounts")
 
 
 async def bonus_bets_are_refused(ctx: ScriptContext) -> None:
@@ -693,7 +683,7 @@ async def bonus_bets_are_refused(ctx: ScriptContext) -> None:
     for bonus_type in ("freebet_refund", "freebet_freemoney", "comboboost", "freebet_no_risk"):
         response = await betby.make(new_id("bet"), 100, bonus_type=bonus_type, bonus_id="bn-1")
         _refused(ctx, response, 2004, f"make with bonus_type {bonus_type}")
-    await _total_is(ctx, betby, 10_000, "after the refused bonus makes")
+    await ctx.expect_wallet_total(betby.player, 10_000, "after the refused bonus makes")
 
 
 # -- tokens ---------------------------------------------------------------------------------
@@ -713,7 +703,7 @@ async def forged_tokens(ctx: ScriptContext) -> None:
     _refused(ctx, await betby.send(token_request("bet/make", tampered)), 2004, "tampered claims")
     no_token = WireRequest("POST", "bet/make", b'{"other":1}', {"Content-Type": CONTENT_TYPE})
     _refused(ctx, await betby.send(no_token), 2004, "no token")
-    await _total_is(ctx, betby, 10_000, "after the forged tokens")
+    await ctx.expect_wallet_total(betby.player, 10_000, "after the forged tokens")
 
 
 async def token_times_and_ids(ctx: ScriptContext) -> None:
@@ -727,7 +717,7 @@ async def token_times_and_ids(ctx: ScriptContext) -> None:
     _refused(ctx, await betby.send(future), 2004, "token issued in the future")
     expired = signed(ctx, "bet/make", request, now_s=betby.now_s - skew_s - 20, ttl_s=10)
     _refused(ctx, await betby.send(expired), 2004, "expired token")
-    await _total_is(ctx, betby, 10_000, "after the refused tokens")
+    await ctx.expect_wallet_total(betby.player, 10_000, "after the refused tokens")
     if ctx.options.get("reject_reused_jti", True):
         jti = uuid.uuid4().hex
         first = signed(ctx, "bet/make", request, now_s=betby.now_s, jti=jti)
@@ -735,7 +725,7 @@ async def token_times_and_ids(ctx: ScriptContext) -> None:
         again = make_request(betby.player, transaction_id=new_id("bet"), amount=100)
         reused = signed(ctx, "bet/make", again, now_s=betby.now_s, jti=jti)
         _refused(ctx, await betby.send(reused), 2004, "second use of the jti")
-        await _total_is(ctx, betby, 9_900, "after the reused jti")
+        await ctx.expect_wallet_total(betby.player, 9_900, "after the reused jti")
 
 
 async def unusual_claims_bytes(ctx: ScriptContext) -> None:
@@ -759,7 +749,7 @@ async def unusual_claims_bytes(ctx: ScriptContext) -> None:
         WireRequest("POST", "bet/make", body, {"Content-Type": CONTENT_TYPE})
     )
     _balance(ctx, response, 9_900, "make with unusual claims bytes")
-    await _total_is(ctx, betby, 9_900, "after the unusual make")
+    await ctx.expect_wallet_total(betby.player, 9_900, "after the unusual make")
 
 
 async def token_bound_to_its_endpoint(ctx: ScriptContext) -> None:
@@ -771,7 +761,7 @@ async def token_bound_to_its_endpoint(ctx: ScriptContext) -> None:
     )
     moved = signed(ctx, "bet/refund", request, now_s=betby.now_s)
     _refused(ctx, await betby.send(moved), 2004, "a win's token posted to bet/refund")
-    await _total_is(ctx, betby, 9_900, "after the misrouted token")
+    await ctx.expect_wallet_total(betby.player, 9_900, "after the misrouted token")
 
 
 async def ping_and_unknown_endpoints(ctx: ScriptContext) -> None:

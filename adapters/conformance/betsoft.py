@@ -29,13 +29,20 @@ Edge cases that do not apply to this protocol:
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
-from adapters.conformance.kit import Case, PlayerFixture, ScriptContext, WireRequest, WireResponse
+from adapters.conformance.kit import (
+    Case,
+    PlayerFixture,
+    ScriptContext,
+    Secrets,
+    WireRequest,
+    WireResponse,
+    secrets_of,
+)
 from adapters.providers.betsoft_wire import hash_input, parse_query, request_hash, signed_query
 
 __all__ = [
@@ -66,7 +73,6 @@ F6_HASH = "e9275b07e2a9579ca8b70e1325b452a4"
 ANSWER_BYTES_MAX = 64 * 1024
 """Our answers are a few hundred bytes."""
 
-Secrets = ScriptContext | Mapping[str, bytes]
 Packed = tuple[int, str] | str
 """A `bet`/`win` value: (minor units, transaction id), or raw text as sent."""
 
@@ -79,8 +85,7 @@ def new_id(prefix: str) -> str:
 
 
 def _passkey(source: Secrets) -> bytes:
-    secrets = source.secrets if isinstance(source, ScriptContext) else source
-    return secrets["provider_passkey"]
+    return secrets_of(source)["provider_passkey"]
 
 
 def signed(
@@ -203,11 +208,6 @@ def _balance_is(ctx: ScriptContext, answer: Answer, expected: int, what: str) ->
     ctx.check(got == str(expected), f"{what}: expected BALANCE {expected}, got {got!r}")
 
 
-async def _wallet_is(ctx: ScriptContext, player: PlayerFixture, expected: int) -> None:
-    real, bonus = await ctx.balance_minor(player)
-    ctx.check(real + bonus == expected, f"wallet: expected {expected}, got {real}+{bonus}")
-
-
 def _sessions_checked(ctx: ScriptContext) -> bool:
     return bool(ctx.options.get("game_session_token", True))
 
@@ -254,7 +254,7 @@ async def _get_balance(ctx: ScriptContext) -> None:
         ),
     ):
         _refused(ctx, await ctx.send(request), 310, f"{request.path} for an unknown user")
-    await _wallet_is(ctx, player, 10500)
+    await ctx.expect_wallet_total(player, 10500)
 
 
 async def _f6_vector(ctx: ScriptContext) -> None:
@@ -280,7 +280,7 @@ async def _f6_vector(ctx: ScriptContext) -> None:
         ("HASH", sent["hash"]),
     ]  # fmt: skip
     ctx.check(list(answer.echo) == expected_echo, f"F6 echo: got {answer.echo}")
-    await _wallet_is(ctx, player, 9900)
+    await ctx.expect_wallet_total(player, 9900)
 
 
 async def _bet_then_win(ctx: ScriptContext) -> None:
@@ -291,7 +291,7 @@ async def _bet_then_win(ctx: ScriptContext) -> None:
         ctx, player, round_id=round_id, win=(250, new_id("w")), finished=True
     )
     _balance_is(ctx, _ok(ctx, await ctx.send(request), "win"), 10150, "win")
-    await _wallet_is(ctx, player, 10150)
+    await ctx.expect_wallet_total(player, 10150)
 
 
 async def _bet_and_win_together(ctx: ScriptContext) -> None:
@@ -307,12 +307,12 @@ async def _bet_and_win_together(ctx: ScriptContext) -> None:
         finished=True,
     )  # fmt: skip
     _refused(ctx, await ctx.send(too_big), 300, "bet+win with the bet above the balance")
-    await _wallet_is(ctx, player, 10200)
+    await ctx.expect_wallet_total(player, 10200)
     if ctx.options.get("win_without_bet", False):
         return  # the instance pays a win-only call in a round without bets
     win_alone = build_bet_result(ctx, player, round_id=round_id, win=(50_000, win_id))
     _refused(ctx, await ctx.send(win_alone), 301, "the batch's win alone, its bet refused")
-    await _wallet_is(ctx, player, 10200)
+    await ctx.expect_wallet_total(player, 10200)
 
 
 async def _insufficient_funds(ctx: ScriptContext) -> None:
@@ -323,7 +323,7 @@ async def _insufficient_funds(ctx: ScriptContext) -> None:
     _refused(ctx, await ctx.send(request), 300, "the same refused bet again")
     refund = _ok(ctx, await ctx.send(build_refund(ctx, player.player_id, bet_id)), "refund")
     _balance_is(ctx, refund, 10000, "refund of a refused bet")
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet_total(player, 10000)
 
 
 async def _bad_hashes(ctx: ScriptContext) -> None:
@@ -342,7 +342,7 @@ async def _bad_hashes(ctx: ScriptContext) -> None:
         ),
     )  # fmt: skip
     _refused(ctx, await ctx.send(wrong_key), 500, "getBalance signed with another passkey")
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet_total(player, 10000)
     upper = good.query_string.replace(params["hash"], params["hash"].upper())
     response = await ctx.send(WireRequest("GET", "betResult", query_string=upper))
     _balance_is(ctx, _ok(ctx, response, "upper-case hex hash"), 9900, "upper-case hex hash")
@@ -356,17 +356,17 @@ async def _replayed_bet(ctx: ScriptContext) -> None:
     ids = (first.fields["EXTSYSTEMTRANSACTIONID"], again.fields["EXTSYSTEMTRANSACTIONID"])
     ctx.check(ids[0] == ids[1], f"a replay answers the same EXTSYSTEMTRANSACTIONID, got {ids}")
     _balance_is(ctx, again, 9900, "replayed bet")
-    await _wallet_is(ctx, player, 9900)
+    await ctx.expect_wallet_total(player, 9900)
 
 
 async def _concurrent_duplicates(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
     request = build_bet_result(ctx, player, round_id=new_id("r"), bet=(100, new_id("b")))
-    responses = await asyncio.gather(*(ctx.send(request) for _ in range(10)))
+    responses = await ctx.send_copies(request, 10)
     answers = [_ok(ctx, response, "concurrent copy") for response in responses]
     ids = {answer.fields["EXTSYSTEMTRANSACTIONID"] for answer in answers}
     ctx.check(len(ids) == 1, f"ten copies, one EXTSYSTEMTRANSACTIONID; got {ids}")
-    await _wallet_is(ctx, player, 9900)
+    await ctx.expect_wallet_total(player, 9900)
 
 
 async def _duplicate_win(ctx: ScriptContext) -> None:
@@ -381,7 +381,7 @@ async def _duplicate_win(ctx: ScriptContext) -> None:
         f"duplicate win answers the same id: {first.fields} vs {again.fields}",
     )
     _balance_is(ctx, again, 10400, "duplicate win")
-    await _wallet_is(ctx, player, 10400)
+    await ctx.expect_wallet_total(player, 10400)
 
 
 async def _same_id_other_payload(ctx: ScriptContext) -> None:
@@ -394,7 +394,7 @@ async def _same_id_other_payload(ctx: ScriptContext) -> None:
     _ok(ctx, await ctx.send(win), "win")
     other_win = build_bet_result(ctx, player, round_id=round_id, win=(500, win_id))
     _refused(ctx, await ctx.send(other_win), 301, "win id reused with another amount")
-    await _wallet_is(ctx, player, 10200)
+    await ctx.expect_wallet_total(player, 10200)
 
 
 async def _refund_before_bet(ctx: ScriptContext) -> None:
@@ -409,7 +409,7 @@ async def _refund_before_bet(ctx: ScriptContext) -> None:
     )
     late = build_bet_result(ctx, player, round_id=new_id("r"), bet=(100, bet_id))
     _refused(ctx, await ctx.send(late), 301, "the bet after its refund")
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet_total(player, 10000)
 
 
 async def _refund_reverses_once(ctx: ScriptContext) -> None:
@@ -424,7 +424,7 @@ async def _refund_reverses_once(ctx: ScriptContext) -> None:
         first.fields["EXTSYSTEMTRANSACTIONID"] == again.fields["EXTSYSTEMTRANSACTIONID"],
         "a repeated refund answers the same EXTSYSTEMTRANSACTIONID",
     )
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet_total(player, 10000)
 
 
 async def _refund_after_settlement(ctx: ScriptContext) -> None:
@@ -436,7 +436,7 @@ async def _refund_after_settlement(ctx: ScriptContext) -> None:
     _ok(ctx, await ctx.send(request), "bet+win")
     refund = await ctx.send(build_refund(ctx, player.player_id, bet_id))
     _refused(ctx, refund, 301, "refund of a bet its win settled")
-    await _wallet_is(ctx, player, 10200)
+    await ctx.expect_wallet_total(player, 10200)
 
 
 async def _bet_after_round_closed(ctx: ScriptContext) -> None:
@@ -446,11 +446,11 @@ async def _bet_after_round_closed(ctx: ScriptContext) -> None:
     _balance_is(ctx, _ok(ctx, await ctx.send(lost), "lost round"), 9900, "lost round")
     late = build_bet_result(ctx, player, round_id=round_id, bet=(100, new_id("b")))
     _refused(ctx, await ctx.send(late), 301, "bet in a finished round")
-    await _wallet_is(ctx, player, 9900)
+    await ctx.expect_wallet_total(player, 9900)
     # A finishing call without a win closes but does not settle (see the adapter):
     refund = await ctx.send(build_refund(ctx, player.player_id, bet_id))
     _balance_is(ctx, _ok(ctx, refund, "refund in a finished round"), 10000, "refund")
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet_total(player, 10000)
 
 
 async def _zero_win_closes(ctx: ScriptContext) -> None:
@@ -463,7 +463,7 @@ async def _zero_win_closes(ctx: ScriptContext) -> None:
     _refused(ctx, await ctx.send(late), 301, "bet after a zero win closed the round")
     refund = await ctx.send(build_refund(ctx, player.player_id, bet_id))
     _refused(ctx, refund, 301, "refund of a bet settled by a zero win")
-    await _wallet_is(ctx, player, 9900)
+    await ctx.expect_wallet_total(player, 9900)
 
 
 async def _finished_without_money(ctx: ScriptContext) -> None:
@@ -476,7 +476,7 @@ async def _finished_without_money(ctx: ScriptContext) -> None:
     ctx.check(dict(answer.fields) == expected, f"close: expected {expected}, got {answer.fields}")
     late = build_bet_result(ctx, player, round_id=round_id, bet=(100, new_id("b")))
     _refused(ctx, await ctx.send(late), 301, "bet after the round finished")
-    await _wallet_is(ctx, player, 9900)
+    await ctx.expect_wallet_total(player, 9900)
 
 
 async def _second_bet_in_round(ctx: ScriptContext) -> None:
@@ -486,7 +486,7 @@ async def _second_bet_in_round(ctx: ScriptContext) -> None:
     _balance_is(ctx, await _bet(ctx, player, 200, round_id), 9700, "second bet")
     win = build_bet_result(ctx, player, round_id=round_id, win=(1000, new_id("w")), finished=True)
     _balance_is(ctx, _ok(ctx, await ctx.send(win), "win of two bets"), 10700, "win of two bets")
-    await _wallet_is(ctx, player, 10700)
+    await ctx.expect_wallet_total(player, 10700)
 
 
 async def _expired_session(ctx: ScriptContext) -> None:
@@ -502,7 +502,7 @@ async def _expired_session(ctx: ScriptContext) -> None:
     _balance_is(ctx, _ok(ctx, await ctx.send(win), "win after expiry"), 10050, "win after expiry")
     refund = await ctx.send(build_refund(ctx, player.player_id, lost_bet))
     _balance_is(ctx, _ok(ctx, refund, "refund after expiry"), 10150, "refund after expiry")
-    await _wallet_is(ctx, player, 10150)
+    await ctx.expect_wallet_total(player, 10150)
 
 
 async def _win_without_bet(ctx: ScriptContext) -> None:
@@ -511,10 +511,10 @@ async def _win_without_bet(ctx: ScriptContext) -> None:
     response = await ctx.send(win)
     if ctx.options.get("win_without_bet", False):
         _balance_is(ctx, _ok(ctx, response, "win without bet"), 10500, "win without bet")
-        await _wallet_is(ctx, player, 10500)
+        await ctx.expect_wallet_total(player, 10500)
         return
     _refused(ctx, response, 301, "win without a bet")
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet_total(player, 10000)
 
 
 async def _win_after_refund(ctx: ScriptContext) -> None:
@@ -527,7 +527,7 @@ async def _win_after_refund(ctx: ScriptContext) -> None:
     if ctx.options.get("win_without_bet", False):
         return  # the instance pays bet-less wins by configuration
     _refused(ctx, response, 301, "win after the round's only bet was refunded")
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet_total(player, 10000)
 
 
 async def _bad_amounts(ctx: ScriptContext) -> None:
@@ -540,7 +540,7 @@ async def _bad_amounts(ctx: ScriptContext) -> None:
     for raw in ("100", "100|"):
         request = build_bet_result(ctx, player, round_id=round_id, bet=raw)
         _refused(ctx, await ctx.send(request), 301, f"bet {raw!r}")
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet_total(player, 10000)
 
 
 async def _currency_exponents(ctx: ScriptContext) -> None:
@@ -550,7 +550,7 @@ async def _currency_exponents(ctx: ScriptContext) -> None:
         answer = _ok(ctx, await ctx.send(build_balance(ctx, player.player_id)), currency)
         _balance_is(ctx, answer, minor, f"{currency} balance")
         _balance_is(ctx, await _bet(ctx, player, 1, new_id("r")), minor - 1, f"{currency} bet")
-        await _wallet_is(ctx, player, minor - 1)
+        await ctx.expect_wallet_total(player, minor - 1)
 
 
 async def _bad_sessions(ctx: ScriptContext) -> None:
@@ -568,8 +568,8 @@ async def _bad_sessions(ctx: ScriptContext) -> None:
             game_session_id=session, send_session=send,
         )  # fmt: skip
         _refused(ctx, await ctx.send(request), 400, what)
-    await _wallet_is(ctx, player, 10000)
-    await _wallet_is(ctx, other, 10000)
+    await ctx.expect_wallet_total(player, 10000)
+    await ctx.expect_wallet_total(other, 10000)
 
 
 async def _hash_over_decoded_values(ctx: ScriptContext) -> None:
@@ -588,7 +588,7 @@ async def _hash_over_decoded_values(ctx: ScriptContext) -> None:
     _balance_is(ctx, answer, 9900, "shuffled, re-encoded, unicode, extra parameters")
     echo = dict(answer.echo)
     ctx.check(echo.get("GAMEID") == params[0][1], f"unicode echoed exactly, got {echo}")
-    await _wallet_is(ctx, player, 9900)
+    await ctx.expect_wallet_total(player, 9900)
 
 
 async def _malformed_requests(ctx: ScriptContext) -> None:
@@ -607,7 +607,7 @@ async def _malformed_requests(ctx: ScriptContext) -> None:
     _refused(ctx, await ctx.send(unknown), 301, "unknown operation", status=404)
     posted = WireRequest("POST", "betResult", query_string=good.query_string)
     _refused(ctx, await ctx.send(posted), 301, "POST instead of GET", status=405)
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet_total(player, 10000)
 
 
 CASES: list[Case] = [

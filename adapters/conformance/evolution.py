@@ -20,9 +20,7 @@ Edge cases that do not apply to this protocol:
 
 from __future__ import annotations
 
-import asyncio
 import json
-import uuid as uuid_module
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,7 +29,16 @@ from urllib.parse import urlencode
 
 import orjson
 
-from adapters.conformance.kit import Case, PlayerFixture, ScriptContext, WireRequest, WireResponse
+from adapters.conformance.kit import (
+    Case,
+    PlayerFixture,
+    ScriptContext,
+    Secrets,
+    WireRequest,
+    WireResponse,
+    new_id,
+    secrets_of,
+)
 
 __all__ = [
     "CASES",
@@ -51,8 +58,6 @@ __all__ = [
 
 TOKEN_SECRET = "provider_auth_token"  # noqa: S105 -- the name of a secret, not its value
 _JSON = {"Content-Type": "application/json"}
-
-Secrets = ScriptContext | Mapping[str, bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,20 +79,12 @@ def encode_json(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
-def _fresh(prefix: str) -> str:
-    return f"{prefix}-{uuid_module.uuid4().hex[:16]}"
-
-
-def _secrets(source: Secrets) -> Mapping[str, bytes]:
-    return source.secrets if isinstance(source, ScriptContext) else source
-
-
 def build_request(
     source: Secrets, operation: str, doc: Mapping[str, Any] | bytes, *, token: str | None = None
 ) -> WireRequest:
     """POST `/{operation}?authToken=...`; `token=""` sends no token at all."""
     if token is None:
-        token = _secrets(source)[TOKEN_SECRET].decode()
+        token = secrets_of(source)[TOKEN_SECRET].decode()
     body = doc if isinstance(doc, bytes) else encode_json(dict(doc))
     query = urlencode({"authToken": token}) if token else ""
     return WireRequest("POST", operation, body, _JSON, query)
@@ -99,7 +96,7 @@ def _base(
     return {
         "sid": player.session_token if sid is None else sid,
         "userId": player.player_id if user_id is None else user_id,
-        "uuid": _fresh("req") if uuid is None else uuid,
+        "uuid": new_id("req") if uuid is None else uuid,
     }
 
 
@@ -131,11 +128,11 @@ def transaction_doc(
     return _base(player, sid, user_id, uuid) | {
         "currency": currency or player.currency,
         "game": {
-            "id": round_id or _fresh("round"),
+            "id": round_id or new_id("round"),
             "type": "blackjack",
             "details": {"table": {"id": "vip-bj-1", "vid": "v-1"}},
         },
-        "transaction": {"id": tx_id or _fresh("tx"), "refId": ref_id, "amount": RawNumber(amount)},
+        "transaction": {"id": tx_id or new_id("tx"), "refId": ref_id, "amount": RawNumber(amount)},
     }
 
 
@@ -163,7 +160,7 @@ def build_promo_payout(
             "type": promo_type,
             "id": promo_id,
             "amount": RawNumber(amount),
-            "voucherId": _fresh("voucher"),
+            "voucherId": new_id("voucher"),
             "remainingRounds": 0,
         },
     }
@@ -207,6 +204,15 @@ async def expect_wallet(ctx: ScriptContext, player: PlayerFixture, real: int, wh
     ctx.check(got == real, f"{what}: expected real balance {real} minor, got {got}")
 
 
+async def _placed_bet(ctx: ScriptContext, player: PlayerFixture) -> tuple[str, str]:
+    """Place an accepted 5.0 debit in a fresh round; its (refId, round id)."""
+    ref, round_id = new_id("ref"), new_id("round")
+    await expect(
+        ctx, build_debit(ctx, player, ref_id=ref, amount="5.0", round_id=round_id), "OK", "bet"
+    )
+    return ref, round_id
+
+
 def _duplicate_debit_status(ctx: ScriptContext) -> str:
     return str(ctx.options.get("duplicate_debit_status", "OK"))
 
@@ -216,7 +222,7 @@ def _duplicate_debit_status(ctx: ScriptContext) -> str:
 
 async def f3_debit_then_credit_answers_exact_bodies(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
-    ref, round_id = _fresh("ref"), _fresh("round")
+    ref, round_id = new_id("ref"), new_id("round")
     debit = build_debit(ctx, player, ref_id=ref, amount="5.0", round_id=round_id, uuid="req-0001")
     response = await ctx.send(debit)
     expected = b'{"status":"OK","balance":95.000000,"bonus":0.000000,"uuid":"req-0001"}'
@@ -228,7 +234,7 @@ async def f3_debit_then_credit_answers_exact_bodies(ctx: ScriptContext) -> None:
     expected = b'{"status":"OK","balance":105.000000,"bonus":0.000000,"uuid":"req-0002"}'
     ctx.check(response.body == expected, f"F3 credit: expected {expected!r}, got {response.body!r}")
     await expect(ctx, credit, ("OK", "BET_ALREADY_SETTLED"), "same credit again", balance="105")
-    unknown = build_credit(ctx, player, ref_id=_fresh("ref-x"), amount="10.0", round_id=round_id)
+    unknown = build_credit(ctx, player, ref_id=new_id("ref-x"), amount="10.0", round_id=round_id)
     await expect(ctx, unknown, "BET_DOES_NOT_EXIST", "credit of unknown refId", balance="105")
     cancel = build_cancel(ctx, player, ref_id=ref, amount="5.0", round_id=round_id)
     await expect(ctx, cancel, "BET_ALREADY_SETTLED", "cancel after credit", balance="105")
@@ -237,10 +243,7 @@ async def f3_debit_then_credit_answers_exact_bodies(ctx: ScriptContext) -> None:
 
 async def f3_zero_credit_is_a_loss_that_settles_the_bet(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
-    ref, round_id = _fresh("ref"), _fresh("round")
-    await expect(
-        ctx, build_debit(ctx, player, ref_id=ref, amount="5.0", round_id=round_id), "OK", "bet"
-    )
+    ref, round_id = await _placed_bet(ctx, player)
     zero = build_credit(ctx, player, ref_id=ref, amount="0", round_id=round_id)
     await expect(ctx, zero, "OK", "credit 0 (loss)", balance="95")
     cancel = build_cancel(ctx, player, ref_id=ref, amount="5.0", round_id=round_id)
@@ -253,7 +256,7 @@ async def f3_zero_credit_is_a_loss_that_settles_the_bet(ctx: ScriptContext) -> N
 async def wrong_or_missing_auth_token_is_refused(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
     http_status = int(ctx.options.get("auth_error_http_status", 200))
-    ref = _fresh("ref")
+    ref = new_id("ref")
     doc = transaction_doc(player, ref_id=ref, amount="5.0")
     for token, what in (("not-the-token", "wrong token"), ("", "no token")):
         request = build_request(ctx, "debit", doc, token=token)
@@ -266,13 +269,13 @@ async def wrong_or_missing_auth_token_is_refused(ctx: ScriptContext) -> None:
 
 async def mismatched_sid_and_user_is_invalid_sid(ctx: ScriptContext) -> None:
     alice, bob = await ctx.new_player(), await ctx.new_player()
-    ref = _fresh("ref")
+    ref = new_id("ref")
     foreign = build_debit(ctx, alice, ref_id=ref, amount="5.0", user_id=bob.player_id)
     await expect(ctx, foreign, "INVALID_SID", "debit with another user's sid")
-    await expect(ctx, build_debit(ctx, alice, ref_id=_fresh("ref"), amount="1", sid="no-such-sid"),
+    await expect(ctx, build_debit(ctx, alice, ref_id=new_id("ref"), amount="1", sid="no-such-sid"),
                  "INVALID_SID", "debit with an unknown sid")  # fmt: skip
     # A refused debit is stored under its refId: the corrected bet comes with a new refId.
-    own = _fresh("ref")
+    own = new_id("ref")
     await expect(ctx, build_debit(ctx, alice, ref_id=own, amount="5.0"), "OK", "alice's own bet")
     credit = build_credit(ctx, alice, ref_id=own, amount="9.0", user_id=bob.player_id)
     await expect(ctx, credit, "INVALID_SID", "credit with another user's sid")
@@ -294,7 +297,7 @@ async def check_returns_a_new_sid_and_the_old_one_still_settles(ctx: ScriptConte
     await expect(
         ctx, build_balance(ctx, player, sid=new_sid), "OK", "balance, new sid", balance="100"
     )
-    ref, round_id = _fresh("ref"), _fresh("round")
+    ref, round_id = new_id("ref"), new_id("round")
     bet = build_debit(ctx, player, ref_id=ref, amount="4.0", round_id=round_id, sid=new_sid)
     await expect(ctx, bet, "OK", "bet under the new sid", balance="96")
     win = build_credit(ctx, player, ref_id=ref, amount="8.0", round_id=round_id)
@@ -314,20 +317,20 @@ async def check_refuses_unknown_foreign_or_expired_sid(ctx: ScriptContext) -> No
 
 async def expired_sid_refuses_bets_but_settles(ctx: ScriptContext) -> None:
     player = await ctx.new_player(session_ttl_s=1)
-    round_id = _fresh("round")
-    won, cancelled = _fresh("ref"), _fresh("ref")
+    round_id = new_id("round")
+    won, cancelled = new_id("ref"), new_id("ref")
     for ref in (won, cancelled):
         bet = build_debit(ctx, player, ref_id=ref, amount="5.0", round_id=round_id)
         await expect(ctx, bet, "OK", "bet before expiry")
     await ctx.elapse(2)
-    late = build_debit(ctx, player, ref_id=_fresh("ref"), amount="5.0", round_id=round_id)
+    late = build_debit(ctx, player, ref_id=new_id("ref"), amount="5.0", round_id=round_id)
     await expect(ctx, late, "INVALID_SID", "bet after expiry", balance="90")
     win = build_credit(ctx, player, ref_id=won, amount="7.0", round_id=round_id)
     await expect(ctx, win, "OK", "credit after expiry", balance="97")
     cancel = build_cancel(ctx, player, ref_id=cancelled, amount="5.0", round_id=round_id)
     await expect(ctx, cancel, "OK", "cancel after expiry", balance="102")
     promo = build_promo_payout(
-        ctx, player, promo_id=_fresh("promo"), amount="1.0", promo_type="JackpotWin"
+        ctx, player, promo_id=new_id("promo"), amount="1.0", promo_type="JackpotWin"
     )
     await expect(ctx, promo, "OK", "jackpot payout after expiry", balance="103")
     await expect(ctx, build_balance(ctx, player), "INVALID_SID", "balance after expiry")
@@ -339,7 +342,7 @@ async def expired_sid_refuses_bets_but_settles(ctx: ScriptContext) -> None:
 
 async def repeated_debit_applies_once(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
-    bet = build_debit(ctx, player, ref_id=_fresh("ref"), amount="5.0")
+    bet = build_debit(ctx, player, ref_id=new_id("ref"), amount="5.0")
     await expect(ctx, bet, "OK", "first debit", balance="95")
     await expect(ctx, bet, _duplicate_debit_status(ctx), "same debit again", balance="95")
     await expect_wallet(ctx, player, 9_500, "a repeated debit")
@@ -347,8 +350,8 @@ async def repeated_debit_applies_once(ctx: ScriptContext) -> None:
 
 async def concurrent_duplicate_debits_apply_once(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
-    bet = build_debit(ctx, player, ref_id=_fresh("ref"), amount="5.0")
-    responses = await asyncio.gather(*(ctx.send(bet) for _ in range(10)))
+    bet = build_debit(ctx, player, ref_id=new_id("ref"), amount="5.0")
+    responses = await ctx.send_copies(bet, 10)
     statuses = sorted(parse_answer(r).get("status", "?") for r in responses)
     allowed = {"OK", _duplicate_debit_status(ctx)}
     ctx.check(set(statuses) <= allowed, f"10 parallel copies: expected {allowed}, got {statuses}")
@@ -358,10 +361,7 @@ async def concurrent_duplicate_debits_apply_once(ctx: ScriptContext) -> None:
 
 async def debit_reusing_a_ref_id_is_bet_already_exist(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
-    ref, round_id = _fresh("ref"), _fresh("round")
-    await expect(
-        ctx, build_debit(ctx, player, ref_id=ref, amount="5.0", round_id=round_id), "OK", "bet"
-    )
+    ref, round_id = await _placed_bet(ctx, player)
     other = build_debit(ctx, player, ref_id=ref, amount="7.0", round_id=round_id)
     await expect(ctx, other, "BET_ALREADY_EXIST", "same refId, other id and amount", balance="95")
     await expect_wallet(ctx, player, 9_500, "a reused refId")
@@ -369,7 +369,7 @@ async def debit_reusing_a_ref_id_is_bet_already_exist(ctx: ScriptContext) -> Non
 
 async def credit_without_bet_is_bet_does_not_exist(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
-    credit = build_credit(ctx, player, ref_id=_fresh("ref"), amount="10.0")
+    credit = build_credit(ctx, player, ref_id=new_id("ref"), amount="10.0")
     await expect(ctx, credit, "BET_DOES_NOT_EXIST", "credit of an unknown bet", balance="100")
     await expect(ctx, credit, "BET_DOES_NOT_EXIST", "the same credit again", balance="100")
     await expect_wallet(ctx, player, 10_000, "a credit without bet")
@@ -377,10 +377,7 @@ async def credit_without_bet_is_bet_does_not_exist(ctx: ScriptContext) -> None:
 
 async def second_credit_for_a_settled_bet_pays_nothing(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
-    ref, round_id = _fresh("ref"), _fresh("round")
-    await expect(
-        ctx, build_debit(ctx, player, ref_id=ref, amount="5.0", round_id=round_id), "OK", "bet"
-    )
+    ref, round_id = await _placed_bet(ctx, player)
     win = build_credit(ctx, player, ref_id=ref, amount="12.5", round_id=round_id)
     await expect(ctx, win, "OK", "credit", balance="107.5")
     await expect(ctx, win, "OK", "the same credit retried", balance="107.5")
@@ -391,10 +388,7 @@ async def second_credit_for_a_settled_bet_pays_nothing(ctx: ScriptContext) -> No
 
 async def cancel_refunds_once_and_blocks_later_credit(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
-    ref, round_id = _fresh("ref"), _fresh("round")
-    await expect(
-        ctx, build_debit(ctx, player, ref_id=ref, amount="5.0", round_id=round_id), "OK", "bet"
-    )
+    ref, round_id = await _placed_bet(ctx, player)
     cancel = build_cancel(ctx, player, ref_id=ref, amount="5.0", round_id=round_id)
     await expect(ctx, cancel, "OK", "cancel", balance="100")
     await expect(ctx, cancel, "OK", "the same cancel retried", balance="100")
@@ -407,7 +401,7 @@ async def cancel_refunds_once_and_blocks_later_credit(ctx: ScriptContext) -> Non
 
 async def cancel_before_debit_leaves_a_tombstone(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
-    ref, round_id = _fresh("ref"), _fresh("round")
+    ref, round_id = new_id("ref"), new_id("round")
     cancel = build_cancel(ctx, player, ref_id=ref, amount="5.0", round_id=round_id)
     await expect(ctx, cancel, "BET_DOES_NOT_EXIST", "cancel of an unknown bet", balance="100")
     await expect(ctx, cancel, "BET_DOES_NOT_EXIST", "the same cancel retried", balance="100")
@@ -420,7 +414,7 @@ async def cancel_before_debit_leaves_a_tombstone(ctx: ScriptContext) -> None:
 
 async def several_open_bets_in_one_round_settle_independently(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
-    round_id, first, second = _fresh("round"), _fresh("ref"), _fresh("ref")
+    round_id, first, second = new_id("round"), new_id("ref"), new_id("ref")
     await expect(
         ctx, build_debit(ctx, player, ref_id=first, amount="2.0", round_id=round_id), "OK", "hand 1"
     )
@@ -437,14 +431,13 @@ async def several_open_bets_in_one_round_settle_independently(ctx: ScriptContext
 
 async def promo_payout_needs_no_bet_and_pays_once(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
-    promo = build_promo_payout(ctx, player, promo_id=_fresh("promo"), amount="2.5")
+    promo = build_promo_payout(ctx, player, promo_id=new_id("promo"), amount="2.5")
     body = await expect(ctx, promo, "OK", "free-round payout")
     await expect(ctx, promo, "OK", "the same payout retried")
-    real, bonus = await ctx.balance_minor(player)
-    ctx.check((real, bonus) == (10_000, 250), f"promo once, as bonus: got {(real, bonus)}")
+    await ctx.expect_wallet(player, 10_000, 250, what="promo once, as bonus")
     ctx.check(body.get("bonus") == Decimal("2.5"), f"bonus shown: {body!r}")
     jackpot = build_promo_payout(
-        ctx, player, promo_id=_fresh("promo"), amount="1.0", promo_type="JackpotWin"
+        ctx, player, promo_id=new_id("promo"), amount="1.0", promo_type="JackpotWin"
     )
     await expect(ctx, jackpot, "OK", "jackpot payout")
     await expect_wallet(ctx, player, 10_100, "a jackpot is real money")
@@ -463,25 +456,25 @@ async def amounts_are_exact_or_refused(ctx: ScriptContext) -> None:
         ('"five"', "text"),
         ("true", "a boolean"),
     ):
-        bet = build_debit(ctx, player, ref_id=_fresh("ref"), amount=amount)
+        bet = build_debit(ctx, player, ref_id=new_id("ref"), amount=amount)
         await expect(ctx, bet, "INVALID_PARAMETER", what, balance="100")
-    zeros = build_debit(ctx, player, ref_id=_fresh("ref"), amount="1.500000000")
+    zeros = build_debit(ctx, player, ref_id=new_id("ref"), amount="1.500000000")
     await expect(ctx, zeros, "OK", "trailing zeros are only notation", balance="98.5")
-    quoted = build_debit(ctx, player, ref_id=_fresh("ref"), amount='"0.25"')
+    quoted = build_debit(ctx, player, ref_id=new_id("ref"), amount='"0.25"')
     await expect(ctx, quoted, "OK", "an amount as decimal text", balance="98.25")
     await expect_wallet(ctx, player, 9_825, "exact amounts")
     yen = await ctx.new_player(currency="JPY", real="1000")
-    await expect(ctx, build_debit(ctx, yen, ref_id=_fresh("ref"), amount="1.5"),
+    await expect(ctx, build_debit(ctx, yen, ref_id=new_id("ref"), amount="1.5"),
                  "INVALID_PARAMETER", "1.5 JPY", balance="1000")  # fmt: skip
     await expect(
-        ctx, build_debit(ctx, yen, ref_id=_fresh("ref"), amount="15"), "OK", "15 JPY", balance="985"
+        ctx, build_debit(ctx, yen, ref_id=new_id("ref"), amount="15"), "OK", "15 JPY", balance="985"
     )
 
 
 async def unknown_or_mismatched_currency_is_invalid_parameter(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
     for currency in ("SCHMECKLES", "USD"):
-        bet = build_debit(ctx, player, ref_id=_fresh("ref"), amount="5.0", currency=currency)
+        bet = build_debit(ctx, player, ref_id=new_id("ref"), amount="5.0", currency=currency)
         await expect(ctx, bet, "INVALID_PARAMETER", f"debit in {currency}", balance="100")
     await expect(
         ctx, build_balance(ctx, player, currency="USD"), "INVALID_PARAMETER", "balance in USD"
@@ -491,7 +484,7 @@ async def unknown_or_mismatched_currency_is_invalid_parameter(ctx: ScriptContext
 
 async def insufficient_funds_shows_the_balance(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
-    bet = build_debit(ctx, player, ref_id=_fresh("ref"), amount="100.01")
+    bet = build_debit(ctx, player, ref_id=new_id("ref"), amount="100.01")
     body = await expect(ctx, bet, "INSUFFICIENT_FUNDS", "bet above balance", balance="100")
     ctx.check(body.get("bonus") == Decimal("0"), f"bonus shown: {body!r}")
     await expect_wallet(ctx, player, 10_000, "a refused bet")
@@ -510,7 +503,7 @@ async def unusual_json_is_accepted(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
     body = _ODD_DEBIT
     for name, value in (
-        ("$REF", _fresh("ref")), ("$TX", _fresh("tx")), ("$ROUND", _fresh("round")),
+        ("$REF", new_id("ref")), ("$TX", new_id("tx")), ("$ROUND", new_id("round")),
         ("$USER", player.player_id), ("$SID", player.session_token),
     ):  # fmt: skip
         body = body.replace(name, value)
@@ -522,7 +515,7 @@ async def unusual_json_is_accepted(ctx: ScriptContext) -> None:
 
 async def malformed_requests_are_invalid_parameter(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
-    doc = transaction_doc(player, ref_id=_fresh("ref"), amount="5.0", uuid="req-bad")
+    doc = transaction_doc(player, ref_id=new_id("ref"), amount="5.0", uuid="req-bad")
     missing = {k: v for k, v in doc.items() if k != "transaction"}
     cases: list[tuple[bytes | dict[str, Any], str]] = [
         (b"{not json", "not JSON"),

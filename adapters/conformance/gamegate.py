@@ -31,6 +31,7 @@ from adapters.conformance.kit import (
     ScriptContext,
     WireRequest,
     WireResponse,
+    new_id,
 )
 from adapters.providers.gamegate_wire import (
     CONTENT_TYPE,
@@ -54,11 +55,6 @@ EUR_100 = 10_000
 """What `ctx.new_player()` funds, in EUR minor units."""
 WINDOW_MARGIN_S = 60
 """How far outside the skew window the stale and future timestamps are."""
-
-
-def new_id(prefix: str) -> str:
-    """A unique transaction or round id: ids are unique per instance, not per player."""
-    return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,16 +150,8 @@ class GamegateClient:
 
 
 def bet(player: PlayerFixture, tx: str, round_id: str, amount: int, **extra: Any) -> dict[str, Any]:
-    return {
-        "session_token": player.session_token,
-        "player_id": player.player_id,
-        "transaction_id": tx,
-        "round_id": round_id,
-        "game_id": player.game_id,
-        "currency": player.currency,
-        "amount": amount,
-        **extra,
-    }
+    """A win's fields behind the session token: only money going out needs the session."""
+    return {"session_token": player.session_token, **win(player, tx, round_id, amount, **extra)}
 
 
 def win(player: PlayerFixture, tx: str, round_id: str, amount: int, **extra: Any) -> dict[str, Any]:
@@ -245,11 +233,6 @@ def _applied(
     return str(wallet_tx)
 
 
-async def _wallet_is(ctx: ScriptContext, player: PlayerFixture, real: int, bonus: int = 0) -> None:
-    got = await ctx.balance_minor(player)
-    ctx.check(got == (real, bonus), f"expected wallet (real, bonus) {(real, bonus)}, got {got}")
-
-
 async def _start(ctx: ScriptContext, **player: Any) -> tuple[GamegateClient, PlayerFixture]:
     return await GamegateClient.connect(ctx), await ctx.new_player(**player)
 
@@ -294,7 +277,7 @@ async def _bet_win_close(ctx: ScriptContext) -> None:
     ctx.check(body.get("round_id") == round_id, f"close-round echoes the round: {body}")
     _balance_is(ctx, body, 10_950, what="close-round")
     _ok(ctx, await gg.call("close-round", close), "close-round again (idempotent)")
-    await _wallet_is(ctx, player, 10_950)
+    await ctx.expect_wallet(player, 10_950)
 
 
 async def _rollback_of_bet(ctx: ScriptContext) -> None:
@@ -315,7 +298,7 @@ async def _rollback_of_bet(ctx: ScriptContext) -> None:
         "win", win(player, new_id("win"), round_id, 500, bet_transaction_id=bet_id)
     )
     _refused(ctx, answer, "already_rolled_back", "win for a rolled-back bet", balance=EUR_100)
-    await _wallet_is(ctx, player, EUR_100)
+    await ctx.expect_wallet(player, EUR_100)
 
 
 async def _rollback_of_win(ctx: ScriptContext) -> None:
@@ -329,7 +312,7 @@ async def _rollback_of_win(ctx: ScriptContext) -> None:
     rb_id = new_id("rb")
     answer = await gg.call("rollback", rollback(player, rb_id, bet_id))
     _applied(ctx, answer, rb_id, EUR_100, what="rollback of the bet the reversed win settled")
-    await _wallet_is(ctx, player, EUR_100)
+    await ctx.expect_wallet(player, EUR_100)
 
 
 async def _batch(ctx: ScriptContext) -> None:
@@ -366,7 +349,7 @@ async def _batch_all_or_none(ctx: ScriptContext, gg: GamegateClient, player: Pla
     ]
     answer = await gg.call("batch", {**envelope, "operations": operations})
     _refused(ctx, answer, "insufficient_funds", "batch above the balance", balance=10_200)
-    await _wallet_is(ctx, player, 10_200)
+    await ctx.expect_wallet(player, 10_200)
     body = _ok(ctx, await gg.call("batch", {**envelope, "operations": operations[:1]}), "retry")
     _balance_is(ctx, body, 10_150, what="the refused batch's other bet, sent alone")
     duplicate = {**envelope, "operations": [operations[0], operations[0]]}
@@ -375,7 +358,7 @@ async def _batch_all_or_none(ctx: ScriptContext, gg: GamegateClient, player: Pla
     unsessioned = {"player_id": player.player_id, "operations": operations[1:]}
     answer = await gg.call("batch", unsessioned)
     _refused(ctx, answer, "invalid_request", "batch with a bet and no session", http=400)
-    await _wallet_is(ctx, player, 10_150)
+    await ctx.expect_wallet(player, 10_150)
 
 
 def _op(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -401,7 +384,7 @@ async def _replays(ctx: ScriptContext) -> None:
         ctx, await gg.call("win", request), win_id, 10_150, what="re-signed win", replay=True
     )
     ctx.check(first == again, f"a replayed win answers {first}, got {again}")
-    await _wallet_is(ctx, player, 10_150)
+    await ctx.expect_wallet(player, 10_150)
 
 
 async def _conflicting_replay(ctx: ScriptContext) -> None:
@@ -419,7 +402,7 @@ async def _conflicting_replay(ctx: ScriptContext) -> None:
     again = _applied(ctx, await gg.call("bet", request), bet_id, 9_900, what="the id's first use",
                      replay=True)  # fmt: skip
     ctx.check(first == again, f"the id keeps its first meaning {first}, got {again}")
-    await _wallet_is(ctx, player, 9_900)
+    await ctx.expect_wallet(player, 9_900)
 
 
 async def _concurrent_duplicates(ctx: ScriptContext) -> None:
@@ -434,7 +417,7 @@ async def _concurrent_duplicates(ctx: ScriptContext) -> None:
     ctx.check(len(fresh) == 1, f"exactly one copy applies, the rest replay: {len(fresh)} applied")
     for answer in answers:
         _balance_is(ctx, answer.body, 9_900, what="each concurrent copy")
-    await _wallet_is(ctx, player, 9_900)
+    await ctx.expect_wallet(player, 9_900)
 
 
 async def _insufficient_funds(ctx: ScriptContext) -> None:
@@ -446,7 +429,7 @@ async def _insufficient_funds(ctx: ScriptContext) -> None:
     answer = await gg.call("bet", request)
     _refused(ctx, answer, "insufficient_funds", "the same bet again: the stored refusal",
              balance=EUR_100, replay=True)  # fmt: skip
-    await _wallet_is(ctx, player, EUR_100)
+    await ctx.expect_wallet(player, EUR_100)
 
 
 # -- cases: authenticity ----------------------------------------------------------------
@@ -474,7 +457,7 @@ async def _bad_signatures(ctx: ScriptContext) -> None:
     }
     for what, request in attempts.items():
         _refused(ctx, await gg.send(request), "bad_signature", what, http=401)
-    await _wallet_is(ctx, player, EUR_100)
+    await ctx.expect_wallet(player, EUR_100)
     answer = await gg.send(gg.sign("bet", body))
     _applied(ctx, answer, bet_id, 9_900, what="the same bet, signed: its id stayed free")
 
@@ -490,7 +473,7 @@ async def _stale_timestamps(ctx: ScriptContext) -> None:
     ):
         request = gg.sign("bet", body, timestamp=gg.now_s() + offset_s)
         _refused(ctx, await gg.send(request), "replayed_request", f"{what} timestamp", http=401)
-    await _wallet_is(ctx, player, EUR_100)
+    await ctx.expect_wallet(player, EUR_100)
     _applied(ctx, await gg.call("bet", orjson.loads(body)), bet_id, 9_900, what="fresh bet")
 
 
@@ -506,7 +489,7 @@ async def _reused_nonce(ctx: ScriptContext) -> None:
     _applied(ctx, await gg.send(request), first, 9_900, what="bet")
     request = gg.sign("bet", orjson.dumps(bet(player, second, round_id, 100)), nonce=nonce)
     _refused(ctx, await gg.send(request), "replayed_request", "another bet, same nonce", http=401)
-    await _wallet_is(ctx, player, 9_900)
+    await ctx.expect_wallet(player, 9_900)
     answer = await gg.call("bet", bet(player, second, round_id, 100))
     _applied(ctx, answer, second, 9_800, what="that bet with a fresh nonce: its id stayed free")
 
@@ -540,7 +523,7 @@ async def _response_signatures(ctx: ScriptContext) -> None:
              "insufficient_funds", "a business refusal (checked signed)")  # fmt: skip
     _refused(ctx, await gg.call("bet", {"player_id": player.player_id}), "invalid_request",
              "a malformed request (checked signed)", http=400)  # fmt: skip
-    await _wallet_is(ctx, player, EUR_100)
+    await ctx.expect_wallet(player, EUR_100)
 
 
 def _without(request: WireRequest, header: str) -> WireRequest:
@@ -589,7 +572,7 @@ async def _rollback_before_bet(ctx: ScriptContext) -> None:
     again = _applied(ctx, answer, rb_id, EUR_100, what="the rollback again", replay=True)
     ctx.check(first == again, f"a replayed tombstone answers {first}, got {again}")
     ctx.check(answer.body.get("reference_found") is False, f"still not found: {answer.body}")
-    await _wallet_is(ctx, player, EUR_100)
+    await ctx.expect_wallet(player, EUR_100)
 
 
 async def _rollback_after_settlement(ctx: ScriptContext) -> None:
@@ -608,7 +591,7 @@ async def _rollback_after_settlement(ctx: ScriptContext) -> None:
     await gg.call("win", win(player, new_id("win"), round_id, 50))  # a round-level win
     answer = await gg.call("rollback", rollback(player, new_id("rb"), bet_id))
     _refused(ctx, answer, "already_settled", "rollback after a round-level win", balance=10_150)
-    await _wallet_is(ctx, player, 10_150)
+    await ctx.expect_wallet(player, 10_150)
 
 
 async def _named_win_after_round_win(ctx: ScriptContext) -> None:
@@ -624,7 +607,7 @@ async def _named_win_after_round_win(ctx: ScriptContext) -> None:
         ctx, answer, "already_settled", "a win naming a bet a round-level win settled",
         balance=9_950,
     )  # fmt: skip
-    await _wallet_is(ctx, player, 9_950)
+    await ctx.expect_wallet(player, 9_950)
 
 
 async def _bet_after_round_closed(ctx: ScriptContext) -> None:
@@ -642,7 +625,7 @@ async def _bet_after_round_closed(ctx: ScriptContext) -> None:
     _ok(ctx, await gg.call("close-round", close), "close-round of an unknown round")
     answer = await gg.call("bet", bet(player, new_id("bet"), closed, 100))
     _refused(ctx, answer, "round_closed", "bet in a round closed by close-round", balance=10_400)
-    await _wallet_is(ctx, player, 10_400)
+    await ctx.expect_wallet(player, 10_400)
 
 
 async def _zero_win_closes(ctx: ScriptContext) -> None:
@@ -657,7 +640,7 @@ async def _zero_win_closes(ctx: ScriptContext) -> None:
     _refused(ctx, answer, "round_closed", "bet after a zero win closed the round", balance=9_900)
     answer = await gg.call("rollback", rollback(player, new_id("rb"), bet_id))
     _refused(ctx, answer, "already_settled", "rollback of a bet a zero win settled", balance=9_900)
-    await _wallet_is(ctx, player, 9_900)
+    await ctx.expect_wallet(player, 9_900)
 
 
 async def _wins_without_bets(ctx: ScriptContext) -> None:
@@ -667,7 +650,7 @@ async def _wins_without_bets(ctx: ScriptContext) -> None:
     jackpot = new_id("jackpot")
     answer = await gg.call("win", win(player, jackpot, new_id("r"), 500, kind="jackpot"))
     _applied(ctx, answer, jackpot, 10_500, what="a jackpot needs no bet")
-    await _wallet_is(ctx, player, 10_500)
+    await ctx.expect_wallet(player, 10_500)
 
 
 async def _expired_session(ctx: ScriptContext) -> None:
@@ -686,7 +669,7 @@ async def _expired_session(ctx: ScriptContext) -> None:
     _applied(ctx, answer, win_id, 10_050, what="win after expiry")
     answer = await gg.call("rollback", rollback(player, rb_id, lost_bet))
     _applied(ctx, answer, rb_id, 10_150, what="rollback after expiry")
-    await _wallet_is(ctx, player, 10_150)
+    await ctx.expect_wallet(player, 10_150)
 
 
 # -- cases: the wire ------------------------------------------------------------------------
@@ -715,7 +698,7 @@ async def _unusual_bytes(ctx: ScriptContext) -> None:
         replay=True,
     )  # fmt: skip
     ctx.check(first == again, f"layout and unknown fields are not the payload: {first}, {again}")
-    await _wallet_is(ctx, player, 9_900)
+    await ctx.expect_wallet(player, 9_900)
 
 
 def _json_escaped(text: str) -> str:
@@ -761,7 +744,7 @@ async def _malformed(ctx: ScriptContext) -> None:
         ("a GET", WireRequest("GET", "balance", b"", gg.sign("balance", b"").headers)),
     ):
         _refused(ctx, await gg.send(request), "invalid_request", what, http=400)
-    await _wallet_is(ctx, player, EUR_100)
+    await ctx.expect_wallet(player, EUR_100)
 
 
 async def _documented_vector(ctx: ScriptContext) -> None:

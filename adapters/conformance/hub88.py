@@ -28,7 +28,15 @@ from typing import Any
 
 import orjson
 
-from adapters.conformance.kit import Case, PlayerFixture, ScriptContext, WireRequest, WireResponse
+from adapters.conformance.kit import (
+    Case,
+    PlayerFixture,
+    ScriptContext,
+    Secrets,
+    WireRequest,
+    WireResponse,
+    secrets_of,
+)
 from adapters.providers.hub88_wire import (
     AMOUNT_SCALE,
     SIGNATURE_HEADER,
@@ -67,13 +75,8 @@ VECTOR_BET_RESPONSE = (
     b'"request_uuid":"583c985f-fee6-4c0e-bbf5-308aad6265af","currency":"EUR","balance":900000}'
 )
 
-Secrets = ScriptContext | Mapping[str, bytes]
 
 # -- provider simulator ------------------------------------------------------------
-
-
-def _secrets(source: Secrets) -> Mapping[str, bytes]:
-    return source.secrets if isinstance(source, ScriptContext) else source
 
 
 def new_id() -> str:
@@ -90,7 +93,7 @@ def scaled(text: str) -> int:
 
 def signed(source: Secrets, path: str, body: bytes, *, signature: str | None = None) -> WireRequest:
     """A POST to `path` signed over exactly `body` (or carrying `signature` as given)."""
-    key = load_private_key(_secrets(source)["provider_private_key"])
+    key = load_private_key(secrets_of(source)["provider_private_key"])
     value = sign(key, body) if signature is None else signature
     headers = {"Content-Type": "application/json", SIGNATURE_HEADER: value}
     return WireRequest("POST", path, body, headers)
@@ -185,7 +188,7 @@ def build_rollback(
 
 def verify_answer(source: Secrets, response: WireResponse) -> bool:
     """True if the answer carries our signature over its exact bytes."""
-    key = load_public_key(_secrets(source)["gateway_public_key"])
+    key = load_public_key(secrets_of(source)["gateway_public_key"])
     return verify(key, response.body, response.headers.get(SIGNATURE_HEADER.lower()))
 
 
@@ -215,17 +218,6 @@ def _expect(
     if balance is not None:
         got = body.get("balance")
         ctx.check(got == balance, f"expected balance {balance}, got {got!r} ({status})")
-
-
-async def _wallet(ctx: ScriptContext, player: PlayerFixture) -> int:
-    """The player's total balance in minor units, from the operator API."""
-    real, bonus = await ctx.balance_minor(player)
-    return real + bonus
-
-
-async def _unchanged(ctx: ScriptContext, player: PlayerFixture, before: int, what: str) -> None:
-    after = await _wallet(ctx, player)
-    ctx.check(after == before, f"{what}: balance moved from {before} to {after} minor units")
 
 
 OK = "RS_OK"
@@ -275,7 +267,7 @@ async def _vector_flow(ctx: ScriptContext) -> None:
     _expect(ctx, await call(ctx, win), "RS_ERROR_TRANSACTION_DOES_NOT_EXIST", 900000)
     rollback = build_rollback(ctx, player, reference=new_id())
     _expect(ctx, await call(ctx, rollback), OK, 900000)
-    await _unchanged(ctx, player, 900, "after the F1 checks")
+    await ctx.expect_wallet_total(player, 900, "after the F1 checks")
 
 
 async def _happy_round(ctx: ScriptContext) -> None:
@@ -287,7 +279,7 @@ async def _happy_round(ctx: ScriptContext) -> None:
         ctx, player, amount=scaled("2.50"), reference=tx, round_id=round_id, round_closed=True
     )
     _expect(ctx, await call(ctx, win), OK, scaled("101.50"))
-    await _unchanged(ctx, player, 10150, "after bet 1.00 and win 2.50")
+    await ctx.expect_wallet_total(player, 10150, "after bet 1.00 and win 2.50")
 
 
 async def _rollback_before_bet(ctx: ScriptContext) -> None:
@@ -297,7 +289,7 @@ async def _rollback_before_bet(ctx: ScriptContext) -> None:
     _expect(ctx, await call(ctx, rollback), OK, EUR_100)
     late = build_bet(ctx, player, amount=scaled("1.00"), transaction_uuid=tx, round_id=round_id)
     _expect(ctx, await call(ctx, late), "RS_ERROR_TRANSACTION_ROLLED_BACK", EUR_100)
-    await _unchanged(ctx, player, 10000, "late bet after its rollback")
+    await ctx.expect_wallet_total(player, 10000, "late bet after its rollback")
 
 
 async def _concurrent_duplicates(ctx: ScriptContext) -> None:
@@ -306,7 +298,7 @@ async def _concurrent_duplicates(ctx: ScriptContext) -> None:
     answers = await asyncio.gather(*(call(ctx, bet) for _ in range(10)))
     for answer in answers:
         _expect(ctx, answer, OK, scaled("99.00"))
-    await _unchanged(ctx, player, 9900, "ten concurrent copies of one bet")
+    await ctx.expect_wallet_total(player, 9900, "ten concurrent copies of one bet")
 
 
 async def _duplicate_win(ctx: ScriptContext) -> None:
@@ -326,7 +318,7 @@ async def _duplicate_win(ctx: ScriptContext) -> None:
         transaction_uuid=win_tx,
     )  # fmt: skip
     _expect(ctx, await call(ctx, other), "RS_ERROR_DUPLICATE_TRANSACTION", scaled("102.00"))
-    await _unchanged(ctx, player, 10200, "duplicate and conflicting wins")
+    await ctx.expect_wallet_total(player, 10200, "duplicate and conflicting wins")
 
 
 async def _win_without_bet(ctx: ScriptContext) -> None:
@@ -336,13 +328,13 @@ async def _win_without_bet(ctx: ScriptContext) -> None:
     _expect(ctx, await call(ctx, orphan), "RS_ERROR_TRANSACTION_DOES_NOT_EXIST", EUR_100)
     unreferenced = build_win(ctx, player, amount=scaled("1.00"), reference=None, round_id=round_id)
     _expect(ctx, await call(ctx, unreferenced), "RS_ERROR_WRONG_SYNTAX")
-    await _unchanged(ctx, player, 10000, "wins without a bet")
+    await ctx.expect_wallet_total(player, 10000, "wins without a bet")
     promo = build_win(
         ctx, player, amount=scaled("5.00"), reference=None, round_id=new_id(),
         is_free=True, is_supplier_promo=True,
     )  # fmt: skip
     _expect(ctx, await call(ctx, promo), OK, scaled("105.00"))
-    await _unchanged(ctx, player, 10500, "a supplier promo win without a bet")
+    await ctx.expect_wallet_total(player, 10500, "a supplier promo win without a bet")
 
 
 async def _win_after_rollback(ctx: ScriptContext) -> None:
@@ -354,7 +346,7 @@ async def _win_after_rollback(ctx: ScriptContext) -> None:
     _expect(ctx, await call(ctx, rollback), OK, EUR_100)
     win = build_win(ctx, player, amount=scaled("2.00"), reference=tx, round_id=round_id)
     _expect(ctx, await call(ctx, win), "RS_ERROR_TRANSACTION_ROLLED_BACK", EUR_100)
-    await _unchanged(ctx, player, 10000, "win on a rolled-back bet")
+    await ctx.expect_wallet_total(player, 10000, "win on a rolled-back bet")
 
 
 async def _duplicate_rollback(ctx: ScriptContext) -> None:
@@ -364,7 +356,7 @@ async def _duplicate_rollback(ctx: ScriptContext) -> None:
     rollback = build_rollback(ctx, player, reference=tx, round_id=round_id)
     _expect(ctx, await call(ctx, rollback), OK, EUR_100)
     _expect(ctx, await call(ctx, rollback), OK, EUR_100)
-    await _unchanged(ctx, player, 10000, "one rollback sent twice")
+    await ctx.expect_wallet_total(player, 10000, "one rollback sent twice")
 
 
 async def _cancel_after_settlement(ctx: ScriptContext) -> None:
@@ -378,7 +370,7 @@ async def _cancel_after_settlement(ctx: ScriptContext) -> None:
     answer = await call(ctx, rollback)
     ctx.check(answer.get("status") != OK, "a settled bet must not be rolled back")
     _expect(ctx, answer, "RS_ERROR_UNKNOWN", scaled("101.00"))
-    await _unchanged(ctx, player, 10100, "rollback of a settled bet")
+    await ctx.expect_wallet_total(player, 10100, "rollback of a settled bet")
 
 
 async def _bet_after_round_closed(ctx: ScriptContext) -> None:
@@ -394,7 +386,7 @@ async def _bet_after_round_closed(ctx: ScriptContext) -> None:
     answer = await call(ctx, late)
     ctx.check(answer.get("status") != OK, "a bet in a closed round must be refused")
     _expect(ctx, answer, "RS_ERROR_UNKNOWN", scaled("101.00"))
-    await _unchanged(ctx, player, 10100, "bet after the round closed")
+    await ctx.expect_wallet_total(player, 10100, "bet after the round closed")
 
 
 async def _zero_win_closes_round(ctx: ScriptContext) -> None:
@@ -406,7 +398,7 @@ async def _zero_win_closes_round(ctx: ScriptContext) -> None:
     _expect(ctx, await call(ctx, loss), OK, scaled("99.00"))
     late = build_bet(ctx, player, amount=scaled("1.00"), round_id=round_id)
     _expect(ctx, await call(ctx, late), "RS_ERROR_UNKNOWN", scaled("99.00"))
-    await _unchanged(ctx, player, 9900, "zero win closing the round")
+    await ctx.expect_wallet_total(player, 9900, "zero win closing the round")
 
 
 async def _second_bet_same_round(ctx: ScriptContext) -> None:
@@ -422,7 +414,7 @@ async def _second_bet_same_round(ctx: ScriptContext) -> None:
         ctx, player, amount=scaled("3.00"), reference=second, round_id=round_id, round_closed=True
     )
     _expect(ctx, await call(ctx, win), OK, scaled("101.00"))
-    await _unchanged(ctx, player, 10100, "two bets, one rollback, one win")
+    await ctx.expect_wallet_total(player, 10100, "two bets, one rollback, one win")
 
 
 async def _expired_token(ctx: ScriptContext) -> None:
@@ -440,7 +432,7 @@ async def _expired_token(ctx: ScriptContext) -> None:
     rollback = build_rollback(ctx, player, reference=undone, round_id=round_id)
     _expect(ctx, await call(ctx, rollback), OK, scaled("103.00"))
     _expect(ctx, await call(ctx, build_balance(ctx, player)), OK, scaled("103.00"))
-    await _unchanged(ctx, player, 10300, "after expiry")
+    await ctx.expect_wallet_total(player, 10300, "after expiry")
 
 
 def _unusual_body(player: PlayerFixture, tx: str) -> bytes:
@@ -472,7 +464,7 @@ async def _signature_edge_cases(ctx: ScriptContext) -> None:
     for signature in (wrong_key, "not base64!", ""):
         forged = signed(ctx, bet.path, bet.body, signature=signature)
         _expect(ctx, await call(ctx, forged), "RS_ERROR_INVALID_SIGNATURE")
-    await _unchanged(ctx, player, 9900, "refused signatures")
+    await ctx.expect_wallet_total(player, 9900, "refused signatures")
 
 
 async def _amount_refusals(ctx: ScriptContext) -> None:
@@ -487,7 +479,7 @@ async def _amount_refusals(ctx: ScriptContext) -> None:
     for currency in ("XYZ", "schmeckles", "USD"):
         bet = build_bet(ctx, player, amount=100000, currency=currency)
         _expect(ctx, await call(ctx, bet), "RS_ERROR_WRONG_CURRENCY")
-    await _unchanged(ctx, player, 10000, "refused amounts and currencies")
+    await ctx.expect_wallet_total(player, 10000, "refused amounts and currencies")
 
 
 async def _session_refusals(ctx: ScriptContext) -> None:
@@ -501,15 +493,15 @@ async def _session_refusals(ctx: ScriptContext) -> None:
     _expect(ctx, await call(ctx, balance), "RS_ERROR_INVALID_TOKEN")
     stranger = PlayerFixture(f"nobody-{new_id()}", "EUR", player.session_token, player.game_id)
     _expect(ctx, await call(ctx, build_info(ctx, stranger)), "RS_ERROR_INVALID_TOKEN")
-    await _unchanged(ctx, player, 10000, "bets with a bad token")
-    await _unchanged(ctx, other, 10000, "bets with another player's token")
+    await ctx.expect_wallet_total(player, 10000, "bets with a bad token")
+    await ctx.expect_wallet_total(other, 10000, "bets with another player's token")
 
 
 async def _insufficient_funds(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
     bet = build_bet(ctx, player, amount=scaled("1000.00"))
     _expect(ctx, await call(ctx, bet), "RS_ERROR_NOT_ENOUGH_MONEY", EUR_100)
-    await _unchanged(ctx, player, 10000, "a bet above the balance")
+    await ctx.expect_wallet_total(player, 10000, "a bet above the balance")
 
 
 async def _zero_decimal_currency(ctx: ScriptContext) -> None:
@@ -517,7 +509,7 @@ async def _zero_decimal_currency(ctx: ScriptContext) -> None:
     _expect(ctx, await call(ctx, build_bet(ctx, player, amount=scaled("1"))), OK, scaled("999"))
     half = build_bet(ctx, player, amount=scaled("0.5"))
     _expect(ctx, await call(ctx, half), "RS_ERROR_WRONG_TYPES")
-    await _unchanged(ctx, player, 999, "a JPY bet of 0.5")
+    await ctx.expect_wallet_total(player, 999, "a JPY bet of 0.5")
 
 
 async def _malformed_requests(ctx: ScriptContext) -> None:
@@ -531,7 +523,7 @@ async def _malformed_requests(ctx: ScriptContext) -> None:
     _expect(ctx, await call(ctx, missing), "RS_ERROR_WRONG_SYNTAX")
     unknown_path = signed(ctx, "transaction/refund", orjson.dumps(bet))
     _expect(ctx, await call(ctx, unknown_path), "RS_ERROR_WRONG_SYNTAX")
-    await _unchanged(ctx, player, 10000, "malformed requests")
+    await ctx.expect_wallet_total(player, 10000, "malformed requests")
 
 
 async def _free_bet(ctx: ScriptContext) -> None:
@@ -557,7 +549,7 @@ async def _id_reused_by_another_player(ctx: ScriptContext) -> None:
     )
     reuse = build_bet(ctx, second, amount=scaled("1.00"), transaction_uuid=tx)
     _expect(ctx, await call(ctx, reuse), "RS_ERROR_DUPLICATE_TRANSACTION")
-    await _unchanged(ctx, second, 10000, "another player's transaction_uuid")
+    await ctx.expect_wallet_total(second, 10000, "another player's transaction_uuid")
 
 
 CASES: list[Case] = [

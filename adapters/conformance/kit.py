@@ -9,6 +9,7 @@ run in the test suite against the in-process gateway and, through
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -23,11 +24,14 @@ __all__ = [
     "ConformanceFailure",
     "PlayerFixture",
     "ScriptContext",
+    "Secrets",
     "Transport",
     "WireRequest",
     "WireResponse",
+    "new_id",
     "render_results",
     "run_cases",
+    "secrets_of",
 ]
 
 EXCHANGES_KEPT_MAX = 20
@@ -146,6 +150,26 @@ class ScriptContext:
         body = await self._operator("GET", f"/v1/players/{player.player_id}/balance", None)
         return int(body["real_minor"]), int(body["bonus_minor"])
 
+    async def expect_wallet(
+        self, player: PlayerFixture, real: int, bonus: int = 0, *, what: str = "wallet"
+    ) -> None:
+        """Check the player's (real, bonus) balance in minor units, from the operator API."""
+        got = await self.balance_minor(player)
+        self.check(
+            got == (real, bonus), f"{what}: expected (real, bonus) {(real, bonus)}, got {got}"
+        )
+
+    async def expect_wallet_total(
+        self, player: PlayerFixture, total: int, what: str = "wallet"
+    ) -> None:
+        """Check real + bonus in minor units, for protocols that show one balance."""
+        real, bonus = await self.balance_minor(player)
+        self.check(real + bonus == total, f"{what}: expected total {total}, got {real} + {bonus}")
+
+    async def send_copies(self, request: WireRequest, copies: int) -> list[WireResponse]:
+        """Send `copies` identical requests at once: a duplicate race must apply once."""
+        return list(await asyncio.gather(*(self.send(request) for _ in range(copies))))
+
     async def elapse(self, seconds: float) -> None:
         """Let time pass, e.g. past a session's expiry (`new_player(session_ttl_s=1)`)."""
         await self.transport.elapse(seconds)
@@ -165,6 +189,19 @@ class ScriptContext:
         parsed = response.json()
         assert isinstance(parsed, dict)
         return parsed
+
+
+Secrets = ScriptContext | Mapping[str, bytes]
+"""What a request builder signs with: a case's context, or bare secrets (the load generator)."""
+
+
+def secrets_of(source: Secrets) -> Mapping[str, bytes]:
+    return source.secrets if isinstance(source, ScriptContext) else source
+
+
+def new_id(prefix: str) -> str:
+    """A globally unique transaction or round id: providers' ids are unique per instance."""
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
 CaseFn = Callable[[ScriptContext], Awaitable[None]]

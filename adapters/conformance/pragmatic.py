@@ -24,14 +24,21 @@ Edge cases that do not apply to this protocol:
 
 from __future__ import annotations
 
-import asyncio
 import json
-import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from adapters.conformance.kit import Case, PlayerFixture, ScriptContext, WireRequest, WireResponse
+from adapters.conformance.kit import (
+    Case,
+    PlayerFixture,
+    ScriptContext,
+    Secrets,
+    WireRequest,
+    WireResponse,
+    new_id,
+    secrets_of,
+)
 from adapters.providers.pragmatic_wire import (
     CONTENT_TYPE,
     DEFAULT_TIMESTAMP_WINDOW_S,
@@ -79,20 +86,13 @@ F2_REFUND_BODY = (
 )
 F2_REFUND_HASH = "58a98c961fb165c280d3a62d9d45eae2"
 
-Secrets = ScriptContext | Mapping[str, bytes]
 Params = Sequence[tuple[str, str]]
 
 # -- provider simulator ------------------------------------------------------------
 
 
-def new_id(prefix: str) -> str:
-    """A globally unique reference or round id (PP's ids are unique per provider)."""
-    return f"{prefix}-{uuid.uuid4().hex[:16]}"
-
-
 def _secret(source: Secrets) -> bytes:
-    secrets = source.secrets if isinstance(source, ScriptContext) else source
-    return secrets["provider_secret_key"]
+    return secrets_of(source)["provider_secret_key"]
 
 
 def _provider_id(source: Secrets) -> str:
@@ -135,16 +135,7 @@ def build_bet(
     extra: Params = (),
 ) -> WireRequest:
     """A `bet.html` call; `extra` adds parameters (unknown ones included) at the end."""
-    params = [
-        ("userId", player.player_id),
-        ("gameId", player.game_id),
-        ("roundId", round_id),
-        ("amount", amount),
-        ("reference", reference),
-        ("roundDetails", "spin"),
-        ("token", player.session_token),
-    ]
-    return build_call(source, "bet", [*_stamp(params, timestamp_ms), *extra])
+    return _round_call(source, "bet", player, reference, round_id, amount, timestamp_ms, extra)
 
 
 def build_result(
@@ -158,6 +149,20 @@ def build_result(
     extra: Params = (),
 ) -> WireRequest:
     """A `result.html` call (the round's win, possibly 0); `extra` e.g. `bonusCode`."""
+    return _round_call(source, "result", player, reference, round_id, amount, timestamp_ms, extra)
+
+
+def _round_call(
+    source: Secrets,
+    method: str,
+    player: PlayerFixture,
+    reference: str,
+    round_id: str,
+    amount: str,
+    timestamp_ms: int | None,
+    extra: Params,
+) -> WireRequest:
+    """`bet` and `result` carry the same parameters in the same order."""
     params = [
         ("userId", player.player_id),
         ("gameId", player.game_id),
@@ -167,7 +172,7 @@ def build_result(
         ("roundDetails", "spin"),
         ("token", player.session_token),
     ]
-    return build_call(source, "result", [*_stamp(params, timestamp_ms), *extra])
+    return build_call(source, method, [*_stamp(params, timestamp_ms), *extra])
 
 
 def build_refund(
@@ -276,18 +281,6 @@ def _cash_is(ctx: ScriptContext, body: dict[str, Any], cash: str, what: str) -> 
     )
 
 
-async def _wallet_is(
-    ctx: ScriptContext, player: PlayerFixture, real: int, what: str, *, bonus: int = 0
-) -> None:
-    got = await ctx.balance_minor(player)
-    ctx.check(got == (real, bonus), f"{what}: expected (real, bonus) {(real, bonus)}, got {got}")
-
-
-async def _total_is(ctx: ScriptContext, player: PlayerFixture, total: int, what: str) -> None:
-    real, bonus = await ctx.balance_minor(player)
-    ctx.check(real + bonus == total, f"{what}: expected total {total}, got {real} + {bonus}")
-
-
 async def _bet(ctx: ScriptContext, player: PlayerFixture, round_id: str, amount: str) -> str:
     """A successful bet; its reference."""
     reference = new_id("bet")
@@ -341,7 +334,7 @@ async def _f2_vector(ctx: ScriptContext) -> None:
     body = await _ok(ctx, build_refund(ctx, player, reference=reference), "F2 refund")
     keys = ["transactionId", "error", "description"]
     ctx.check(list(body) == keys, f"F2 refund: expected keys {keys}, got {list(body)}")
-    await _wallet_is(ctx, player, 10_000, "after the F2 refund")
+    await ctx.expect_wallet(player, 10_000, what="after the F2 refund")
 
 
 async def _bet_then_result(ctx: ScriptContext) -> None:
@@ -359,7 +352,7 @@ async def _bet_then_result(ctx: ScriptContext) -> None:
         "result",
     )
     _cash_is(ctx, body, "101.50", "result")
-    await _wallet_is(ctx, player, 10_150, "after bet and result")
+    await ctx.expect_wallet(player, 10_150, what="after bet and result")
 
 
 async def _bad_hashes(ctx: ScriptContext) -> None:
@@ -385,7 +378,7 @@ async def _bad_hashes(ctx: ScriptContext) -> None:
         ),
     ]:
         await _call(ctx, request, ErrorCode.INVALID_HASH, what)
-    await _wallet_is(ctx, player, 10_000, "after refused hashes")
+    await ctx.expect_wallet(player, 10_000, what="after refused hashes")
     upper = WireRequest("POST", "bet.html", body + b"&hash=" + signature.upper())
     await _ok(ctx, upper, "the right hash in upper case")
 
@@ -395,7 +388,7 @@ async def _insufficient_funds(ctx: ScriptContext) -> None:
     request = build_bet(ctx, player, reference=new_id("bet"), round_id=new_id("r"), amount="200.00")
     body = await _call(ctx, request, ErrorCode.INSUFFICIENT_BALANCE, "bet of 200.00")
     _cash_is(ctx, body, "100.00", "insufficient funds answer")
-    await _wallet_is(ctx, player, 10_000, "after the refused bet")
+    await ctx.expect_wallet(player, 10_000, what="after the refused bet")
 
 
 async def _repeated_bet(ctx: ScriptContext) -> None:
@@ -407,18 +400,18 @@ async def _repeated_bet(ctx: ScriptContext) -> None:
         first["transactionId"] == again["transactionId"],
         f"repeated bet: transactionId {first['transactionId']} then {again['transactionId']}",
     )
-    await _wallet_is(ctx, player, 9_900, "after a repeated bet")
+    await ctx.expect_wallet(player, 9_900, what="after a repeated bet")
 
 
 async def _concurrent_duplicates(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
     request = build_bet(ctx, player, reference=new_id("bet"), round_id=new_id("r"), amount="10.00")
-    responses = await asyncio.gather(*(ctx.send(request) for _ in range(10)))
+    responses = await ctx.send_copies(request, 10)
     bodies = [_answer(ctx, response, "concurrent bet") for response in responses]
     ctx.check(all(b.get("error") == 0 for b in bodies), f"concurrent bets: {bodies}")
     ids = {b.get("transactionId") for b in bodies}
     ctx.check(len(ids) == 1, f"concurrent bets: expected one transactionId, got {ids}")
-    await _wallet_is(ctx, player, 9_000, "after ten concurrent copies of one bet")
+    await ctx.expect_wallet(player, 9_000, what="after ten concurrent copies of one bet")
 
 
 async def _duplicate_result(ctx: ScriptContext) -> None:
@@ -429,7 +422,7 @@ async def _duplicate_result(ctx: ScriptContext) -> None:
     first = await _ok(ctx, request, "result")
     again = await _ok(ctx, request, "the same result again")
     ctx.check(first["transactionId"] == again["transactionId"], "duplicate result: new id")
-    await _wallet_is(ctx, player, 10_400, "after a duplicate result")
+    await ctx.expect_wallet(player, 10_400, what="after a duplicate result")
 
 
 async def _same_reference_other_amount(ctx: ScriptContext) -> None:
@@ -446,7 +439,7 @@ async def _same_reference_other_amount(ctx: ScriptContext) -> None:
     )
     other = build_result(ctx, player, reference=win, round_id=round_id, amount="4.00")
     await _call(ctx, other, ErrorCode.BAD_PARAMETERS, "the same result reference with 4.00")
-    await _wallet_is(ctx, player, 10_200, "after conflicting replays")
+    await ctx.expect_wallet(player, 10_200, what="after conflicting replays")
 
 
 async def _refund_reverses_once(ctx: ScriptContext) -> None:
@@ -458,7 +451,7 @@ async def _refund_reverses_once(ctx: ScriptContext) -> None:
     again = await _ok(ctx, request, "the same refund again")
     ctx.check(bool(first["transactionId"]), "refund of a known bet: empty transactionId")
     ctx.check(first["transactionId"] == again["transactionId"], "duplicate refund: new id")
-    await _wallet_is(ctx, player, 10_000, "after a refund and its duplicate")
+    await ctx.expect_wallet(player, 10_000, what="after a refund and its duplicate")
 
 
 async def _refund_before_bet(ctx: ScriptContext) -> None:
@@ -469,7 +462,7 @@ async def _refund_before_bet(ctx: ScriptContext) -> None:
     late = build_bet(ctx, player, reference=reference, round_id=round_id, amount="1.00")
     await _call(ctx, late, ErrorCode.INTERNAL_NO_RETRY, "the bet after its refund")
     await _call(ctx, late, ErrorCode.INTERNAL_NO_RETRY, "the late bet retried")
-    await _wallet_is(ctx, player, 10_000, "after refund-before-bet")
+    await ctx.expect_wallet(player, 10_000, what="after refund-before-bet")
 
 
 async def _result_without_bet(ctx: ScriptContext) -> None:
@@ -478,10 +471,10 @@ async def _result_without_bet(ctx: ScriptContext) -> None:
     round_id = new_id("round")
     result = build_result(ctx, player, reference=new_id("win"), round_id=round_id, amount="2.00")
     await _call(ctx, result, ErrorCode.INTERNAL_RETRY, "result before any bet")
-    await _wallet_is(ctx, player, 10_000, "after a result without bet")
+    await ctx.expect_wallet(player, 10_000, what="after a result without bet")
     await _bet(ctx, player, round_id, "1.00")
     await _ok(ctx, result, "the result retried after the bet arrived")
-    await _wallet_is(ctx, player, 10_100, "after the retried result")
+    await ctx.expect_wallet(player, 10_100, what="after the retried result")
 
 
 async def _result_after_refund(ctx: ScriptContext) -> None:
@@ -499,7 +492,7 @@ async def _result_after_refund(ctx: ScriptContext) -> None:
         ctx, player, reference=new_id("jp"), round_id=round_id, amount="5.00"
     )
     await _call(ctx, jackpot, ErrorCode.INTERNAL_NO_RETRY, "jackpotWin in a refunded round")
-    await _wallet_is(ctx, player, 10_000, "after wins for refunded bets")
+    await ctx.expect_wallet(player, 10_000, what="after wins for refunded bets")
 
 
 async def _refund_after_result(ctx: ScriptContext) -> None:
@@ -510,7 +503,7 @@ async def _refund_after_result(ctx: ScriptContext) -> None:
     await _ok(ctx, result, "result")
     refund = build_refund(ctx, player, reference=reference, round_id=round_id)
     await _call(ctx, refund, ErrorCode.INTERNAL_NO_RETRY, "refund of a settled bet")
-    await _wallet_is(ctx, player, 10_200, "after a refused refund")
+    await ctx.expect_wallet(player, 10_200, what="after a refused refund")
 
 
 async def _bet_after_round_closed(ctx: ScriptContext) -> None:
@@ -532,7 +525,9 @@ async def _bet_after_round_closed(ctx: ScriptContext) -> None:
     late = build_bet(ctx, player, reference=new_id("bet"), round_id=ended, amount="1.00")
     await _call(ctx, late, ErrorCode.BET_NOT_ALLOWED, "bet after endRound")
     await _ok(ctx, build_end_round(ctx, player, round_id=ended), "endRound again")
-    await _wallet_is(ctx, player, 9_800 if closes else 9_700, "after bets into closed rounds")
+    await ctx.expect_wallet(
+        player, 9_800 if closes else 9_700, what="after bets into closed rounds"
+    )
 
 
 async def _second_bet_in_round(ctx: ScriptContext) -> None:
@@ -542,7 +537,7 @@ async def _second_bet_in_round(ctx: ScriptContext) -> None:
     await _bet(ctx, player, round_id, "2.00")
     result = build_result(ctx, player, reference=new_id("win"), round_id=round_id, amount="5.00")
     await _ok(ctx, result, "result of a two-bet round")
-    await _wallet_is(ctx, player, 10_200, "after two bets and one result")
+    await ctx.expect_wallet(player, 10_200, what="after two bets and one result")
 
 
 async def _expired_token(ctx: ScriptContext) -> None:
@@ -564,7 +559,7 @@ async def _expired_token(ctx: ScriptContext) -> None:
     )
     await _ok(ctx, jackpot, "jackpotWin after expiry")
     await _ok(ctx, build_balance(ctx, player), "balance with an expired token")
-    await _wallet_is(ctx, player, 10_400, "after credits with an expired token")
+    await ctx.expect_wallet(player, 10_400, what="after credits with an expired token")
 
 
 async def _unbacked_wins(ctx: ScriptContext) -> None:
@@ -584,7 +579,7 @@ async def _unbacked_wins(ctx: ScriptContext) -> None:
         extra=[("bonusCode", "frb-1")],
     )  # fmt: skip
     await _ok(ctx, free_spin, "free-round result without a bet")
-    await _total_is(ctx, player, 10_650, "after unbacked wins")
+    await ctx.expect_wallet_total(player, 10_650, "after unbacked wins")
 
 
 async def _bonus_win_not_paid_twice(ctx: ScriptContext) -> None:
@@ -597,7 +592,7 @@ async def _bonus_win_not_paid_twice(ctx: ScriptContext) -> None:
     again = await _ok(ctx, request, "bonusWin again")
     ctx.check(bool(first["transactionId"]), "bonusWin: empty transactionId")
     ctx.check(first["transactionId"] == again["transactionId"], "duplicate bonusWin: new id")
-    await _total_is(ctx, player, 10_000, "after an informational bonusWin")
+    await ctx.expect_wallet_total(player, 10_000, "after an informational bonusWin")
 
 
 async def _promo_win_amount_not_paid_twice(ctx: ScriptContext) -> None:
@@ -612,9 +607,9 @@ async def _promo_win_amount_not_paid_twice(ctx: ScriptContext) -> None:
                ("promoCampaignID", "c1"), ("promoCampaignType", "PD")],
     )  # fmt: skip
     await _ok(ctx, result, "result carrying promoWinAmount")
-    await _total_is(ctx, player, 10_000, "promoWinAmount is not credited with the result")
+    await ctx.expect_wallet_total(player, 10_000, "promoWinAmount is not credited with the result")
     await _ok(ctx, build_promo_win(ctx, player, reference=prize, amount="5.00"), "promoWin")
-    await _total_is(ctx, player, 10_500, "the prize is paid once, by promoWin")
+    await ctx.expect_wallet_total(player, 10_500, "the prize is paid once, by promoWin")
 
 
 async def _bad_amounts(ctx: ScriptContext) -> None:
@@ -631,7 +626,7 @@ async def _bad_amounts(ctx: ScriptContext) -> None:
         await _call(ctx, promo, ErrorCode.BAD_PARAMETERS, f"promoWin in {currency}")
     missing = build_call(ctx, "bet", [("userId", player.player_id), ("amount", "1.00")])
     await _call(ctx, missing, ErrorCode.BAD_PARAMETERS, "bet without reference")
-    await _wallet_is(ctx, player, 10_000, "after refused amounts")
+    await ctx.expect_wallet(player, 10_000, what="after refused amounts")
 
 
 async def _unknown_player_and_token(ctx: ScriptContext) -> None:
@@ -644,7 +639,7 @@ async def _unknown_player_and_token(ctx: ScriptContext) -> None:
     stranger = PlayerFixture(player.player_id, "EUR", "no-such-token", player.game_id)
     bet = build_bet(ctx, stranger, reference=new_id("bet"), round_id=new_id("r"), amount="1.00")
     await _call(ctx, bet, ErrorCode.AUTHENTICATION_FAILED, "bet with an unknown token")
-    await _wallet_is(ctx, player, 10_000, "after unknown players and tokens")
+    await ctx.expect_wallet(player, 10_000, what="after unknown players and tokens")
 
 
 async def _hash_over_received_values(ctx: ScriptContext) -> None:
@@ -674,7 +669,7 @@ async def _hash_over_received_values(ctx: ScriptContext) -> None:
     signed = build_call(ctx, "balance", [("userId", player.player_id), ("note", "a b")])
     percent = signed.body.replace(b"note=a+b", b"note=a%20b")
     await _ok(ctx, WireRequest("POST", "balance.html", percent), "space sent as %20")
-    await _wallet_is(ctx, player, 9_700, "after bets with unusual encodings")
+    await ctx.expect_wallet(player, 9_700, what="after bets with unusual encodings")
 
 
 async def _unsupported_and_stale(ctx: ScriptContext) -> None:
@@ -687,7 +682,7 @@ async def _unsupported_and_stale(ctx: ScriptContext) -> None:
             timestamp_ms=1_000,
         )  # fmt: skip
         await _call(ctx, stale, ErrorCode.INVALID_HASH, "bet with a 1970 timestamp")
-    await _wallet_is(ctx, player, 10_000, "after unsupported and stale requests")
+    await ctx.expect_wallet(player, 10_000, what="after unsupported and stale requests")
 
 
 CASES: list[Case] = [

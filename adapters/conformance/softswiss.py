@@ -17,14 +17,21 @@ Edge cases that do not apply to this protocol:
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 
-from adapters.conformance.kit import Case, PlayerFixture, ScriptContext, WireRequest, WireResponse
+from adapters.conformance.kit import (
+    Case,
+    PlayerFixture,
+    ScriptContext,
+    Secrets,
+    WireRequest,
+    WireResponse,
+    new_id,
+    secrets_of,
+)
 from adapters.providers.softswiss_wire import SIGNATURE_HEADER, sign
 
 __all__ = [
@@ -59,19 +66,12 @@ F4_ROLLBACK_BODY = (
 )
 F4_ROLLBACK_SIGNATURE = "3220231047687af9c70a09dee61731b90b959fc10e21fdad236b1c694ab99754"
 
-Secrets = ScriptContext | Mapping[str, bytes]
 
 # -- provider simulator ------------------------------------------------------------
 
 
-def new_id(prefix: str) -> str:
-    """A globally unique action or round id: ids are unique per instance, not per player."""
-    return f"{prefix}-{uuid.uuid4().hex[:16]}"
-
-
 def _key(source: Secrets) -> bytes:
-    secrets = source.secrets if isinstance(source, ScriptContext) else source
-    return secrets["provider_auth_token"]
+    return secrets_of(source)["provider_auth_token"]
 
 
 def signed(source: Secrets, path: str, body: bytes, *, signature: str | None = None) -> WireRequest:
@@ -219,11 +219,6 @@ def _refused(
         )
 
 
-async def _wallet_is(ctx: ScriptContext, player: PlayerFixture, real: int, bonus: int = 0) -> None:
-    got = await ctx.balance_minor(player)
-    ctx.check(got == (real, bonus), f"expected wallet (real, bonus) {(real, bonus)}, got {got}")
-
-
 def _tx_ids(ctx: ScriptContext, body: dict[str, Any], action_ids: Sequence[str]) -> list[str]:
     transactions = body.get("transactions")
     ctx.check(isinstance(transactions, list), f"expected transactions, got {body!r}")
@@ -240,6 +235,26 @@ def _tx_ids(ctx: ScriptContext, body: dict[str, Any], action_ids: Sequence[str])
             f"expected an ISO-8601 UTC processed_at, got {t!r}",
         )
     return [str(t["tx_id"]) for t in transactions]
+
+
+async def _fresh_rollback(
+    ctx: ScriptContext,
+    player: PlayerFixture,
+    original: str,
+    round_id: str,
+    *,
+    finished: bool = True,
+) -> WireResponse:
+    """Roll back `original` under a new rollback id."""
+    request = build_rollback(
+        ctx,
+        player,
+        action_id=new_id("rb"),
+        original_action_id=original,
+        round_id=round_id,
+        finished=finished,
+    )
+    return await ctx.send(request)
 
 
 # -- cases -----------------------------------------------------------------------
@@ -278,7 +293,7 @@ async def _f4_vector(ctx: ScriptContext) -> None:
     _balance_is(ctx, body, 10000, "F4 rollback")
     ctx.check(body.get("game_id") == round_id, f"F4 rollback echoes game_id, got {body!r}")
     _tx_ids(ctx, body, [rollback_id])
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet(player, 10000)
 
 
 async def _bet_then_win(ctx: ScriptContext) -> None:
@@ -294,7 +309,7 @@ async def _bet_then_win(ctx: ScriptContext) -> None:
     body = _ok(ctx, response, "win")
     _balance_is(ctx, body, 10150, "win")
     _tx_ids(ctx, body, [win_id])
-    await _wallet_is(ctx, player, 10150)
+    await ctx.expect_wallet(player, 10150)
 
 
 async def _bet_and_win_together(ctx: ScriptContext) -> None:
@@ -307,7 +322,7 @@ async def _bet_and_win_together(ctx: ScriptContext) -> None:
     _balance_is(ctx, body, 10200, "bet+win")
     tx_ids = _tx_ids(ctx, body, [bet_id, win_id])
     ctx.check(len(set(tx_ids)) == 2, f"bet and win need distinct tx_ids, got {tx_ids}")
-    await _wallet_is(ctx, player, 10200)
+    await ctx.expect_wallet(player, 10200)
 
 
 async def _refused_bet_applies_nothing(ctx: ScriptContext) -> None:
@@ -327,7 +342,7 @@ async def _refused_bet_applies_nothing(ctx: ScriptContext) -> None:
     )
     _refused(ctx, await ctx.send(request), 100, "bet+win above balance", balance=9900)
     _refused(ctx, await ctx.send(request), 100, "retried bet+win above balance", balance=9900)
-    await _wallet_is(ctx, player, 9900)
+    await ctx.expect_wallet(player, 9900)
 
 
 async def _bad_signatures(ctx: ScriptContext) -> None:
@@ -348,7 +363,7 @@ async def _bad_signatures(ctx: ScriptContext) -> None:
         response = await ctx.send(attempt)
         _refused(ctx, response, 403, what, balance=None)
         ctx.check(response.json().get("message") == "Forbidden", f"{what}: message is 'Forbidden'")
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet(player, 10000)
 
 
 async def _replayed_bet(ctx: ScriptContext) -> None:
@@ -360,17 +375,17 @@ async def _replayed_bet(ctx: ScriptContext) -> None:
     _balance_is(ctx, body, 9900, "replayed bet")
     again = _tx_ids(ctx, body, [bet_id])
     ctx.check(first == again, f"a replay answers the original tx_id {first}, got {again}")
-    await _wallet_is(ctx, player, 9900)
+    await ctx.expect_wallet(player, 9900)
 
 
 async def _concurrent_duplicates(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
     bet_id = new_id("a")
     request = build_bet(ctx, player, action_id=bet_id, amount=100, round_id=new_id("round"))
-    responses = await asyncio.gather(*(ctx.send(request) for _ in range(10)))
+    responses = await ctx.send_copies(request, 10)
     tx_ids = {tuple(_tx_ids(ctx, _ok(ctx, r, "concurrent bet"), [bet_id])) for r in responses}
     ctx.check(len(tx_ids) == 1, f"ten copies name one transaction, got {tx_ids}")
-    await _wallet_is(ctx, player, 9900)
+    await ctx.expect_wallet(player, 9900)
 
 
 async def _duplicate_win(ctx: ScriptContext) -> None:
@@ -382,7 +397,7 @@ async def _duplicate_win(ctx: ScriptContext) -> None:
     body = _ok(ctx, await ctx.send(request), "duplicate win")
     _balance_is(ctx, body, 10400, "duplicate win")
     ctx.check(_tx_ids(ctx, body, [win_id]) == first, "a duplicate win answers its tx_id")
-    await _wallet_is(ctx, player, 10400)
+    await ctx.expect_wallet(player, 10400)
 
 
 async def _same_id_other_payload(ctx: ScriptContext) -> None:
@@ -397,7 +412,7 @@ async def _same_id_other_payload(ctx: ScriptContext) -> None:
         build_win(ctx, player, action_id=bet_id, amount=100, round_id=round_id, finished=False)
     )
     _refused(ctx, response, 155, "bet's action_id reused for a win", balance=9900)
-    await _wallet_is(ctx, player, 9900)
+    await ctx.expect_wallet(player, 9900)
 
 
 async def _rollback_before_bet(ctx: ScriptContext) -> None:
@@ -416,7 +431,7 @@ async def _rollback_before_bet(ctx: ScriptContext) -> None:
         build_bet(ctx, player, action_id=bet_id, amount=100, round_id=round_id)
     )
     _refused(ctx, response, 400, "bet after its rollback", balance=10000)
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet(player, 10000)
 
 
 async def _rollback_reverses_once(ctx: ScriptContext) -> None:
@@ -430,13 +445,9 @@ async def _rollback_reverses_once(ctx: ScriptContext) -> None:
     body = _ok(ctx, await ctx.send(request), "duplicate rollback")
     _balance_is(ctx, body, 10000, "duplicate rollback")
     ctx.check(_tx_ids(ctx, body, [rollback_id]) == first, "a duplicate rollback answers its tx_id")
-    response = await ctx.send(
-        build_rollback(
-            ctx, player, action_id=new_id("rb"), original_action_id=bet_id, round_id=round_id
-        )
-    )
+    response = await _fresh_rollback(ctx, player, bet_id, round_id)
     _refused(ctx, response, 400, "second rollback id for one bet", balance=10000)
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet(player, 10000)
 
 
 async def _rollback_of_win(ctx: ScriptContext) -> None:
@@ -446,13 +457,9 @@ async def _rollback_of_win(ctx: ScriptContext) -> None:
     await ctx.send(
         build_win(ctx, player, action_id=win_id, amount=300, round_id=round_id, finished=False)
     )
-    response = await ctx.send(
-        build_rollback(
-            ctx, player, action_id=new_id("rb"), original_action_id=win_id, round_id=round_id
-        )
-    )
+    response = await _fresh_rollback(ctx, player, win_id, round_id)
     _balance_is(ctx, _ok(ctx, response, "rollback of a win"), 9900, "rollback of a win")
-    await _wallet_is(ctx, player, 9900)
+    await ctx.expect_wallet(player, 9900)
 
 
 async def _cancel_after_settlement(ctx: ScriptContext) -> None:
@@ -462,13 +469,9 @@ async def _cancel_after_settlement(ctx: ScriptContext) -> None:
     await ctx.send(
         build_win(ctx, player, action_id=new_id("w"), amount=300, round_id=round_id, finished=False)
     )
-    response = await ctx.send(
-        build_rollback(
-            ctx, player, action_id=new_id("rb"), original_action_id=bet_id, round_id=round_id
-        )
-    )
+    response = await _fresh_rollback(ctx, player, bet_id, round_id)
     _refused(ctx, response, 400, "rollback of a settled bet", balance=10200)
-    await _wallet_is(ctx, player, 10200)
+    await ctx.expect_wallet(player, 10200)
 
 
 async def _bet_after_round_closed(ctx: ScriptContext) -> None:
@@ -486,7 +489,7 @@ async def _bet_after_round_closed(ctx: ScriptContext) -> None:
         build_bet(ctx, player, action_id=new_id("a"), amount=100, round_id=round_id)
     )
     _refused(ctx, response, 400, "bet in a finished round", balance=9900)
-    await _wallet_is(ctx, player, 9900)
+    await ctx.expect_wallet(player, 9900)
 
 
 async def _zero_win_closes(ctx: ScriptContext) -> None:
@@ -497,17 +500,13 @@ async def _zero_win_closes(ctx: ScriptContext) -> None:
         build_win(ctx, player, action_id=new_id("w"), amount=0, round_id=round_id)
     )
     _balance_is(ctx, _ok(ctx, response, "zero win"), 9900, "zero win")
-    response = await ctx.send(
-        build_rollback(
-            ctx, player, action_id=new_id("rb"), original_action_id=bet_id, round_id=round_id
-        )
-    )
+    response = await _fresh_rollback(ctx, player, bet_id, round_id)
     _refused(ctx, response, 400, "rollback of a bet settled by a zero win", balance=9900)
     response = await ctx.send(
         build_bet(ctx, player, action_id=new_id("a"), amount=100, round_id=round_id)
     )
     _refused(ctx, response, 400, "bet after a zero win closed the round", balance=9900)
-    await _wallet_is(ctx, player, 9900)
+    await ctx.expect_wallet(player, 9900)
 
 
 async def _finished_without_actions(ctx: ScriptContext) -> None:
@@ -522,7 +521,7 @@ async def _finished_without_actions(ctx: ScriptContext) -> None:
         build_bet(ctx, player, action_id=new_id("a"), amount=100, round_id=round_id)
     )
     _refused(ctx, response, 400, "bet after finished", balance=9900)
-    await _wallet_is(ctx, player, 9900)
+    await ctx.expect_wallet(player, 9900)
 
 
 async def _second_bet_in_round(ctx: ScriptContext) -> None:
@@ -537,7 +536,7 @@ async def _second_bet_in_round(ctx: ScriptContext) -> None:
         build_win(ctx, player, action_id=new_id("w"), amount=1000, round_id=round_id)
     )
     _balance_is(ctx, _ok(ctx, response, "win of two bets"), 10700, "win of two bets")
-    await _wallet_is(ctx, player, 10700)
+    await ctx.expect_wallet(player, 10700)
 
 
 async def _expired_session(ctx: ScriptContext) -> None:
@@ -555,13 +554,9 @@ async def _expired_session(ctx: ScriptContext) -> None:
         build_win(ctx, player, action_id=new_id("w"), amount=250, round_id=won_round)
     )
     _balance_is(ctx, _ok(ctx, response, "win after expiry"), 10050, "win after expiry")
-    response = await ctx.send(
-        build_rollback(
-            ctx, player, action_id=new_id("rb"), original_action_id=lost_bet, round_id=lost_round
-        )
-    )
+    response = await _fresh_rollback(ctx, player, lost_bet, lost_round)
     _balance_is(ctx, _ok(ctx, response, "rollback after expiry"), 10150, "rollback after expiry")
-    await _wallet_is(ctx, player, 10150)
+    await ctx.expect_wallet(player, 10150)
 
 
 async def _win_without_bet(ctx: ScriptContext) -> None:
@@ -570,7 +565,7 @@ async def _win_without_bet(ctx: ScriptContext) -> None:
         build_win(ctx, player, action_id=new_id("w"), amount=500, round_id=new_id("round"))
     )
     _refused(ctx, response, 404, "win without a bet", balance=10000)
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet(player, 10000)
     fields = ctx.options.get("free_round_fields", ["issue_id"])
     if not fields:
         return  # the instance accepts no win without a bet: nothing more to check
@@ -583,25 +578,19 @@ async def _win_without_bet(ctx: ScriptContext) -> None:
         fields={fields[0]: new_id("issue")},
     )
     _balance_is(ctx, _ok(ctx, await ctx.send(request), "free-spin win"), 10500, "free-spin win")
-    real, bonus = await ctx.balance_minor(player)
-    ctx.check(real + bonus == 10500, f"free-spin win paid once, got {(real, bonus)}")
+    await ctx.expect_wallet_total(player, 10500, "free-spin win paid once")
 
 
 async def _win_after_rollback(ctx: ScriptContext) -> None:
     player = await ctx.new_player()
     round_id, bet_id = new_id("round"), new_id("a")
     await ctx.send(build_bet(ctx, player, action_id=bet_id, amount=100, round_id=round_id))
-    await ctx.send(
-        build_rollback(
-            ctx, player, action_id=new_id("rb"), original_action_id=bet_id, round_id=round_id,
-            finished=False,
-        )
-    )  # fmt: skip
+    await _fresh_rollback(ctx, player, bet_id, round_id, finished=False)
     response = await ctx.send(
         build_win(ctx, player, action_id=new_id("w"), amount=500, round_id=round_id)
     )
     _refused(ctx, response, 404, "win after its round's only bet was rolled back", balance=10000)
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet(player, 10000)
 
 
 async def _bad_amounts(ctx: ScriptContext) -> None:
@@ -624,7 +613,7 @@ async def _bad_amounts(ctx: ScriptContext) -> None:
         )  # fmt: skip
         response = await ctx.send(signed(ctx, "play", body))
         _refused(ctx, response, 400, f"amount {raw.decode()}", balance=None)
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet(player, 10000)
 
 
 async def _bad_currencies(ctx: ScriptContext) -> None:
@@ -638,7 +627,7 @@ async def _bad_currencies(ctx: ScriptContext) -> None:
             fields={"currency": code},
         )
         _refused(ctx, await ctx.send(request), 154, f"currency {code}", balance=None)
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet(player, 10000)
 
 
 async def _currency_exponents(ctx: ScriptContext) -> None:
@@ -651,7 +640,7 @@ async def _currency_exponents(ctx: ScriptContext) -> None:
             build_bet(ctx, player, action_id=new_id("a"), amount=1, round_id=new_id("round"))
         )
         _balance_is(ctx, _ok(ctx, response, f"{currency} bet"), subunits - 1, f"{currency} bet")
-        await _wallet_is(ctx, player, subunits - 1)
+        await ctx.expect_wallet(player, subunits - 1)
 
 
 async def _bad_sessions(ctx: ScriptContext) -> None:
@@ -665,8 +654,8 @@ async def _bad_sessions(ctx: ScriptContext) -> None:
             ctx, player, round_id=new_id("round"), actions=[bet(new_id("a"), 100)], fields=fields
         )
         _refused(ctx, await ctx.send(request), 101, what, balance=None)
-    await _wallet_is(ctx, player, 10000)
-    await _wallet_is(ctx, other, 10000)
+    await ctx.expect_wallet(player, 10000)
+    await ctx.expect_wallet(other, 10000)
 
 
 async def _signature_over_raw_bytes(ctx: ScriptContext) -> None:
@@ -691,7 +680,7 @@ async def _signature_over_raw_bytes(ctx: ScriptContext) -> None:
     body_json = _ok(ctx, await ctx.send(request), "unusual bytes, upper-case hex signature")
     _balance_is(ctx, body_json, 9900, "unusual bytes")
     _tx_ids(ctx, body_json, [bet_id])
-    await _wallet_is(ctx, player, 9900)
+    await ctx.expect_wallet(player, 9900)
 
 
 async def _freespins_ack(ctx: ScriptContext) -> None:
@@ -702,7 +691,7 @@ async def _freespins_ack(ctx: ScriptContext) -> None:
     )  # fmt: skip
     reply = _ok(ctx, await ctx.send(signed(ctx, "freespins", body)), "freespins")
     ctx.check(reply.get("balance") == 10000, f"freespins acknowledges with balance, got {reply}")
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet(player, 10000)
 
 
 async def _malformed_requests(ctx: ScriptContext) -> None:
@@ -723,7 +712,7 @@ async def _malformed_requests(ctx: ScriptContext) -> None:
         _refused(ctx, await ctx.send(signed(ctx, "play", body)), 400, what, balance=None)
     response = await ctx.send(signed(ctx, "no-such-path", b"{}"))
     _refused(ctx, response, 404, "unknown path", balance=None)
-    await _wallet_is(ctx, player, 10000)
+    await ctx.expect_wallet(player, 10000)
 
 
 CASES: list[Case] = [
