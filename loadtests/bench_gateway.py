@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtests import gen_traffic
+from loadtests._measure import cpu_model, host_cpu_s, stat_cpu_s
 from loadtests.gen_traffic import PlannedRequest
 
 __all__ = ["main"]
@@ -132,13 +133,9 @@ class Prepared:
 # -- processes and /proc -----------------------------------------------------------
 
 
-def _ticks_s() -> float:
-    return 1.0 / os.sysconf("SC_CLK_TCK")
-
-
 def _process_cpu_s(pid: int) -> float:
     """utime + stime of a whole process (all its threads) from /proc."""
-    return _stat_cpu_s(Path(f"/proc/{pid}/stat"))
+    return stat_cpu_s(Path(f"/proc/{pid}/stat"))
 
 
 def _threads_cpu_s(pid: int) -> tuple[float, float]:
@@ -146,7 +143,7 @@ def _threads_cpu_s(pid: int) -> tuple[float, float]:
     main_s = others_s = 0.0
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            cpu_s = _stat_cpu_s(task / "stat")
+            cpu_s = stat_cpu_s(task / "stat")
         except OSError:  # the thread ended meanwhile
             continue
         if task.name == str(pid):
@@ -154,18 +151,6 @@ def _threads_cpu_s(pid: int) -> tuple[float, float]:
         else:
             others_s += cpu_s
     return main_s, others_s
-
-
-def _stat_cpu_s(path: Path) -> float:
-    fields = path.read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * _ticks_s()
-
-
-def _host_cpu_s() -> tuple[float, float]:
-    """(busy, steal) seconds of all cores since boot, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = values[:8]
-    return (user + nice + system + irq + softirq) * _ticks_s(), steal * _ticks_s()
 
 
 def _children_cpu_s() -> float:
@@ -180,9 +165,9 @@ def _loadavg() -> str:
 
 def _foreign_cores(window_s: float = 1.0) -> float:
     """Cores used by other processes over `window_s` (none of ours runs meanwhile)."""
-    busy_0, _ = _host_cpu_s()
+    busy_0, _ = host_cpu_s()
     time.sleep(window_s)
-    busy_1, _ = _host_cpu_s()
+    busy_1, _ = host_cpu_s()
     return max(0.0, busy_1 - busy_0) / window_s
 
 
@@ -358,7 +343,7 @@ def _render(opts: Options, prepared: Prepared, case: Case) -> Path:
     pool = opts.work_dir / f"pool-{case.traffic}.txt"
     if case.traffic == HEALTHZ:
         raw = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-        pool.write_bytes(b"%d\n%s" % (len(raw), raw))
+        pool.write_bytes(gen_traffic.pool_record(raw))
     elif case.mode == "gateway" or not pool.exists():
         gen_traffic.render_pool(prepared.plans[case.traffic], pool, prepared.gamegate_key)
     return pool
@@ -366,7 +351,7 @@ def _render(opts: Options, prepared: Prepared, case: Case) -> Path:
 
 def _measure(opts: Options, case: Case, server: Server, pool: Path, start: int) -> dict[str, Any]:
     pid = server.process.pid
-    cpu_0, children_0, (busy_0, steal_0) = _process_cpu_s(pid), _children_cpu_s(), _host_cpu_s()
+    cpu_0, children_0, (busy_0, steal_0) = _process_cpu_s(pid), _children_cpu_s(), host_cpu_s()
     main_0, others_0 = _threads_cpu_s(pid)
     store_0 = _store_counters(server.url) if case.mode == "gateway" else None
     wall_0 = time.perf_counter()
@@ -376,7 +361,7 @@ def _measure(opts: Options, case: Case, server: Server, pool: Path, start: int) 
     main_1, others_1 = _threads_cpu_s(pid)
     store_1 = _store_counters(server.url) if case.mode == "gateway" else None
     wrk_cpu_s = _children_cpu_s() - children_0
-    busy_1, steal_1 = _host_cpu_s()
+    busy_1, steal_1 = host_cpu_s()
     duration_s = wrk["duration_us"] / 1e6
     requests = wrk["requests"]
     latency = wrk["latency_us"]
@@ -498,19 +483,11 @@ def machine_facts(opts: Options) -> dict[str, Any]:
         cwd=REPO_ROOT,
         check=False,
     )
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "?",
-    )
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "host": platform.node(),
         "kernel": platform.release(),
-        "cpu": cpu,
+        "cpu": cpu_model() or "?",
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "aiohttp": metadata.version("aiohttp"),

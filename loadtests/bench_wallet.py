@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import datetime
 import gc
 import hashlib
@@ -43,17 +42,25 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any, Generic, TypeVar
 
 from adapters.stores.sqlite_store import DEFAULT_BATCH_OPS_MAX, SqliteWalletStore
 from core.errors import GatewayError
 from core.model import Credit, Debit, Deposit, MoneyCommand, Rollback
 from core.wallet.records import PlayerRecord
+from loadtests._measure import (
+    REPO_ROOT,
+    WRITER_THREAD_NAME,
+    cpu_model,
+    host_cpu_s,
+    profiler,
+    profiling,
+    short_path,
+    stat_cpu_s,
+)
 
 __all__ = ["main"]
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DB_DIR = REPO_ROOT / "var" / "bench"
 DEFAULT_OUT_DIR = REPO_ROOT / "loadtests" / "out"
 
@@ -65,7 +72,6 @@ BET_MINOR_MIN = 10
 BET_MINOR_MAX = 1_000
 RING_ENTRIES_MAX = 4_096  # rollbacks and replays pick among this many recent commands
 SEED_CHUNK_OPS = 1_000
-WRITER_THREAD_NAME = "gamegate-sqlite-writer"  # set in adapters/stores/sqlite_writer.py
 
 BET_SHARE = 0.50
 WIN_SHARE = 0.40
@@ -226,27 +232,14 @@ class Snapshot:
     commits: int
 
 
-def _ticks_s() -> float:
-    return 1.0 / os.sysconf("SC_CLK_TCK")
-
-
 def _thread_cpu_s(native_id: int | None) -> float | None:
     """CPU of one thread of this process from /proc (10 ms resolution)."""
     if native_id is None:
         return None
     try:
-        text = Path(f"/proc/self/task/{native_id}/stat").read_text()
+        return stat_cpu_s(Path(f"/proc/self/task/{native_id}/stat"))
     except OSError:
         return None
-    fields = text.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * _ticks_s()
-
-
-def _host_cpu_s() -> tuple[float, float]:
-    """(busy, steal) seconds of all cores since boot, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = values[:8]
-    return (user + nice + system + irq + softirq) * _ticks_s(), steal * _ticks_s()
 
 
 def _writer_native_id() -> int | None:
@@ -258,7 +251,7 @@ def _writer_native_id() -> int | None:
 
 def _snapshot(store: SqliteWalletStore, writer_id: int | None) -> Snapshot:
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    busy_s, steal_s = _host_cpu_s()
+    busy_s, steal_s = host_cpu_s()
     return Snapshot(
         wall_ns=time.perf_counter_ns(),
         cpu_s=time.process_time(),
@@ -496,35 +489,14 @@ def _profiled(profile_dir: Path | None, clock: str, label: str) -> Iterator[None
     if profile_dir is None:
         yield
         return
-    loop_prof = _profiler(clock)
-    writer_prof = _profiler(clock)
-
-    def start_in_thread(_frame: FrameType, _event: str, _arg: Any) -> None:
-        # Runs as the first profile event of every new thread: the writer thread hands
-        # itself to cProfile (which replaces this hook), others switch profiling off.
-        if threading.current_thread().name == WRITER_THREAD_NAME:
-            writer_prof.enable()
-        else:
-            sys.setprofile(None)
-
-    threading.setprofile(start_in_thread)
-    loop_prof.enable()
-    try:
+    loop_prof, writer_prof = profiler(clock), profiler(clock)
+    with profiling(loop_prof, writer_prof):
         yield
-    finally:
-        loop_prof.disable()
-        threading.setprofile(None)
     profile_dir.mkdir(parents=True, exist_ok=True)
     for thread, prof in (("loop", loop_prof), ("writer", writer_prof)):
         path = profile_dir / f"{label}.{thread}.prof"
         prof.dump_stats(path)
         _print_profile(f"{label} {thread} thread", pstats.Stats(prof), path)
-
-
-def _profiler(clock: str) -> cProfile.Profile:
-    if clock == "cpu":
-        return cProfile.Profile(time.thread_time_ns, 1e-9)
-    return cProfile.Profile()
 
 
 def _print_profile(title: str, stats: pstats.Stats, path: Path) -> None:
@@ -534,7 +506,7 @@ def _print_profile(title: str, stats: pstats.Stats, path: Path) -> None:
     print(f"\n### {title}: {total_s:.2f} s own time; raw profile in {path}\n", file=sys.stderr)
     by_file: dict[str, float] = {}
     for (filename, _line, func), entry in entries.items():
-        name = _short_path(filename) if filename != "~" else func
+        name = short_path(filename) if filename != "~" else func
         by_file[name] = by_file.get(name, 0.0) + entry[2]
     print("| own time by file | s | % |\n|---|---|---|", file=sys.stderr)
     for name, own_s in sorted(by_file.items(), key=lambda item: item[1], reverse=True)[:15]:
@@ -542,21 +514,11 @@ def _print_profile(title: str, stats: pstats.Stats, path: Path) -> None:
     print("\n| function | calls | own s | cum s | own % |\n|---|---|---|---|---|", file=sys.stderr)
     top = sorted(entries.items(), key=lambda item: item[1][2], reverse=True)[:25]
     for (filename, line, func), (_cc, calls, own_s, cum_s, _callers) in top:
-        where = func if filename == "~" else f"{_short_path(filename)}:{line}({func})"
+        where = func if filename == "~" else f"{short_path(filename)}:{line}({func})"
         print(
             f"| {where} | {calls} | {own_s:.3f} | {cum_s:.3f} | {own_s / total_s:.1%} |",
             file=sys.stderr,
         )
-
-
-def _short_path(filename: str) -> str:
-    path = Path(filename)
-    if path.is_relative_to(REPO_ROOT):
-        return str(path.relative_to(REPO_ROOT))
-    return "/".join(path.parts[-2:])
-
-
-# -- summary -------------------------------------------------------------------
 
 
 def summarise(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -667,16 +629,11 @@ def pin_to_cpu(cpu: int) -> None:
 
 
 def machine_info() -> dict[str, Any]:
-    model = ""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
     return {
         "date_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "nproc": os.cpu_count(),
         "affinity": sorted(os.sched_getaffinity(0)),
-        "cpu_model": model,
+        "cpu_model": cpu_model() or "",
         "kernel": platform.release(),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,

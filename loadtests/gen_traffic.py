@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import random
 import secrets
 import sys
@@ -43,7 +44,9 @@ import orjson
 
 from adapters.conformance import evolution, hub88, pragmatic, softswiss
 from adapters.conformance.kit import PlayerFixture, WireRequest
+from adapters.providers import hub88_wire
 from adapters.providers.gamegate_wire import sign_request
+from core.money import DEFAULT_CURRENCIES, format_minor, to_scaled_int
 
 __all__ = [
     "INSTANCES",
@@ -54,6 +57,8 @@ __all__ = [
     "load_secrets",
     "main",
     "plan_traffic",
+    "pool_record",
+    "read_pool",
     "render_pool",
     "save_plan",
     "seed_players",
@@ -63,6 +68,7 @@ INSTANCES = ("gamegate", "softswiss", "hub88", "pragmatic", "evolution")
 """The provider instances of `config/gamegate.toml` that the traffic can use."""
 OPERATOR_KEY = "demo-operator-key"
 CURRENCY = "EUR"
+_EUR = DEFAULT_CURRENCIES[CURRENCY]
 GAME_ID = "bench-slot"
 DEPOSIT = "1000.00"
 BET_MINOR_MIN = 10
@@ -219,12 +225,7 @@ def plan_traffic(
         player = order[len(planned) % len(order)]
         state = states[player.player_id]
         if state.last is not None and rng.random() < REPLAY_SHARE:
-            last = state.last
-            planned.append(
-                PlannedRequest(
-                    last.instance, "replay", last.path, last.body, last.headers, last.query
-                )
-            )
+            planned.append(dataclasses.replace(state.last, kind="replay"))
             continue
         if state.pending:
             instance, step = state.pending.pop()
@@ -272,7 +273,7 @@ def _follow_up(rng: random.Random, ids: _Ids, instance: str, bet: Step) -> list[
 
 def _decimal(minor: int) -> str:
     """EUR minor units as the decimal string PP and Evolution send (`105` -> `1.05`)."""
-    return f"{minor // 100}.{minor % 100:02d}"
+    return format_minor(minor, _EUR)
 
 
 def _gamegate(_secrets: Mapping[str, bytes], player: PlayerFixture, step: Step) -> WireRequest:
@@ -331,12 +332,8 @@ def _softswiss(secrets_: Mapping[str, bytes], player: PlayerFixture, step: Step)
     )
 
 
-HUB88_SCALE_PER_MINOR = 1_000
-"""Hub88 amounts are x 100,000 of the major unit: one EUR cent is 1,000."""
-
-
 def _hub88(secrets_: Mapping[str, bytes], player: PlayerFixture, step: Step) -> WireRequest:
-    amount = step.amount_minor * HUB88_SCALE_PER_MINOR
+    amount = to_scaled_int(step.amount_minor, hub88_wire.AMOUNT_SCALE, _EUR)
     if step.kind == "bet":
         return hub88.build_bet(
             secrets_, player, amount=amount, transaction_uuid=step.tx_id, round_id=step.round_id
@@ -482,10 +479,27 @@ def render_pool(
                 headers |= sign_request(
                     gamegate_key, request.body, operation=request.path, timestamp=stamp, nonce=nonce
                 )
-            raw = _raw_request(request, headers)
-            file.write(b"%d\n" % len(raw))
-            file.write(raw)
+            file.write(pool_record(_raw_request(request, headers)))
     return len(planned)
+
+
+def pool_record(raw: bytes) -> bytes:
+    """One entry of a wrk pool file: `<length>\\n<raw request>` (read by `wrk_pool.lua` too)."""
+    return b"%d\n%s" % (len(raw), raw)
+
+
+def read_pool(path: Path) -> list[bytes]:
+    """The raw requests of a wrk pool file, in order."""
+    data = path.read_bytes()
+    requests: list[bytes] = []
+    position = 0
+    while position < len(data):
+        newline = data.index(b"\n", position)
+        length = int(data[position:newline])
+        start = newline + 1
+        requests.append(data[start : start + length])
+        position = start + length
+    return requests
 
 
 def _raw_request(request: PlannedRequest, headers: Mapping[str, str]) -> bytes:

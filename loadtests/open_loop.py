@@ -21,25 +21,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["main", "read_pool"]
+from loadtests.gen_traffic import read_pool
+
+__all__ = ["main"]
 
 RESPONSE_HEAD_BYTES_MAX = 16 * 1024
 CONNECT_TIMEOUT_S = 5.0
 ANSWER_TIMEOUT_S = 10.0
-
-
-def read_pool(path: Path) -> list[bytes]:
-    """The raw requests of a wrk pool file (`<length>\\n<raw request>` each)."""
-    data = path.read_bytes()
-    requests: list[bytes] = []
-    position = 0
-    while position < len(data):
-        newline = data.index(b"\n", position)
-        length = int(data[position:newline])
-        start = newline + 1
-        requests.append(data[start : start + length])
-        position = start + length
-    return requests
 
 
 async def _answer_status(reader: asyncio.StreamReader) -> int:

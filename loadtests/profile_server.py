@@ -20,19 +20,15 @@ import cProfile
 import math
 import pstats
 import sys
-import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from gateway import cli
+from loadtests._measure import WRITER_THREAD_NAME, profiler, profiling, short_path
 
 __all__ = ["WRITER_THREAD_NAME", "main", "summarize"]
 
-WRITER_THREAD_NAME = "gamegate-sqlite-writer"  # set in adapters/stores/sqlite_writer.py
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 Entry = tuple[int, int, float, float, Any]
 """pstats: (primitive calls, calls, own s, cumulative s, callers)."""
@@ -48,31 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     gateway_args = list(args.gateway_args)
     if gateway_args[:1] == ["--"]:
         del gateway_args[0]
-    loop_prof, writer_prof = _profiler(args.clock), _profiler(args.clock)
-
-    def start_in_thread(_frame: FrameType, _event: str, _arg: Any) -> None:
-        # The first profile event of each new thread: the writer thread hands itself to
-        # its profiler (which replaces this hook); other threads switch profiling off.
-        if threading.current_thread().name == WRITER_THREAD_NAME:
-            writer_prof.enable()
-        else:
-            sys.setprofile(None)
-
-    threading.setprofile(start_in_thread)
-    loop_prof.enable()
+    loop_prof, writer_prof = profiler(args.clock), profiler(args.clock)
     try:
-        status = cli.main(gateway_args)
+        with profiling(loop_prof, writer_prof):
+            status = cli.main(gateway_args)
     finally:
-        loop_prof.disable()
-        threading.setprofile(None)
         _write(args.out, {"loop": loop_prof, "writer": writer_prof}, args.top)
     return status
-
-
-def _profiler(clock: str) -> cProfile.Profile:
-    if clock == "cpu":
-        return cProfile.Profile(time.thread_time_ns, 1e-9)
-    return cProfile.Profile()
 
 
 def _write(out: Path, profiles: dict[str, cProfile.Profile], top: int) -> None:
@@ -101,7 +79,7 @@ def summarize(title: str, stats: pstats.Stats, top: int) -> str:
     lines.append("")
     by_file: dict[str, float] = {}
     for (filename, _line, func), entry in entries.items():
-        name = _short_path(filename) if filename != "~" else func
+        name = short_path(filename) if filename != "~" else func
         by_file[name] = by_file.get(name, 0.0) + entry[2]
     lines += ["| own time by file | s | % |", "|---|---|---|"]
     for name, own_s in sorted(by_file.items(), key=lambda item: item[1], reverse=True)[:20]:
@@ -165,20 +143,13 @@ def _row(
 ) -> str:
     filename, line, func = key
     _primitive, calls, own_s, cum_s, _callers = entry
-    where = func if filename == "~" else f"{_short_path(filename)}:{line}({func})"
+    where = func if filename == "~" else f"{short_path(filename)}:{line}({func})"
     share = (cum_s if cumulative else own_s) / total_s
     return f"| {where} | {calls} | {own_s:.3f} | {cum_s:.3f} | {share:.1%} |"
 
 
 def _is_ours(filename: str) -> bool:
     return any(f"/{package}/" in filename for package in ("core", "adapters", "gateway"))
-
-
-def _short_path(filename: str) -> str:
-    path = Path(filename)
-    if path.is_relative_to(REPO_ROOT):
-        return str(path.relative_to(REPO_ROOT))
-    return "/".join(path.parts[-2:])
 
 
 if __name__ == "__main__":
