@@ -260,7 +260,7 @@ def _snapshot(store: SqliteWalletStore, writer_id: int | None) -> Snapshot:
         writer_cpu_s=_thread_cpu_s(writer_id),
         host_busy_s=busy_s,
         host_steal_s=steal_s,
-        commits=store.commits,
+        commits=store.stats().commits_total,
     )
 
 

@@ -100,11 +100,6 @@ class SqliteWalletStore:
         assert self._ledger is not None
         return self._ledger
 
-    @property
-    def commits(self) -> int:
-        """Transactions committed so far (for benchmarks: ops per commit)."""
-        return self._writer.commits
-
     def stats(self) -> StoreStats:
         writer = self._writer
         return StoreStats(writer.commits, writer.ops, writer.queue_depth)
