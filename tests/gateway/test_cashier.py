@@ -71,32 +71,18 @@ async def test_a_bonus_grant_goes_to_the_bonus_balance(client: Client) -> None:
     assert shown["balance"]["total"] == "5.00"
 
 
-@pytest.mark.parametrize("amount", ["12.505", "0.001", "1e3", "-5.00", "12,50", " 1.00", "NaN", ""])
-async def test_an_inexact_or_malformed_amount_is_refused_never_rounded(
-    client: Client, amount: str
-) -> None:
-    await new_player(client, "p1")
-    status, shown = await cashier(client, "p1", "deposits", amount, "d-1")
-    assert status == 400
-    assert shown["error"]["code"] == "invalid_amount"
-    assert (await balance(client, "p1"))["real_minor"] == 0
-
-
-@pytest.mark.parametrize("amount", [12.5, 12, None, True])
-async def test_an_amount_that_is_not_a_decimal_string_is_refused(
+@pytest.mark.parametrize(
+    "amount",
+    ["12.505", "0.001", "1e3", "-5.00", "12,50", " 1.00", "NaN", "", "0.00", 12.5, 12, None, True],
+)
+async def test_an_inexact_malformed_zero_or_non_string_amount_is_refused_never_rounded(
     client: Client, amount: object
 ) -> None:
     await new_player(client, "p1")
     status, shown = await cashier(client, "p1", "deposits", amount, "d-1")
     assert status == 400
     assert shown["error"]["code"] == "invalid_amount"
-
-
-async def test_a_zero_amount_is_refused(client: Client) -> None:
-    await new_player(client, "p1")
-    status, shown = await cashier(client, "p1", "deposits", "0.00", "d-1")
-    assert status == 400
-    assert shown["error"]["code"] == "invalid_amount"
+    assert (await balance(client, "p1"))["real_minor"] == 0
 
 
 @pytest.mark.parametrize(
