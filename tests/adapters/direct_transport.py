@@ -11,23 +11,33 @@ from __future__ import annotations
 import datetime
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
 from multidict import CIMultiDict
 
-from adapters.conformance.kit import WireRequest, WireResponse
-from adapters.providers.base import ProviderAdapter, ProviderRequest
+from adapters.conformance.kit import (
+    Case,
+    CaseResult,
+    ScriptContext,
+    WireRequest,
+    WireResponse,
+    run_cases,
+)
+from adapters.providers.base import AdapterContext, NonceCache, ProviderAdapter, ProviderRequest
+from adapters.providers.nonces import MemoryNonceCache
 from core.errors import GatewayError
 from core.model import BonusGrant, Deposit
 from core.money import CurrencyTable, minor_from_decimal
+from core.service import WalletService
 from core.wallet.records import PlayerRecord, SessionRecord
 from core.wallet.store import WalletStore
 from tests.conftest import FakeClock
 
-__all__ = ["DirectTransport"]
+__all__ = ["DirectTransport", "adapter_context", "run_in_process"]
 
 _PLAYER_MONEY = re.compile(r"^/v1/players/(?P<pid>[^/]+)/(?P<what>deposits|bonus-grants)$")
 _BALANCE = re.compile(r"^/v1/players/(?P<pid>[^/]+)/balance$")
@@ -137,3 +147,41 @@ class DirectTransport:
 
 def _json(status: int, body: dict[str, Any]) -> WireResponse:
     return WireResponse(status, {"content-type": "application/json"}, orjson.dumps(body))
+
+
+def adapter_context(
+    instance: str,
+    service: WalletService,
+    clock: FakeClock,
+    data_dir: Path,
+    secrets: Mapping[str, bytes],
+    options: Mapping[str, Any] | None = None,
+    nonces: NonceCache | None = None,
+) -> AdapterContext:
+    """The context an adapter test builds its adapter from (fake clock, real service)."""
+    return AdapterContext(
+        instance=instance,
+        options=options or {},
+        secrets=secrets,
+        service=service,
+        currencies=CurrencyTable(),
+        clock_s=clock.seconds,
+        nonces=nonces or MemoryNonceCache(window_s=600, entries_max=10_000),
+        data_dir=data_dir,
+    )
+
+
+async def run_in_process(
+    instance: str,
+    adapter: ProviderAdapter,
+    store: WalletStore,
+    clock: FakeClock,
+    secrets: Mapping[str, bytes],
+    cases: Sequence[Case],
+    options: Mapping[str, Any] | None = None,
+) -> list[CaseResult]:
+    """Run conformance cases against `adapter` without HTTP, one transport for all cases."""
+    transport = DirectTransport({instance: adapter}, store, clock)
+    return await run_cases(
+        cases, lambda: ScriptContext(instance, secrets, options or {}, transport, "unused")
+    )

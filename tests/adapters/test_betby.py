@@ -23,17 +23,15 @@ from adapters.conformance.betby import (
     forge_tampered,
     forge_unsigned,
 )
-from adapters.conformance.kit import ScriptContext, render_results, run_cases
+from adapters.conformance.kit import render_results
 from adapters.providers.base import AdapterContext, NonceCache, ProviderRequest, ProviderResponse
 from adapters.providers.betby import OPERATIONS, BetbyAdapter, demo_secrets
 from adapters.providers.betby_wire import claims_json, envelope, sign_claims
-from adapters.providers.nonces import MemoryNonceCache
 from adapters.stores.sqlite_store import SqliteWalletStore
 from core.model import PlayerStatus
-from core.money import CurrencyTable
 from core.service import WalletService
 from core.wallet.records import PlayerRecord
-from tests.adapters.direct_transport import DirectTransport
+from tests.adapters.direct_transport import adapter_context, run_in_process
 from tests.conftest import FakeClock, MakePlayer, MakeSession
 
 INSTANCE = "betby"
@@ -92,16 +90,7 @@ def _context(
     options: Mapping[str, Any] | None = None,
     nonces: NonceCache | None = None,
 ) -> AdapterContext:
-    return AdapterContext(
-        instance=INSTANCE,
-        options=options or {},
-        secrets=secrets,
-        service=service,
-        currencies=CurrencyTable(),
-        clock_s=clock.seconds,
-        nonces=nonces or MemoryNonceCache(window_s=600, entries_max=10_000),
-        data_dir=tmp_path,
-    )
+    return adapter_context(INSTANCE, service, clock, tmp_path, secrets, options, nonces)
 
 
 class Betby:
@@ -791,11 +780,7 @@ async def test_the_whole_conformance_script_passes_in_process(
 ) -> None:
     secrets = demo_secrets()
     adapter = BetbyAdapter(_context(service, clock, tmp_path, secrets))
-    transport = DirectTransport({INSTANCE: adapter}, store, clock)
-
-    results = await run_cases(
-        CASES, lambda: ScriptContext(INSTANCE, secrets, {}, transport, "unused")
-    )
+    results = await run_in_process(INSTANCE, adapter, store, clock, secrets, CASES)
 
     assert len(results) == len(CASES) >= 20
     assert all(result.passed for result in results), render_results(results)
@@ -807,12 +792,9 @@ async def test_the_conformance_script_passes_against_an_rs256_instance(
     secrets = _rsa_secrets()
     options = {"key_type": "RS256"}
     adapter = BetbyAdapter(_context(service, clock, tmp_path, secrets, options))
-    transport = DirectTransport({INSTANCE: adapter}, store, clock)
     cases = [case for case in CASES if "token" in case.name or "F5 make and win" in case.name]
 
-    results = await run_cases(
-        cases, lambda: ScriptContext(INSTANCE, secrets, options, transport, "unused")
-    )
+    results = await run_in_process(INSTANCE, adapter, store, clock, secrets, cases, options)
 
     assert len(results) >= 4
     assert all(result.passed for result in results), render_results(results)

@@ -22,17 +22,16 @@ from adapters.conformance.betsoft import (
     F6_QUERY,
     parse_answer,
 )
-from adapters.conformance.kit import ScriptContext, render_results, run_cases
-from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
+from adapters.conformance.kit import render_results
+from adapters.providers.base import ProviderRequest, ProviderResponse
 from adapters.providers.betsoft import OPERATIONS, BetsoftAdapter, demo_secrets
 from adapters.providers.betsoft_wire import format_time, hash_input, request_hash, signed_query
-from adapters.providers.nonces import MemoryNonceCache
 from adapters.stores.sqlite_store import SqliteWalletStore
 from core.model import PlayerStatus
 from core.money import CurrencyTable
 from core.service import WalletService
 from core.wallet.records import PlayerRecord
-from tests.adapters.direct_transport import DirectTransport
+from tests.adapters.direct_transport import adapter_context, run_in_process
 from tests.conftest import FakeClock, MakePlayer, MakeSession
 
 INSTANCE = "betsoft"
@@ -56,16 +55,7 @@ def _adapter(
     options: Mapping[str, Any] | None = None,
 ) -> BetsoftAdapter:
     return BetsoftAdapter(
-        AdapterContext(
-            instance=INSTANCE,
-            options=options or {},
-            secrets={"passkey": passkey},
-            service=service,
-            currencies=CurrencyTable(),
-            clock_s=clock.seconds,
-            nonces=MemoryNonceCache(window_s=600, entries_max=10_000),
-            data_dir=tmp_path,
-        )
+        adapter_context(INSTANCE, service, clock, tmp_path, {"passkey": passkey}, options or {})
     )
 
 
@@ -474,24 +464,8 @@ async def test_the_whole_conformance_script_passes_in_process(
     options: dict[str, Any],
 ) -> None:
     secrets = demo_secrets()
-    adapter = BetsoftAdapter(
-        AdapterContext(
-            instance=INSTANCE,
-            options=options,
-            secrets=secrets,
-            service=service,
-            currencies=CurrencyTable(),
-            clock_s=clock.seconds,
-            nonces=MemoryNonceCache(window_s=600, entries_max=10_000),
-            data_dir=tmp_path,
-        )
-    )
-    # One transport for all cases: its deposit ids count per transport, not per case.
-    transport = DirectTransport({INSTANCE: adapter}, store, clock)
-
-    results = await run_cases(
-        CASES, lambda: ScriptContext(INSTANCE, secrets, options, transport, "unused")
-    )
+    adapter = BetsoftAdapter(adapter_context(INSTANCE, service, clock, tmp_path, secrets, options))
+    results = await run_in_process(INSTANCE, adapter, store, clock, secrets, CASES, options)
 
     assert len(results) == len(CASES)
     assert all(result.passed for result in results), render_results(results)

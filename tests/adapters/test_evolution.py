@@ -17,7 +17,7 @@ from multidict import CIMultiDict
 from structlog.testing import capture_logs
 
 from adapters.conformance.evolution import CASES
-from adapters.conformance.kit import ScriptContext, render_results, run_cases
+from adapters.conformance.kit import render_results
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.evolution import EvolutionAdapter, demo_secrets
 from adapters.providers.evolution_wire import parse_amount
@@ -28,7 +28,7 @@ from core.model import Debit, PlayerStatus
 from core.money import Currency, CurrencyTable
 from core.service import WalletService
 from core.wallet.records import PlayerRecord, SessionRecord
-from tests.adapters.direct_transport import DirectTransport
+from tests.adapters.direct_transport import run_in_process
 from tests.conftest import FakeClock, MakePlayer, MakeSession
 
 TOKEN = "s3cr3tV4lu3"
@@ -609,9 +609,6 @@ class TestConformance:
     ) -> None:
         secrets = demo_secrets()
         adapter = make_adapter(service, clock, tmp_path, options, secrets)
-        transport = DirectTransport({"evolution": adapter}, store, clock)
-        results = await run_cases(
-            CASES, lambda: ScriptContext("evolution", secrets, options, transport, "unused")
-        )
+        results = await run_in_process("evolution", adapter, store, clock, secrets, CASES, options)
         assert len(results) == len(CASES) >= 20
         assert all(r.passed for r in results), render_results(results)

@@ -25,6 +25,7 @@ from adapters.providers.nonces import MemoryNonceCache
 from adapters.stores.sqlite_store import SqliteWalletStore
 from core.money import CurrencyTable
 from core.service import WalletService
+from tests.adapters.direct_transport import adapter_context
 from tests.conftest import FakeClock, MakePlayer, MakeSession
 
 INSTANCE = "gg"
@@ -114,18 +115,7 @@ def secrets() -> dict[str, bytes]:
 def adapter(
     service: WalletService, clock: FakeClock, tmp_path: Path, secrets: dict[str, bytes]
 ) -> GamegateAdapter:
-    return GamegateAdapter(
-        AdapterContext(
-            instance=INSTANCE,
-            options={},
-            secrets=secrets,
-            service=service,
-            currencies=CurrencyTable(),
-            clock_s=clock.seconds,
-            nonces=MemoryNonceCache(window_s=600, entries_max=10_000),
-            data_dir=tmp_path,
-        )
-    )
+    return GamegateAdapter(adapter_context(INSTANCE, service, clock, tmp_path, secrets, {}))
 
 
 @pytest.fixture

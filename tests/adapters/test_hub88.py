@@ -13,8 +13,8 @@ from multidict import CIMultiDict
 from structlog.testing import capture_logs
 
 from adapters.conformance.hub88 import CASES, VECTOR_BET_BODY, VECTOR_BET_RESPONSE
-from adapters.conformance.kit import ScriptContext, render_results, run_cases
-from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
+from adapters.conformance.kit import render_results
+from adapters.providers.base import ProviderRequest, ProviderResponse
 from adapters.providers.hub88 import Hub88Adapter, demo_secrets
 from adapters.providers.hub88_wire import (
     SIGNATURE_HEADER,
@@ -23,13 +23,11 @@ from adapters.providers.hub88_wire import (
     sign,
     verify,
 )
-from adapters.providers.nonces import MemoryNonceCache
 from adapters.stores.sqlite_store import SqliteWalletStore
 from core.model import PlayerStatus
-from core.money import CurrencyTable
 from core.service import WalletService
 from core.wallet.records import PlayerRecord
-from tests.adapters.direct_transport import DirectTransport
+from tests.adapters.direct_transport import adapter_context, run_in_process
 from tests.conftest import FakeClock, MakePlayer, MakeSession
 
 INSTANCE = "hub88"
@@ -49,18 +47,7 @@ def make_adapter(
     secrets: Mapping[str, bytes],
     options: Mapping[str, Any] | None = None,
 ) -> Hub88Adapter:
-    return Hub88Adapter(
-        AdapterContext(
-            instance=INSTANCE,
-            options=options or {},
-            secrets=secrets,
-            service=service,
-            currencies=CurrencyTable(),
-            clock_s=clock.seconds,
-            nonces=MemoryNonceCache(window_s=600, entries_max=10_000),
-            data_dir=tmp_path,
-        )
-    )
+    return Hub88Adapter(adapter_context(INSTANCE, service, clock, tmp_path, secrets, options or {}))
 
 
 class Hub88:
@@ -683,9 +670,6 @@ async def test_the_whole_conformance_script_passes_in_process(
     store: SqliteWalletStore,
     clock: FakeClock,
 ) -> None:
-    transport = DirectTransport({INSTANCE: adapter}, store, clock)
-    results = await run_cases(
-        CASES, lambda: ScriptContext(INSTANCE, secrets, {}, transport, "unused")
-    )
+    results = await run_in_process(INSTANCE, adapter, store, clock, secrets, CASES)
     assert all(result.passed for result in results), render_results(results)
     assert len(results) == len(CASES) >= 20

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from adapters.conformance.kit import ScriptContext, render_results, run_cases
+from adapters.conformance.kit import render_results
 from adapters.conformance.pragmatic import (
     CASES,
     F2_BET_BODY,
@@ -21,8 +21,7 @@ from adapters.conformance.pragmatic import (
     F2_REFUND_HASH,
     F2_SECRET,
 )
-from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
-from adapters.providers.nonces import MemoryNonceCache
+from adapters.providers.base import ProviderRequest, ProviderResponse
 from adapters.providers.pragmatic import PragmaticAdapter, demo_secrets
 from adapters.providers.pragmatic_wire import (
     PARAMS_MAX,
@@ -35,9 +34,8 @@ from adapters.providers.pragmatic_wire import (
 )
 from adapters.stores.sqlite_store import SqliteWalletStore
 from core.errors import GatewayError, StorageUnavailable
-from core.money import CurrencyTable
 from core.service import WalletService
-from tests.adapters.direct_transport import DirectTransport
+from tests.adapters.direct_transport import adapter_context, run_in_process
 from tests.conftest import FakeClock, MakePlayer, MakeSession
 
 INSTANCE = "pragmatic"
@@ -50,16 +48,7 @@ def _adapter(
     service: WalletService, clock: FakeClock, tmp_path: Path, **options: Any
 ) -> PragmaticAdapter:
     return PragmaticAdapter(
-        AdapterContext(
-            instance=INSTANCE,
-            options=options,
-            secrets={"secret_key": SECRET},
-            service=service,
-            currencies=CurrencyTable(),
-            clock_s=clock.seconds,
-            nonces=MemoryNonceCache(window_s=600, entries_max=10_000),
-            data_dir=tmp_path,
-        )
+        adapter_context(INSTANCE, service, clock, tmp_path, {"secret_key": SECRET}, options)
     )
 
 
@@ -474,23 +463,7 @@ async def test_the_conformance_script_passes_in_process(
     service: WalletService, store: SqliteWalletStore, clock: FakeClock, tmp_path: Path
 ) -> None:
     secrets = demo_secrets()
-    adapter = PragmaticAdapter(
-        AdapterContext(
-            instance=INSTANCE,
-            options={},
-            secrets=secrets,
-            service=service,
-            currencies=CurrencyTable(),
-            clock_s=clock.seconds,
-            nonces=MemoryNonceCache(window_s=600, entries_max=10_000),
-            data_dir=tmp_path,
-        )
-    )
-    results = await run_cases(
-        CASES,
-        lambda: ScriptContext(
-            INSTANCE, secrets, {}, DirectTransport({INSTANCE: adapter}, store, clock), "unused"
-        ),
-    )
+    adapter = PragmaticAdapter(adapter_context(INSTANCE, service, clock, tmp_path, secrets, {}))
+    results = await run_in_process(INSTANCE, adapter, store, clock, secrets, CASES)
     assert all(result.passed for result in results), render_results(results)
     assert len(results) == len(CASES)

@@ -13,7 +13,7 @@ import pytest
 from multidict import CIMultiDict
 from structlog.testing import capture_logs
 
-from adapters.conformance.kit import Case, CaseResult, ScriptContext, render_results, run_cases
+from adapters.conformance.kit import Case, CaseResult, render_results
 from adapters.conformance.softswiss import (
     CASES,
     F4_BET_BODY,
@@ -22,8 +22,7 @@ from adapters.conformance.softswiss import (
     F4_ROLLBACK_BODY,
     F4_ROLLBACK_SIGNATURE,
 )
-from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
-from adapters.providers.nonces import MemoryNonceCache
+from adapters.providers.base import ProviderRequest, ProviderResponse
 from adapters.providers.softswiss import OPERATIONS, SoftswissAdapter, demo_secrets
 from adapters.providers.softswiss_wire import sign
 from adapters.stores.sqlite_store import SqliteWalletStore
@@ -31,7 +30,7 @@ from core.model import PlayerStatus
 from core.money import CurrencyTable
 from core.service import WalletService
 from core.wallet.records import PlayerRecord
-from tests.adapters.direct_transport import DirectTransport
+from tests.adapters.direct_transport import adapter_context, run_in_process
 from tests.conftest import FakeClock, MakePlayer, MakeSession
 
 INSTANCE = "softswiss"
@@ -48,16 +47,7 @@ def _adapter(
     options: Mapping[str, Any] | None = None,
 ) -> SoftswissAdapter:
     return SoftswissAdapter(
-        AdapterContext(
-            instance=INSTANCE,
-            options=options or {},
-            secrets={"auth_token": key},
-            service=service,
-            currencies=CurrencyTable(),
-            clock_s=clock.seconds,
-            nonces=MemoryNonceCache(window_s=600, entries_max=10_000),
-            data_dir=tmp_path,
-        )
+        adapter_context(INSTANCE, service, clock, tmp_path, {"auth_token": key}, options or {})
     )
 
 
@@ -421,21 +411,8 @@ async def _run_script(
     cases: list[Case],
 ) -> list[CaseResult]:
     secrets = demo_secrets()
-    adapter = SoftswissAdapter(
-        AdapterContext(
-            instance=INSTANCE,
-            options={},
-            secrets=secrets,
-            service=service,
-            currencies=CurrencyTable(),
-            clock_s=clock.seconds,
-            nonces=MemoryNonceCache(window_s=600, entries_max=10_000),
-            data_dir=tmp_path,
-        )
-    )
-    # One transport for all cases: its deposit ids count per transport, not per case.
-    transport = DirectTransport({INSTANCE: adapter}, store, clock)
-    return await run_cases(cases, lambda: ScriptContext(INSTANCE, secrets, {}, transport, "unused"))
+    adapter = SoftswissAdapter(adapter_context(INSTANCE, service, clock, tmp_path, secrets, {}))
+    return await run_in_process(INSTANCE, adapter, store, clock, secrets, cases)
 
 
 async def test_the_whole_conformance_script_passes_in_process(
