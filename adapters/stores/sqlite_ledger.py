@@ -245,6 +245,25 @@ class SqliteLedger:
                 raise BatchRefused(command, error) from error
         return outcomes
 
+    def apply_or_refuse(
+        self,
+        commands: Sequence[WalletCommand],
+        refusal: GatewayError | None,
+        guard: DebitGuard | None,
+    ) -> list[TxOutcome] | GatewayError:
+        """`apply`, or the refusal to raise once the batch commits (with the refusal stored
+        under the refused command's key, and the player's balance attached)."""
+        try:
+            return self.apply(commands, refusal, guard)
+        except BatchRefused as refused:
+            self.undo_command()
+            if refused.command is not None:
+                self.store_refusal(refused.command, refused.error)
+            player_id = commands[0].player_id
+            if self.player(player_id) is not None:
+                refused.error.balance = self.balance_of(player_id)
+            return refused.error
+
     def _guard_context(
         self, guard: DebitGuard, debit: Debit
     ) -> tuple[PlayerRecord, SessionRecord | None]:
@@ -307,7 +326,7 @@ class SqliteLedger:
         elif existing.player_id != command.player_id:
             raise BatchRefused(None, InvalidRequest("round belongs to another player"))
         if not existing.closed:
-            self._write_round(dataclasses.replace(existing, closed=True, updated_at_us=now_us))
+            self._write_round(existing._replace(closed=True, updated_at_us=now_us))
         return TxOutcome(
             transaction_id="", balance=self.balance_of(player.player_id, player.currency)
         )
@@ -337,7 +356,6 @@ class SqliteLedger:
             real += planned.real_delta_minor
             bonus += planned.bonus_delta_minor
             self._set(self._balances, balance_key, (real, bonus))
-        self._staged.outbox_rows.append((record.seq,))
         return TxOutcome(
             transaction_id=record.transaction_id,
             balance=Balance(currency, real, bonus),

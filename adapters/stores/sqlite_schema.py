@@ -24,8 +24,13 @@ __all__ = [
     "tx_to_row",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 5_000
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+"""About 40 MB of WAL between checkpoints (SQLite's default is 1,000 pages). A group
+commit dirties a few hundred pages, so the default checkpointed after nearly every
+commit and copied the same hot pages (balances, index roots) into the database file
+again and again; a larger interval copies each hot page once per interval."""
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -114,12 +119,14 @@ CREATE TABLE IF NOT EXISTS rounds (
 -- No index on `closed`: every round write would move in it. Finding open rounds is a
 -- rare, offline query (reconciliation, incomplete-game handling); it scans.
 
--- Transactional outbox, written in the same transaction as the ledger rows. An event
--- is the immutable part of the txs row (and its entries) at `seq`; consumers read
--- events in event_id order, join, and dedupe by seq.
+-- Transactional outbox, written in the same transaction as the ledger rows: one event
+-- per flush naming the range of txs seqs it wrote (seqs are dense, so consecutive events
+-- tile the log). An event is the immutable part of those txs rows and their entries;
+-- consumers read events in event_id order, join, and dedupe by seq.
 CREATE TABLE IF NOT EXISTS outbox (
     event_id INTEGER PRIMARY KEY,
-    seq INTEGER NOT NULL
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL
 );
 """
 
@@ -137,6 +144,7 @@ def apply_pragmas(conn: sqlite3.Connection, *, synchronous: str) -> None:
         raise RuntimeError(f"could not switch SQLite to WAL mode (got {mode})")
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
     conn.execute("PRAGMA foreign_keys=OFF")
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA cache_size=-65536")

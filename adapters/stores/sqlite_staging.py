@@ -18,7 +18,7 @@ _INSERT_TX = f"INSERT INTO txs ({TX_COLUMNS}, hash) VALUES ({', '.join('?' * 17)
 _UPDATE_STATUS = "UPDATE txs SET status = ? WHERE provider = ? AND tx_id = ?"
 _INSERT_ENTRY = "INSERT INTO entries (seq, account, currency, amount_minor) VALUES (?, ?, ?, ?)"
 _UPSERT_ROUND = "INSERT OR REPLACE INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_INSERT_OUTBOX = "INSERT INTO outbox (seq) VALUES (?)"
+_INSERT_OUTBOX = "INSERT INTO outbox (first_seq, last_seq) VALUES (?, ?)"
 _ADD_TO_ACCOUNT = (
     "INSERT INTO accounts (account, currency, balance_minor) VALUES (?, ?, ?) "
     "ON CONFLICT (account, currency) DO UPDATE "
@@ -33,7 +33,6 @@ class StagedWrites:
         "_marks",
         "account_deltas",
         "entry_rows",
-        "outbox_rows",
         "round_rows",
         "status_rows",
         "tx_rows",
@@ -43,29 +42,22 @@ class StagedWrites:
         self.tx_rows: list[tuple[Any, ...]] = []
         self.status_rows: list[tuple[str, str, str]] = []
         self.entry_rows: list[tuple[int, str, str, int]] = []
-        self.outbox_rows: list[tuple[int]] = []
         self.round_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
         """Last state of each round written in this batch (one upsert per round)."""
         self.account_deltas: dict[tuple[str, str], int] = {}
         """Summed balance change per (account, currency): one upsert per account."""
-        self._marks = (0, 0, 0, 0)
+        self._marks = (0, 0, 0)
 
     def mark(self) -> None:
         """Remember where the current command's rows start."""
-        self._marks = (
-            len(self.tx_rows),
-            len(self.status_rows),
-            len(self.entry_rows),
-            len(self.outbox_rows),
-        )
+        self._marks = (len(self.tx_rows), len(self.status_rows), len(self.entry_rows))
 
     def truncate_to_mark(self) -> None:
         """Drop the rows the current command appended (its keyed entries are undone apart)."""
-        tx_mark, status_mark, entry_mark, outbox_mark = self._marks
+        tx_mark, status_mark, entry_mark = self._marks
         del self.tx_rows[tx_mark:]
         del self.status_rows[status_mark:]
         del self.entry_rows[entry_mark:]
-        del self.outbox_rows[outbox_mark:]
 
     def flush(self, conn: sqlite3.Connection) -> None:
         """Write everything, one `executemany` per table, inside the open transaction.
@@ -75,14 +67,13 @@ class StagedWrites:
         """
         if self.tx_rows:
             conn.executemany(_INSERT_TX, self.tx_rows)
+            conn.execute(_INSERT_OUTBOX, (self.tx_rows[0][0], self.tx_rows[-1][0]))
         if self.status_rows:
             conn.executemany(_UPDATE_STATUS, self.status_rows)
         if self.entry_rows:
             conn.executemany(_INSERT_ENTRY, self.entry_rows)
         if self.round_rows:
             conn.executemany(_UPSERT_ROUND, self.round_rows.values())
-        if self.outbox_rows:
-            conn.executemany(_INSERT_OUTBOX, self.outbox_rows)
         if self.account_deltas:
             conn.executemany(
                 _ADD_TO_ACCOUNT, [(a, c, d) for (a, c), d in self.account_deltas.items() if d]
@@ -94,6 +85,5 @@ class StagedWrites:
         self.status_rows.clear()
         self.entry_rows.clear()
         self.round_rows.clear()
-        self.outbox_rows.clear()
         self.account_deltas.clear()
-        self._marks = (0, 0, 0, 0)
+        self._marks = (0, 0, 0)

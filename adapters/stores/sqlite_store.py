@@ -12,9 +12,8 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
-from adapters.stores.sqlite_ledger import BatchRefused, SqliteLedger
+from adapters.stores.sqlite_ledger import SqliteLedger
 from adapters.stores.sqlite_schema import apply_pragmas, create_schema
 from adapters.stores.sqlite_writer import SqliteWriter
 from core.errors import GatewayError, StorageUnavailable
@@ -30,15 +29,6 @@ DEFAULT_QUEUE_DEPTH_MAX = 20_000
 
 def wall_clock_us() -> int:
     return time.time_ns() // 1_000
-
-
-class _Failure:
-    """A refusal that must be raised after the batch commits (it stored a record)."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: GatewayError) -> None:
-        self.error = error
 
 
 class SqliteWalletStore:
@@ -87,6 +77,8 @@ class SqliteWalletStore:
         writer.on_batch_failed = store._reload
         writer.after_commit = store.ledger.trim_caches
         writer.prefetch = store.ledger.prefetch
+        writer.begin_job = store.ledger.begin_command
+        writer.undo_job = store.ledger.undo_command
         return store
 
     def _reload(self) -> None:
@@ -104,17 +96,6 @@ class SqliteWalletStore:
         writer = self._writer
         return StoreStats(writer.commits, writer.ops, writer.queue_depth)
 
-    async def _call(self, fn: Callable[[], Any], *, writes: bool, prefetch: Any = None) -> Any:
-        ledger = self.ledger
-
-        def run() -> Any:
-            ledger.begin_command()
-            return fn()
-
-        return await self._writer.submit(
-            run, writes=writes, on_rollback=ledger.undo_command, prefetch=prefetch
-        )
-
     async def apply(
         self,
         commands: Sequence[WalletCommand],
@@ -123,47 +104,39 @@ class SqliteWalletStore:
         guard: DebitGuard | None = None,
     ) -> list[TxOutcome]:
         assert commands, "nothing to apply"
-        ledger = self.ledger
-
-        def run() -> list[TxOutcome] | _Failure:
-            try:
-                return ledger.apply(commands, refusal, guard)
-            except BatchRefused as refused:
-                ledger.undo_command()
-                if refused.command is not None:
-                    ledger.store_refusal(refused.command, refused.error)
-                _attach_balance(ledger, commands[0].player_id, refused.error)
-                return _Failure(refused.error)
-
-        result = await self._call(run, writes=True, prefetch=commands)
-        if isinstance(result, _Failure):
-            raise result.error
+        result = await self._writer.submit(
+            self.ledger.apply_or_refuse, (commands, refusal, guard), prefetch=commands
+        )
+        if isinstance(result, GatewayError):
+            raise result  # a refusal, stored in the batch that committed before this answer
         assert isinstance(result, list)
         return result
 
     async def create_player(self, player: PlayerRecord) -> PlayerRecord:
-        result = await self._call(lambda: self.ledger.create_player(player), writes=True)
+        result = await self._writer.submit(self.ledger.create_player, (player,))
         assert isinstance(result, PlayerRecord)
         return result
 
     async def get_player(self, player_id: str) -> PlayerRecord | None:
-        result = await self._call(lambda: self.ledger.player(player_id), writes=False)
+        result = await self._writer.submit(self.ledger.player, (player_id,), writes=False)
         assert result is None or isinstance(result, PlayerRecord)
         return result
 
     async def balance(self, player_id: str, currency: str | None = None) -> Balance:
-        result = await self._call(lambda: self.ledger.balance_of(player_id, currency), writes=False)
+        result = await self._writer.submit(
+            self.ledger.balance_of, (player_id, currency), writes=False
+        )
         assert isinstance(result, Balance)
         return result
 
     async def create_session(self, session: SessionRecord) -> None:
-        await self._call(lambda: self.ledger.create_session(session), writes=True)
+        await self._writer.submit(self.ledger.create_session, (session,))
 
     async def rotate_session(self, old_token: str, new: SessionRecord) -> None:
-        await self._call(lambda: self.ledger.rotate_session(old_token, new), writes=True)
+        await self._writer.submit(self.ledger.rotate_session, (old_token, new))
 
     async def get_session(self, token: str) -> SessionRecord | None:
-        result = await self._call(lambda: self.ledger.get_session(token), writes=False)
+        result = await self._writer.submit(self.ledger.get_session, (token,), writes=False)
         assert result is None or isinstance(result, SessionRecord)
         return result
 
@@ -171,27 +144,27 @@ class SqliteWalletStore:
         self, player_id: str, *, limit: int, before_seq: int | None = None
     ) -> list[TxRecord]:
         assert 1 <= limit <= 1_000
-        result = await self._call(
-            lambda: self.ledger.transactions(player_id, limit, before_seq), writes=False
+        result = await self._writer.submit(
+            self.ledger.transactions, (player_id, limit, before_seq), writes=False
         )
         assert isinstance(result, list)
         return result
 
     async def get_round(self, provider: str, round_id: str) -> RoundRecord | None:
-        result = await self._call(lambda: self.ledger.round(provider, round_id), writes=False)
+        result = await self._writer.submit(self.ledger.round, (provider, round_id), writes=False)
         assert result is None or isinstance(result, RoundRecord)
         return result
 
     async def round_transactions(self, provider: str, round_id: str) -> list[TxRecord]:
-        result = await self._call(
-            lambda: self.ledger.round_transactions(provider, round_id), writes=False
+        result = await self._writer.submit(
+            self.ledger.round_transactions, (provider, round_id), writes=False
         )
         assert isinstance(result, list)
         return result
 
     async def ping(self) -> None:
         try:
-            await self._call(self.ledger.check_open, writes=False)
+            await self._writer.submit(self.ledger.check_open, writes=False)
         except StorageUnavailable:
             raise
         except Exception as exc:
@@ -199,8 +172,3 @@ class SqliteWalletStore:
 
     async def close(self) -> None:
         await self._writer.stop()
-
-
-def _attach_balance(ledger: SqliteLedger, player_id: str, error: GatewayError) -> None:
-    if ledger.player(player_id) is not None:
-        error.balance = ledger.balance_of(player_id)

@@ -36,17 +36,17 @@ WRITER_THREAD_NAME = "gamegate-sqlite-writer"
 
 _log = structlog.get_logger("gamegate.sqlite")
 
-JobFn = Callable[[], Any]
+JobFn = Callable[..., Any]
 
 
 @dataclass(slots=True)
 class Job:
-    """A unit of work for the writer thread; `fn` runs inside its own savepoint."""
+    """A unit of work for the writer thread: `fn(*args)`, undone alone if it raises."""
 
     fn: JobFn
+    args: tuple[Any, ...]
     future: asyncio.Future[Any]
     writes: bool = True
-    on_rollback: Callable[[], None] | None = None
     prefetch: Any = None
     """What the job will look up, handed to the `prefetch` hook with the rest of its batch."""
     result: Any = None
@@ -89,6 +89,10 @@ class SqliteWriter:
         self.after_commit: Callable[[], None] = lambda: None
         self.prefetch: Callable[[list[Any]], None] = lambda _keys: None
         """Bulk-loads what a batch's jobs will look up, before they run."""
+        self.begin_job: Callable[[], None] = lambda: None
+        """Marks where a writing job's changes start, so `undo_job` can drop them."""
+        self.undo_job: Callable[[], None] = lambda: None
+        """Forgets what the current writing job staged or cached (it raised)."""
         self.commits = 0
         self.ops = 0
 
@@ -117,12 +121,12 @@ class SqliteWriter:
     def submit(
         self,
         fn: JobFn,
+        args: tuple[Any, ...] = (),
         *,
         writes: bool = True,
-        on_rollback: Callable[[], None] | None = None,
         prefetch: Any = None,
     ) -> asyncio.Future[Any]:
-        """Queue `fn`; the future resolves after the batch that ran it is durable."""
+        """Queue `fn(*args)`; the future resolves after the batch that ran it is durable."""
         assert self._loop is not None, "writer not started"
         if self._thread is None:
             raise StorageUnavailable("wallet store is closed")
@@ -130,7 +134,7 @@ class SqliteWriter:
             raise StorageUnavailable("wallet store queue is full")
         future: asyncio.Future[Any] = self._loop.create_future()
         self._depth += 1
-        self._queue.put(Job(fn, future, writes, on_rollback, prefetch))
+        self._queue.put(Job(fn, args, future, writes, prefetch))
         return future
 
     # -- writer thread ---------------------------------------------------------
@@ -240,22 +244,21 @@ class SqliteWriter:
     @staticmethod
     def _run_read(job: Job) -> None:
         try:
-            job.result = job.fn()
+            job.result = job.fn(*job.args)
         except Exception as exc:  # noqa: BLE001 -- delivered to the caller
             job.error = exc
 
-    @staticmethod
-    def _run_staged(job: Job) -> None:
+    def _run_staged(self, job: Job) -> None:
         """Run a job whose writes are staged; a refusal undoes only its own staging."""
         job.result, job.error = None, None
+        self.begin_job()
         try:
-            job.result = job.fn()
+            job.result = job.fn(*job.args)
         except sqlite3.Error:
             raise
         except Exception as exc:  # noqa: BLE001 -- delivered to the caller
             job.error = exc
-            if job.on_rollback is not None:
-                job.on_rollback()
+            self.undo_job()
 
     def _run_isolated(self, conn: sqlite3.Connection, job: Job) -> None:
         """Run and write one job inside its own SAVEPOINT; a refused row fails it alone."""
@@ -269,8 +272,7 @@ class SqliteWriter:
         except sqlite3.IntegrityError as exc:
             _log.error("wallet_job_integrity_error", error=str(exc))
             conn.execute("ROLLBACK TO op")
-            if job.on_rollback is not None:
-                job.on_rollback()
+            self.undo_job()
             job.result = None
             job.error = StorageUnavailable("wallet store refused the write")
         conn.execute("RELEASE op")

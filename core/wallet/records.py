@@ -1,13 +1,17 @@
 """What the wallet stores: players, transaction records, rounds and ledger entries.
 
 Records are immutable; a state change (a debit becoming settled or rolled back) is a
-new record that replaces the old one under the same key.
+new record that replaces the old one under the same key. The records built on every
+money command (transactions, rounds, ledger legs) are named tuples: as immutable as a
+frozen dataclass and about three times cheaper to build, which the wallet's hot path
+does several times per operation.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from core.errors import Reason
 from core.model import FundingOrder, PlayerStatus, TxKind, TxStatus
@@ -62,8 +66,7 @@ class SessionRecord:
     created_at_us: int
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One leg of a double-entry movement; the legs of a transaction sum to zero."""
 
     account: str
@@ -71,8 +74,7 @@ class Entry:
     amount_minor: int
 
 
-@dataclass(frozen=True, slots=True)
-class TxRecord:
+class TxRecord(NamedTuple):
     """A stored money command and its result: the idempotency record and the log row.
 
     `real_delta_minor`/`bonus_delta_minor` are the signed change to the player's
@@ -102,8 +104,7 @@ class TxRecord:
         return str(self.seq)
 
 
-@dataclass(frozen=True, slots=True)
-class RoundRecord:
+class RoundRecord(NamedTuple):
     """A game round: its stakes and wins by bucket, enough for recall and open-round search.
 
     `settled_before_seq`: debits with a lower seq were settled by a round-level credit
