@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from gateway import demo
 from gateway.app import create_app
+from gateway.gc_policy import apply_serving_gc_policy
 from gateway.keys import SERVICE
 from gateway.logging import configure_logging
 from gateway.settings import Settings, SettingsError
@@ -139,6 +140,7 @@ def serve_command(args: argparse.Namespace) -> int:
     except (ValidationError, SettingsError) as error:
         return _settings_failure(error)
     configure_logging(settings.log_level)
+    apply_serving_gc_policy()
     try:
         with asyncio.Runner(loop_factory=_loop_factory(settings.server.uvloop)) as runner:
             runner.run(_serve(app, settings, demo_mode=args.demo))

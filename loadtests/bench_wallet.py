@@ -48,6 +48,7 @@ from adapters.stores.sqlite_store import DEFAULT_BATCH_OPS_MAX, SqliteWalletStor
 from core.errors import GatewayError
 from core.model import Credit, Debit, Deposit, MoneyCommand, Rollback
 from core.wallet.records import PlayerRecord
+from gateway.gc_policy import apply_serving_gc_policy
 from loadtests._measure import (
     REPO_ROOT,
     WRITER_THREAD_NAME,
@@ -729,6 +730,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--players", type=int, default=10_000)
     add("--cpu", type=int, default=None, help="pin the process to this core")
     add("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    add(
+        "--gc",
+        choices=["serving", "default"],
+        default="serving",
+        help="garbage-collector policy: the one `gamegate serve` applies, or CPython's default",
+    )
     add("--quick", action="store_true", help="smoke run: 1 repetition, 2 s per case")
     add("--seed", type=int, default=1)
     add("--db-dir", type=Path, default=DEFAULT_DB_DIR, help="where the DB files go")
@@ -764,7 +771,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.players, args.duration_s, args.warmup_s, args.seed, args.profile, args.profile_clock
     )
     cases = plan_cases(args.reps, args.concurrency, args.modes)
-    meta = {"type": "meta", "argv": sys.argv, "loop": args.loop, **machine_info()}
+    if args.gc == "serving":
+        apply_serving_gc_policy()
+    meta = {"type": "meta", "argv": sys.argv, "loop": args.loop, "gc": args.gc, **machine_info()}
     meta["generator_us_per_op"] = generator_cost_us(args.players, args.seed)
     with out.open("w") as sink:
 
@@ -781,7 +790,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"\n{meta['date_utc']} · {meta['cpu_model']} · nproc {meta['nproc']} · pinned to "
         f"{meta['affinity']} · Python {meta['python']} · SQLite {meta['sqlite']} · "
-        f"loop {args.loop} · load avg at start {meta['load_avg'][0]:.2f} · "
+        f"loop {args.loop} · gc {args.gc} · load avg at start {meta['load_avg'][0]:.2f} · "
         f"git {meta['git']} · store digest {meta['store_digest']} · "
         f"load generator {meta['generator_us_per_op']:.1f} µs CPU/op (included below)"
     )

@@ -24,7 +24,6 @@ from adapters.stores.sqlite_schema import (
     player_from_row,
     player_to_row,
     round_from_row,
-    round_to_row,
     session_from_row,
     tx_from_row,
     tx_to_row,
@@ -332,22 +331,30 @@ class SqliteLedger:
         )
 
     def _write_plan(self, planned: Plan) -> TxOutcome:
+        """Stage a plan's rows and move the caches, logging each old value for undo.
+
+        The cache writes are inlined (not `_set`): this runs once per money command.
+        """
         currency = planned.currency or self._player_currency(planned.player_id)
         balance_key = (planned.player_id, currency)
         real, bonus = self.balances(*balance_key)  # read before the deltas are staged
         self._insert_records(planned.records)
+        undo, staged, txs = self._undo, self._staged, self._txs
         for updated in planned.updates:
-            self._staged.status_rows.append((updated.status, updated.provider, updated.tx_id))
-            self._set(self._txs, (updated.provider, updated.tx_id), updated)
+            staged.status_rows.append((updated.status, updated.provider, updated.tx_id))
+            key = (updated.provider, updated.tx_id)
+            undo.append((txs, key, txs.get(key, _MISSING)))
+            txs[key] = updated
         if planned.entries:
             seq = planned.record.seq
-            for entry in planned.entries:
-                self._staged.entry_rows.append(
-                    (seq, entry.account, entry.currency, entry.amount_minor)
-                )
-                key = (entry.account, entry.currency)
-                self._set(
-                    self._account_deltas, key, self._account_deltas.get(key, 0) + entry.amount_minor
+            deltas, entry_rows = self._account_deltas, staged.entry_rows
+            for account, entry_currency, amount_minor in planned.entries:
+                entry_rows.append((seq, account, entry_currency, amount_minor))
+                delta_key = (account, entry_currency)
+                old_delta = deltas.get(delta_key, _MISSING)
+                undo.append((deltas, delta_key, old_delta))
+                deltas[delta_key] = (
+                    amount_minor if old_delta is _MISSING else old_delta + amount_minor
                 )
         for round_ in planned.rounds:
             self._write_round(round_)
@@ -355,13 +362,16 @@ class SqliteLedger:
         if planned.real_delta_minor or planned.bonus_delta_minor:
             real += planned.real_delta_minor
             bonus += planned.bonus_delta_minor
-            self._set(self._balances, balance_key, (real, bonus))
+            balances = self._balances
+            undo.append((balances, balance_key, balances.get(balance_key, _MISSING)))
+            balances[balance_key] = (real, bonus)
         return TxOutcome(
-            transaction_id=record.transaction_id,
-            balance=Balance(currency, real, bonus),
-            real_delta_minor=planned.real_delta_minor,
-            bonus_delta_minor=planned.bonus_delta_minor,
-            tombstone=record.detail == TOMBSTONE_DETAIL,
+            record.transaction_id,
+            Balance(currency, real, bonus),
+            planned.real_delta_minor,
+            planned.bonus_delta_minor,
+            False,
+            record.detail == TOMBSTONE_DETAIL,
         )
 
     def _player_currency(self, player_id: str) -> str:
@@ -369,34 +379,33 @@ class SqliteLedger:
         return player.currency if player is not None else ""
 
     def _insert_records(self, records: list[TxRecord]) -> None:
-        rows: list[tuple[Any, ...]] = []
-        link = self._last_hash
+        undo, txs, head = self._undo, self._txs, self._head
+        next_seq, link = head[_HEAD]
+        undo.append((head, _HEAD, (next_seq, link)))
+        tx_rows = self._staged.tx_rows
         for record in records:
-            assert record.seq == self._next_seq + len(rows), "seqs are dense and ordered"
+            assert record.seq == next_seq, "seqs are dense and ordered"
             link = link_hash(link, record)
-            rows.append(tx_to_row(record, link))
-        self._staged.tx_rows.extend(rows)
-        self._set_chain(self._next_seq + len(rows), link)
-        for record in records:
-            self._set(self._txs, (record.provider, record.tx_id), record)
+            tx_rows.append(tx_to_row(record, link))
+            next_seq += 1
+            key = (record.provider, record.tx_id)
+            undo.append((txs, key, txs.get(key, _MISSING)))
+            txs[key] = record
+        head[_HEAD] = (next_seq, link)
 
     @property
     def _next_seq(self) -> int:
         seq: int = self._head[_HEAD][0]
         return seq
 
-    @property
-    def _last_hash(self) -> bytes:
-        link: bytes = self._head[_HEAD][1]
-        return link
-
-    def _set_chain(self, next_seq: int, last_hash: bytes) -> None:
-        self._set(self._head, _HEAD, (next_seq, last_hash))
-
     def _write_round(self, round_: RoundRecord) -> None:
         key = (round_.provider, round_.round_id)
-        self._set(self._staged.round_rows, key, round_to_row(round_))
-        self._set(self._rounds, key, round_)
+        rows, rounds = self._staged.round_rows, self._rounds
+        undo = self._undo
+        undo.append((rows, key, rows.get(key, _MISSING)))
+        undo.append((rounds, key, rounds.get(key, _MISSING)))
+        rows[key] = round_  # a round record is its row (same fields, same order)
+        rounds[key] = round_
 
     def _set(self, cache: dict[Any, Any], key: Any, value: Any) -> None:
         """Set a cache entry, logging the old value so `undo_command` can restore it."""

@@ -18,7 +18,6 @@ __all__ = [
     "player_from_row",
     "player_to_row",
     "round_from_row",
-    "round_to_row",
     "session_from_row",
     "tx_from_row",
     "tx_to_row",
@@ -202,18 +201,6 @@ def tx_from_row(row: tuple[Any, ...]) -> TxRecord:
     )  # fmt: skip
 
 
-def round_to_row(r: RoundRecord) -> tuple[Any, ...]:
-    return (
-        r.provider, r.round_id, r.player_id, r.currency, r.game_id, int(r.closed),
-        r.stake_real_minor, r.stake_bonus_minor, r.win_real_minor, r.win_bonus_minor,
-        r.bet_count, r.settled_before_seq, r.opened_at_us, r.updated_at_us,
-    )  # fmt: skip
-
-
 def round_from_row(row: tuple[Any, ...]) -> RoundRecord:
-    return RoundRecord(
-        provider=row[0], round_id=row[1], player_id=row[2], currency=row[3], game_id=row[4],
-        closed=bool(row[5]), stake_real_minor=row[6], stake_bonus_minor=row[7],
-        win_real_minor=row[8], win_bonus_minor=row[9], bet_count=row[10],
-        settled_before_seq=row[11], opened_at_us=row[12], updated_at_us=row[13],
-    )  # fmt: skip
+    """A rounds row is a `RoundRecord` in column order; only `closed` needs converting."""
+    return RoundRecord._make((*row[:5], bool(row[5]), *row[6:]))

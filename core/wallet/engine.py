@@ -151,24 +151,11 @@ def _new_record(
     ref = command.ref_tx_id if isinstance(command, (Credit, Rollback)) else None
     if isinstance(command, Credit) and not detail:
         detail = command.credit_kind.value
-    return TxRecord(
-        seq=seq,
-        provider=command.provider,
-        tx_id=command.tx_id,
-        kind=command.kind,
-        player_id=command.player_id,
-        currency=currency,
-        amount_minor=amount,
-        real_delta_minor=real_delta,
-        bonus_delta_minor=bonus_delta,
-        round_id=round_id,
-        ref_tx_id=ref,
-        fingerprint=command.fingerprint(),
-        status=status,
-        reason=None if reason is None else reason.reason,
-        created_at_us=now_us,
-        detail=detail,
-    )
+    return TxRecord(  # positional: this runs for every money command
+        seq, command.provider, command.tx_id, command.kind, command.player_id, currency,
+        amount, real_delta, bonus_delta, round_id, ref, command.fingerprint(), status,
+        None if reason is None else reason.reason, now_us, detail,
+    )  # fmt: skip
 
 
 def _player(view: LedgerView, player_id: str, currency: str) -> PlayerRecord:
@@ -218,10 +205,8 @@ def _split_win(amount: int, stake_real: int, stake_bonus: int, kind: CreditKind)
 
 def _new_round(command: Debit | Credit, now_us: int) -> RoundRecord:
     return RoundRecord(
-        provider=command.provider, round_id=command.round_id, player_id=command.player_id,
-        currency=command.currency, game_id=command.game_id, closed=False,
-        stake_real_minor=0, stake_bonus_minor=0, win_real_minor=0, win_bonus_minor=0,
-        bet_count=0, settled_before_seq=0, opened_at_us=now_us, updated_at_us=now_us,
+        command.provider, command.round_id, command.player_id, command.currency,
+        command.game_id, False, 0, 0, 0, 0, 0, 0, now_us, now_us,
     )  # fmt: skip
 
 
@@ -246,30 +231,19 @@ def _updated_round(
     bets: int = 0,
     settled_before_seq: int | None = None,
 ) -> RoundRecord:
-    """The round after adding stakes/wins (signed, real and bonus); explicit for speed."""
+    """The round after adding stakes/wins (signed, real and bonus); positional for speed."""
     return RoundRecord(
-        provider=r.provider, round_id=r.round_id, player_id=r.player_id, currency=r.currency,
-        game_id=r.game_id, closed=closed,
-        stake_real_minor=r.stake_real_minor + stake[0],
-        stake_bonus_minor=r.stake_bonus_minor + stake[1],
-        win_real_minor=r.win_real_minor + win[0], win_bonus_minor=r.win_bonus_minor + win[1],
-        bet_count=r.bet_count + bets,
-        settled_before_seq=(
-            r.settled_before_seq if settled_before_seq is None else settled_before_seq
-        ),
-        opened_at_us=r.opened_at_us, updated_at_us=now_us,
+        r.provider, r.round_id, r.player_id, r.currency, r.game_id, closed,
+        r.stake_real_minor + stake[0], r.stake_bonus_minor + stake[1],
+        r.win_real_minor + win[0], r.win_bonus_minor + win[1], r.bet_count + bets,
+        r.settled_before_seq if settled_before_seq is None else settled_before_seq,
+        r.opened_at_us, now_us,
     )  # fmt: skip
 
 
 def _with_status(r: TxRecord, status: TxStatus) -> TxRecord:
     """The same record in another state (a bet settled, reopened or rolled back)."""
-    return TxRecord(
-        seq=r.seq, provider=r.provider, tx_id=r.tx_id, kind=r.kind, player_id=r.player_id,
-        currency=r.currency, amount_minor=r.amount_minor, real_delta_minor=r.real_delta_minor,
-        bonus_delta_minor=r.bonus_delta_minor, round_id=r.round_id, ref_tx_id=r.ref_tx_id,
-        fingerprint=r.fingerprint, status=status, reason=r.reason,
-        created_at_us=r.created_at_us, detail=r.detail,
-    )  # fmt: skip
+    return TxRecord(*r[:12], status, *r[13:])
 
 
 def _plan_debit(command: Debit, view: LedgerView, seq: int, now_us: int) -> Plan:
