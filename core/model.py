@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 __all__ = [
     "CASHIER_PROVIDER",
@@ -230,9 +230,12 @@ MoneyCommand: TypeAlias = Debit | Credit | Rollback | Deposit | Withdrawal | Bon
 WalletCommand: TypeAlias = MoneyCommand | CloseRound
 
 
-@dataclass(frozen=True, slots=True)
-class Balance:
-    """A player's balances in one currency, in minor units. Negative only as recorded debt."""
+class Balance(NamedTuple):
+    """A player's balances in one currency, in minor units. Negative only as recorded debt.
+
+    A named tuple, like `TxOutcome`: built for every answer, and cheaper than a frozen
+    dataclass while just as immutable.
+    """
 
     currency: str
     real_minor: int
@@ -243,8 +246,7 @@ class Balance:
         return self.real_minor + self.bonus_minor
 
 
-@dataclass(frozen=True, slots=True)
-class TxOutcome:
+class TxOutcome(NamedTuple):
     """What a money command did: the gateway's id for it and the balance after.
 
     `replay` is true when this is the stored answer to an identical earlier request
