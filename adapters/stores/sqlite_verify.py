@@ -94,6 +94,7 @@ CHECK_TX_BALANCED = "double entry: the entries of each transaction sum to zero"
 CHECK_CHAIN = "hash chain: dense seqs from 1, each link recomputed"
 CHECK_NEGATIVE = "no negative player balance except debt from a reversed win"
 CHECK_PLAYER_LEGS = "player legs: each transaction's entries match its real/bonus deltas"
+CHECK_OUTBOX = "outbox: events tile the transaction log, seq 1 to the last, in order"
 
 
 def verify_wallet(path: Path) -> VerifyReport:
@@ -108,6 +109,7 @@ def verify_wallet(path: Path) -> VerifyReport:
         report.checks.append(_check_currency_totals(conn))
         report.checks.extend(_check_log(conn, report))
         report.checks.append(_check_negative(conn))
+        report.checks.append(_check_outbox(conn))
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -322,4 +324,24 @@ def _check_negative(conn: sqlite3.Connection) -> CheckResult:
         ).fetchone()
         if reversed_win is None:
             check.fail(f"{account} {currency}: balance {balance} but no reversed win left a debt")
+    return check
+
+
+def _check_outbox(conn: sqlite3.Connection) -> CheckResult:
+    """Every transaction is in exactly one outbox event: a reporting consumer that reads
+    the events in order sees the whole log, once."""
+    check = CheckResult(CHECK_OUTBOX)
+    expected_first = 1
+    for event_id, first_seq, last_seq in _stream(
+        conn, "SELECT event_id, first_seq, last_seq FROM outbox ORDER BY event_id"
+    ):
+        if first_seq != expected_first or last_seq < first_seq:
+            check.fail(
+                f"event {event_id}: expected seqs from {expected_first}, "
+                f"found {first_seq}..{last_seq}"
+            )
+        expected_first = max(expected_first, last_seq + 1)
+    (last_seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM txs").fetchone()
+    if expected_first - 1 != last_seq:
+        check.fail(f"the events end at seq {expected_first - 1}, the log at seq {last_seq}")
     return check

@@ -14,6 +14,7 @@ from adapters.stores.sqlite_verify import (
     CHECK_CHAIN,
     CHECK_CURRENCIES,
     CHECK_NEGATIVE,
+    CHECK_OUTBOX,
     CHECK_PLAYER_LEGS,
     CHECK_TX_BALANCED,
     VerifyReport,
@@ -82,7 +83,7 @@ def test_a_clean_wallet_passes_every_check(wallet: Path) -> None:
     lines = report.lines()
     assert lines[0].startswith(f"wallet {wallet}: OK — 15 txs")
     assert "verified in" in lines[0]
-    assert len(lines) == 1 + 7
+    assert len(lines) == 1 + 8
     assert all(line.startswith("PASS ") for line in lines[1:])
 
 
@@ -143,6 +144,31 @@ def test_a_removed_transaction_leaves_a_gap_in_the_seqs(wallet: Path, tmp_path: 
     copy = _tampered(wallet, tmp_path, "DELETE FROM txs WHERE seq = 13")
     failed = _failed(verify_wallet(copy))
     assert failed[CHECK_CHAIN] == "seq 14: expected seq 13 (seqs must be dense from 1)"
+
+
+def test_a_lost_outbox_event_is_a_gap_the_reporting_consumer_would_miss(
+    wallet: Path, tmp_path: Path
+) -> None:
+    with sqlite3.connect(wallet) as conn:
+        events = conn.execute("SELECT first_seq, last_seq FROM outbox ORDER BY event_id").fetchall()
+    assert events[0][0] == 1 and events[-1][1] == 15  # every transaction is in an event
+    first_seq, last_seq = events[1]
+    copy = _tampered(wallet, tmp_path, f"DELETE FROM outbox WHERE first_seq = {first_seq}")
+    assert _failed(verify_wallet(copy)) == {
+        CHECK_OUTBOX: f"event 3: expected seqs from {first_seq}, "
+        f"found {events[2][0]}..{events[2][1]}"
+    }
+
+
+def test_transactions_missing_from_the_end_of_the_outbox_are_reported(
+    wallet: Path, tmp_path: Path
+) -> None:
+    copy = _tampered(wallet, tmp_path, "DELETE FROM outbox WHERE last_seq = 15")
+    with sqlite3.connect(copy) as conn:
+        (end,) = conn.execute("SELECT MAX(last_seq) FROM outbox").fetchone()
+    assert _failed(verify_wallet(copy)) == {
+        CHECK_OUTBOX: f"the events end at seq {end}, the log at seq 15"
+    }
 
 
 def test_a_changed_account_balance_is_found_with_expected_and_stored_values(
