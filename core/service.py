@@ -35,6 +35,7 @@ from core.model import (
     WalletCommand,
 )
 from core.money import CurrencyTable
+from core.time_limits import SharedTimeLimit
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 from core.wallet.store import DebitGuard, WalletStore
 
@@ -76,7 +77,7 @@ class WalletService:
         self.currencies = currencies
         self._clock_us = clock_us
         self._debit_policies = tuple(debit_policies)
-        self._store_timeout_s = store_timeout_s
+        self._store_time_limit = SharedTimeLimit(store_timeout_s)
 
     # -- sessions and players ------------------------------------------------
 
@@ -176,9 +177,21 @@ class WalletService:
             policy.check(player, session, debit)
 
     async def _timed(self, awaitable: Awaitable[_T]) -> _T:
-        """Await a store call within the time limit; a timeout is an unknown outcome."""
+        """Await a store call within the time limit; a timeout is an unknown outcome.
+
+        One shared timer for every call (`SharedTimeLimit`), not `asyncio.timeout()`:
+        arming and cancelling a loop timer per call is measurable on the event loop.
+        """
+        time_limit = self._store_time_limit
+        entry = time_limit.enter()
         try:
-            async with asyncio.timeout(self._store_timeout_s):  # no extra Task, unlike wait_for
-                return await awaitable
-        except TimeoutError as exc:
-            raise StorageUnavailable("wallet store timed out; outcome unknown") from exc
+            result = await awaitable
+        except asyncio.CancelledError:
+            if not time_limit.leave(entry):
+                raise
+            raise StorageUnavailable("wallet store timed out; outcome unknown") from None
+        except BaseException:
+            time_limit.leave(entry)
+            raise
+        time_limit.leave(entry)
+        return result

@@ -4,8 +4,12 @@ Lines are buffered and written at most every `LOG_FLUSH_INTERVAL_S` (or when the
 fills, and at exit): one write per request line would cost a system call on the hot
 path. A crash can lose the last fraction of a second of log lines, never wallet data.
 
-Nothing here runs at import. Tests do not call `configure_logging`; they read events
-with `structlog.testing.capture_logs`.
+The per-request line is the one written for every request, so `log_request` renders it
+with orjson straight into the same buffer once `configure_logging` has run: the same JSON
+object the structlog chain would make, without its processor calls and dict copies.
+
+Nothing here runs at import. Tests do not call `configure_logging` (or undo it with
+`reset_logging`); they read events with `structlog.testing.capture_logs`.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ import atexit
 import logging
 import sys
 import threading
-from typing import BinaryIO
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
 
 import orjson
 import structlog
 
-__all__ = ["BufferedLineStream", "configure_logging"]
+__all__ = ["BufferedLineStream", "configure_logging", "log_request", "reset_logging"]
 
 LOG_FLUSH_INTERVAL_S = 0.2
 LOG_BUFFER_BYTES_MAX = 256 * 1024
@@ -32,9 +38,32 @@ _LEVELS = {
 }
 
 
+_http_log = structlog.get_logger("gamegate.http")
+
+
+def _request_line_via_structlog(fields: dict[str, Any]) -> None:
+    _http_log.info("request", **fields)
+
+
+def _no_request_line(fields: dict[str, Any]) -> None:
+    """Info lines are off: nothing to render."""
+
+
+_sink: BufferedLineStream | None = None
+"""The configured sink of every line; None until `configure_logging`."""
+_write_request_line: Callable[[dict[str, Any]], None] = _request_line_via_structlog
+"""structlog until `configure_logging` says where lines go and whether info lines are on."""
+
+
 def configure_logging(level: str, *, stream: BinaryIO | None = None) -> None:
     """JSON lines with a UTC timestamp and the level; context vars merged first."""
+    global _sink, _write_request_line  # the process's one sink, set once by the CLI
     assert level in _LEVELS, level
+    sink = _sink = BufferedLineStream(stream or sys.stdout.buffer)
+    if _LEVELS[level] <= logging.INFO:
+        _write_request_line = _DirectRequestLines(sink)
+    else:
+        _write_request_line = _no_request_line
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -44,11 +73,46 @@ def configure_logging(level: str, *, stream: BinaryIO | None = None) -> None:
             structlog.processors.JSONRenderer(serializer=orjson.dumps),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
-        logger_factory=structlog.BytesLoggerFactory(
-            BufferedLineStream(stream or sys.stdout.buffer)  # type: ignore[arg-type]  # -- file-like
-        ),
+        logger_factory=structlog.BytesLoggerFactory(sink),  # type: ignore[arg-type]  # -- file-like
         cache_logger_on_first_use=True,
     )
+
+
+def reset_logging() -> None:
+    """Write out what is buffered, then back to structlog's defaults (tests).
+
+    A structlog logger first used while configured keeps that configuration (it is
+    cached): a test that configures logging must not log through structlog meanwhile.
+    """
+    global _sink, _write_request_line
+    if _sink is not None:
+        _sink.flush_now()
+    _sink = None
+    _write_request_line = _request_line_via_structlog
+    structlog.reset_defaults()
+
+
+def log_request(fields: dict[str, Any]) -> None:
+    """The canonical line of one request, at level info (`fields` is consumed)."""
+    _write_request_line(fields)
+
+
+class _DirectRequestLines:
+    """Renders a `request` event as `configure_logging`'s chain does, straight to the sink:
+    the fields, then `event`, `level` and an ISO UTC `timestamp`. Context vars add nothing
+    here: the only one bound (the request id) is one of the fields."""
+
+    __slots__ = ("_sink",)
+
+    def __init__(self, sink: BufferedLineStream) -> None:
+        self._sink = sink
+
+    def __call__(self, fields: dict[str, Any]) -> None:
+        fields["event"] = "request"
+        fields["level"] = "info"
+        fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        self._sink.write(orjson.dumps(fields, option=orjson.OPT_APPEND_NEWLINE))
+        self._sink.flush()
 
 
 class BufferedLineStream:

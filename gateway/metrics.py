@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
@@ -50,13 +50,11 @@ class Metrics:
             ["route", "status"],
             registry=self.registry,
         )
-        self.requests_in_flight = Gauge(
-            "gamegate_http_requests_in_flight",
-            "HTTP requests being handled right now.",
-            registry=self.registry,
-        )
+        self.requests_in_flight = 0
+        """HTTP requests being handled right now: a plain count (the event loop's own),
+        read at scrape time, so a request costs no gauge lock."""
         self.wallet_stats: Callable[[], StoreStats] | None = None
-        self.registry.register(_WalletCollector(self))
+        self.registry.register(_ScrapeTimeCollector(self))
         self._provider_series: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
         """Labelled children by label values: `labels()` validates and locks on every call,
         which is most of the cost per provider callback. Bounded like the labels are."""
@@ -83,28 +81,34 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-class _WalletCollector(Collector):
-    """Reads the store's own counters at scrape time: nothing to update per request."""
+class _ScrapeTimeCollector(Collector):
+    """Reads counts kept elsewhere at scrape time: nothing to update per request."""
 
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
 
     def collect(self) -> Iterator[Metric]:
-        commits, operations, depth = self._families()
+        in_flight, commits, operations, depth = self._families()
+        in_flight.add_metric([], self._metrics.requests_in_flight)
         stats = self._metrics.wallet_stats
         if stats is not None:
             current = stats()
             commits.add_metric([], current.commits_total)
             operations.add_metric([], current.operations_total)
             depth.add_metric([], current.queue_depth)
-        yield from (commits, operations, depth)
+        yield from (in_flight, commits, operations, depth)
 
     def describe(self) -> Iterator[Metric]:
         yield from self._families()
 
     @staticmethod
-    def _families() -> tuple[CounterMetricFamily, CounterMetricFamily, GaugeMetricFamily]:
+    def _families() -> tuple[
+        GaugeMetricFamily, CounterMetricFamily, CounterMetricFamily, GaugeMetricFamily
+    ]:
         return (
+            GaugeMetricFamily(
+                "gamegate_http_requests_in_flight", "HTTP requests being handled right now."
+            ),
             CounterMetricFamily(
                 "gamegate_wallet_store_commits",
                 "Wallet store transactions committed (each durable group commit counts once).",

@@ -26,11 +26,12 @@ async def provider_callback(request: web.Request) -> web.StreamResponse:
         return error_response(404, "unknown_provider", "no provider instance of that name")
     info = request[REQUEST_INFO]
     info.provider = instance
+    query_string = request.raw_path.partition("?")[2]
     provider_request = ProviderRequest(
         method=request.method,
         path=request.match_info["tail"],
-        query_string=request.raw_path.partition("?")[2],
-        query=_first_values(request),
+        query_string=query_string,
+        query=_first_values(request) if query_string else {},
         headers=request.headers,
         body=await request.read(),
         remote=request.remote,

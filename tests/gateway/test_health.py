@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from gateway.keys import STORE
 from tests.gateway.conftest import ADMIN, Client, MakeClient, app_of
 
@@ -71,3 +73,23 @@ def _player(player_id: str) -> dict[str, str]:
         "currency": "EUR",
         "date_of_birth": "1990-01-01",
     }
+
+
+async def test_metrics_count_the_requests_in_flight(make_client: MakeClient) -> None:
+    client = await make_client(server={"request_timeout_s": 0.3})  # `slow` ends as a 503
+    assert _gauge(await (await client.get("/metrics")).text(), _IN_FLIGHT) == 1.0  # the scrape
+    slow = asyncio.create_task(client.post("/providers/fake/slow", json={}))
+    await asyncio.sleep(0.05)
+    assert _gauge(await (await client.get("/metrics")).text(), _IN_FLIGHT) == 2.0
+    (await slow).release()
+    assert _gauge(await (await client.get("/metrics")).text(), _IN_FLIGHT) == 1.0
+
+
+_IN_FLIGHT = "gamegate_http_requests_in_flight"
+
+
+def _gauge(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not exported")

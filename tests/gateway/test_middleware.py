@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
+import json
+import re
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import pytest
 from structlog.testing import capture_logs
 
+from gateway.logging import configure_logging, reset_logging
 from tests.gateway.conftest import ADMIN, Client, MakeClient
 from tests.gateway.helpers import new_player, player_body
 
@@ -74,6 +79,15 @@ async def test_a_request_over_the_time_limit_is_a_503(make_client: MakeClient) -
     assert (await response.json())["error"]["code"] == "timeout"
 
 
+async def test_requests_after_a_timeout_are_served_normally(make_client: MakeClient) -> None:
+    client = await make_client(server={"request_timeout_s": 0.2})
+    assert (await client.post("/providers/fake/slow", json={})).status == 503
+    for _ in range(3):  # the same keep-alive connection: its task must not stay cancelled
+        response = await client.get("/providers/fake/echo")
+        assert response.status == 200
+        assert (await response.json())["method"] == "GET"
+
+
 async def test_one_log_line_per_request_with_the_canonical_fields(client: Client) -> None:
     await new_player(client, "p1")
     with capture_logs() as events:
@@ -107,3 +121,47 @@ async def test_logs_never_contain_bodies_or_keys(client: Client) -> None:
     assert "secret-body" not in text
     assert ADMIN["Authorization"].split()[1] not in text
     assert len(events) == 2
+
+
+async def test_fresh_request_ids_differ_from_request_to_request(client: Client) -> None:
+    ids = {(await client.get("/healthz")).headers["X-Request-Id"] for _ in range(3)}
+    assert len(ids) == 3
+    assert all(re.fullmatch(r"[0-9a-f]{32}", request_id) for request_id in ids)
+
+
+async def test_the_configured_log_has_one_json_request_line_with_level_and_time(
+    client: Client,
+) -> None:
+    stream = io.BytesIO()
+    configure_logging("info", stream=stream)
+    try:
+        await client.get("/providers/fake/echo", headers={"X-Request-Id": "json-1"})
+    finally:
+        reset_logging()
+    [line] = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line.pop("latency_ms") >= 0
+    timestamp = line.pop("timestamp")
+    assert timestamp.endswith("Z")
+    assert datetime.fromisoformat(timestamp).tzinfo is not None
+    assert line == {
+        "request_id": "json-1",
+        "method": "GET",
+        "route": "/providers/{instance}/{tail}",
+        "provider": "fake",
+        "operation": "echo",
+        "outcome": "ok",
+        "status": 200,
+        "player_id": None,
+        "event": "request",
+        "level": "info",
+    }
+
+
+async def test_the_configured_log_at_warning_has_no_request_lines(client: Client) -> None:
+    stream = io.BytesIO()
+    configure_logging("warning", stream=stream)
+    try:
+        await client.get("/healthz")
+    finally:
+        reset_logging()
+    assert stream.getvalue() == b""
