@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -25,6 +26,8 @@ __all__ = ["SqliteWalletStore"]
 
 DEFAULT_BATCH_OPS_MAX = 512
 DEFAULT_QUEUE_DEPTH_MAX = 20_000
+SESSION_CACHE_ENTRIES_MAX = 50_000
+"""Committed sessions remembered on the event loop's side (see `get_session`)."""
 
 
 def wall_clock_us() -> int:
@@ -38,6 +41,12 @@ class SqliteWalletStore:
         self.path = path
         self._writer = writer
         self._ledger: SqliteLedger | None = None
+        self._sessions: OrderedDict[str, SessionRecord] = OrderedDict()
+        """Sessions as committed, by token. Most provider callbacks look their session up
+        before the money command; this answers them without a trip through the writer.
+        Only this store writes sessions, so the copy is current: creation adds, rotation
+        drops (and `_session_epoch` keeps a lookup that raced a rotation out)."""
+        self._session_epoch = 0
 
     @classmethod
     async def open(
@@ -131,14 +140,32 @@ class SqliteWalletStore:
 
     async def create_session(self, session: SessionRecord) -> None:
         await self._writer.submit(self.ledger.create_session, (session,))
+        self._remember_session(session)
 
     async def rotate_session(self, old_token: str, new: SessionRecord) -> None:
-        await self._writer.submit(self.ledger.rotate_session, (old_token, new))
+        self._session_epoch += 1
+        self._sessions.pop(old_token, None)  # its expiry changes: read it back when needed
+        try:
+            await self._writer.submit(self.ledger.rotate_session, (old_token, new))
+        finally:
+            self._session_epoch += 1
+            self._sessions.pop(old_token, None)
 
     async def get_session(self, token: str) -> SessionRecord | None:
+        cached = self._sessions.get(token)
+        if cached is not None:
+            return cached
+        epoch = self._session_epoch
         result = await self._writer.submit(self.ledger.get_session, (token,), writes=False)
         assert result is None or isinstance(result, SessionRecord)
+        if result is not None and epoch == self._session_epoch:
+            self._remember_session(result)
         return result
+
+    def _remember_session(self, session: SessionRecord) -> None:
+        self._sessions[session.token] = session
+        if len(self._sessions) > SESSION_CACHE_ENTRIES_MAX:
+            self._sessions.popitem(last=False)
 
     async def transactions(
         self, player_id: str, *, limit: int, before_seq: int | None = None

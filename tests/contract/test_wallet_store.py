@@ -5,6 +5,9 @@ Runs once per backend in `tests/contract/stores.py`; nothing here knows which st
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+
 import pytest
 
 from core.errors import (
@@ -34,7 +37,7 @@ from core.model import (
     Withdrawal,
 )
 from core.wallet.store import WalletStore
-from tests.conftest import MakePlayer
+from tests.conftest import MakePlayer, MakeSession
 
 P = "prov"
 
@@ -646,3 +649,28 @@ async def test_a_balance_without_a_currency_is_in_the_players_wallet_currency(
     assert await store.balance("p1") == Balance("JPY", 1_500, 0)
     with pytest.raises(PlayerNotFound):
         await store.balance("nobody")
+
+
+class TestSessions:
+    async def test_a_rotated_session_ends_even_after_it_was_looked_up(
+        self, store: WalletStore, make_player: MakePlayer, make_session: MakeSession
+    ) -> None:
+        await make_player("p1")
+        old = await make_session("tok-old", "p1", provider=P)
+        assert await store.get_session("tok-old") == old  # looked up (and remembered)
+        new = dataclasses.replace(old, token="tok-new", created_at_us=old.created_at_us + 5)
+        lookup = asyncio.ensure_future(store.get_session("tok-old"))  # in flight meanwhile
+        await store.rotate_session("tok-old", new)
+        await lookup
+        ended = await store.get_session("tok-old")
+        assert ended is not None
+        assert ended.expires_at_us == new.created_at_us
+        assert await store.get_session("tok-new") == new
+
+    async def test_an_unknown_token_stays_unknown_until_created(
+        self, store: WalletStore, make_player: MakePlayer, make_session: MakeSession
+    ) -> None:
+        await make_player("p1")
+        assert await store.get_session("tok-later") is None
+        created = await make_session("tok-later", "p1", provider=P)
+        assert await store.get_session("tok-later") == created
