@@ -131,29 +131,33 @@ class SqliteLedger:
         Every lookup still goes through the cache afterwards; a key found missing is
         cached as missing (it cannot appear: this thread is the only writer).
         """
+        txs, rounds, players = self._txs, self._rounds, self._players
         tx_keys: set[tuple[str, str]] = set()
         round_keys: set[tuple[str, str]] = set()
         player_ids: set[str] = set()
+        # One pass, keeping only what the caches miss (this runs for every command).
         for commands in batches:
             for command in commands:
-                player_ids.add(command.player_id)
+                if command.player_id not in players:
+                    player_ids.add(command.player_id)
+                provider = command.provider
                 round_id = getattr(command, "round_id", None)
-                if round_id:
-                    round_keys.add((command.provider, round_id))
+                if round_id and (provider, round_id) not in rounds:
+                    round_keys.add((provider, round_id))
                 if isinstance(command, CloseRound):
                     continue
-                tx_keys.add((command.provider, command.tx_id))
+                if (provider, command.tx_id) not in txs:
+                    tx_keys.add((provider, command.tx_id))
                 ref_tx_id = getattr(command, "ref_tx_id", None)
-                if ref_tx_id:
-                    tx_keys.add((command.provider, ref_tx_id))
-        # Filter by membership: `set - dict.keys()` would copy the whole cache.
-        txs, rounds, players = self._txs, self._rounds, self._players
+                if ref_tx_id and (provider, ref_tx_id) not in txs:
+                    tx_keys.add((provider, ref_tx_id))
         conn = self._conn
-        load_keyed(conn, {k for k in tx_keys if k not in txs}, SELECT_TXS, txs, tx_from_row)
-        load_keyed(
-            conn, {k for k in round_keys if k not in rounds}, SELECT_ROUNDS, rounds, round_from_row
-        )
-        load_players(conn, {p for p in player_ids if p not in players}, players, self._balances)
+        if tx_keys:
+            load_keyed(conn, tx_keys, SELECT_TXS, txs, tx_from_row)
+        if round_keys:
+            load_keyed(conn, round_keys, SELECT_ROUNDS, rounds, round_from_row)
+        if player_ids:
+            load_players(conn, player_ids, players, self._balances)
 
     # -- LedgerView ----------------------------------------------------------------
 
