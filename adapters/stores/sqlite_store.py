@@ -156,7 +156,9 @@ class SqliteWalletStore:
         if cached is not None:
             return cached
         epoch = self._session_epoch
-        result = await self._writer.submit(self.ledger.get_session, (token,), writes=False)
+        result: SessionRecord | None = await self._writer.submit(
+            self.ledger.get_session, (token,), writes=False
+        )
         assert result is None or isinstance(result, SessionRecord)
         if result is not None and epoch == self._session_epoch:
             self._remember_session(result)
