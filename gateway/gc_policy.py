@@ -4,10 +4,12 @@ Why: the wallet keeps hundreds of thousands of small immutable records in its ca
 and every request allocates a few dozen container objects. With CPython's default (a
 young collection every 700 net allocations) a collection runs every few requests, and
 the ones that reach the older generations walk those caches. On `bench_wallet` (c=256,
-group commit) the default cost about 15 % of the CPU per operation and a third of the
-p99. A larger young generation keeps collections rare while still collecting the short
-cycles requests leave (an exception and its traceback); `gc.freeze()` after start-up
-leaves the modules, settings and app graph out of every later collection.
+group commit) the default cost about 15 % of the CPU per operation and most of the p99.
+A larger young generation keeps collections rare while still collecting the short cycles
+requests leave (an exception and its traceback); `gc.freeze()` after start-up leaves the
+modules, settings and app graph out of every later collection. 10,000 rather than
+50,000: the same throughput, and each young collection is shorter (p999 ~60 against
+~130 ms in three interleaved pairs of runs).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import gc
 
 __all__ = ["GC_YOUNG_ALLOCATIONS_MAX", "apply_serving_gc_policy"]
 
-GC_YOUNG_ALLOCATIONS_MAX = 50_000
+GC_YOUNG_ALLOCATIONS_MAX = 10_000
 """Net container allocations between young collections (CPython's default is 700)."""
 GC_MIDDLE_COLLECTIONS_MAX = 10
 GC_OLD_COLLECTIONS_MAX = 10
