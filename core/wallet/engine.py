@@ -241,9 +241,12 @@ def _updated_round(
     )  # fmt: skip
 
 
+_STATUS_AT = TxRecord._fields.index("status")
+
+
 def _with_status(r: TxRecord, status: TxStatus) -> TxRecord:
     """The same record in another state (a bet settled, reopened or rolled back)."""
-    return TxRecord(*r[:12], status, *r[13:])
+    return TxRecord._make((*r[:_STATUS_AT], status, *r[_STATUS_AT + 1 :]))
 
 
 def _plan_debit(command: Debit, view: LedgerView, seq: int, now_us: int) -> Plan:
