@@ -6,6 +6,8 @@ constant time before anything is parsed, and a missing or wrong one is a 403
 `{"code":403,"message":"Forbidden","balance":null}`. The protocol carries no timestamp or
 nonce, so there is no replay window to enforce: a captured money request replays into
 its stored outcome (idempotency), a captured balance request only reveals a balance.
+This module checks the signature, dispatches and maps refusals; `softswiss_actions`
+carries out the calls by the rules below.
 
 `/play` carries `user_id`, `session_id`, `currency`, `game`, `game_id` (the ROUND),
 `finished` and `actions` (`bet`/`win`, integer subunits of the currency's exponent). All
@@ -49,9 +51,8 @@ retries or rolls back by action id, and both are safe).
 
 from __future__ import annotations
 
-import datetime
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -60,16 +61,8 @@ import structlog
 
 from adapters.providers._parsing import int_option, required_secret
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
-from adapters.providers.softswiss_wire import (
-    SIGNATURE_HEADER,
-    Envelope,
-    PlayAction,
-    RollbackCall,
-    parse_object,
-    parse_play,
-    parse_rollback,
-    signature_ok,
-)
+from adapters.providers.softswiss_actions import Calls, Reply, Scope
+from adapters.providers.softswiss_wire import SIGNATURE_HEADER, signature_ok
 from core.errors import (
     AlreadyRolledBack,
     AlreadySettled,
@@ -92,15 +85,13 @@ from core.errors import (
     RetryableError,
     RoundClosed,
     SessionError,
-    SessionInvalid,
     StakeAboveLimit,
     StorageUnavailable,
     UnknownCurrency,
     WalletRefused,
     lookup_by_mro,
 )
-from core.model import Balance, CloseRound, Credit, CreditKind, Debit, Rollback, TxOutcome
-from core.wallet.records import SessionRecord
+from core.model import Balance
 
 __all__ = [
     "DEFAULT_ACTIONS_MAX",
@@ -201,14 +192,7 @@ class SoftswissOptions:
         )
 
 
-@dataclass(slots=True)
-class _Scope:
-    """What one request has proved so far; refusals use it for labels and the balance."""
-
-    operation: str
-    player_id: str | None = None
-    currency: str | None = None
-    """Set once the session proved the player and the currency: a balance may be shown."""
+_Handler = Callable[[bytes, Scope], Awaitable[Reply]]
 
 
 class SoftswissAdapter:
@@ -217,15 +201,24 @@ class SoftswissAdapter:
     protocol: ClassVar[str] = "softswiss"
 
     def __init__(self, context: AdapterContext) -> None:
-        self._context = context
         self._service = context.service
         self._provider = context.instance
         self._key = required_secret(context, "auth_token")
         self._options = SoftswissOptions.from_mapping(context.options)
+        calls = Calls(
+            context,
+            actions_max=self._options.actions_max,
+            free_round_fields=self._options.free_round_fields,
+        )
+        self._handlers: dict[str, _Handler] = {
+            "play": calls.play,
+            "rollback": calls.rollback,
+            "freespins": calls.freespins,
+        }
 
     async def handle(self, request: ProviderRequest) -> ProviderResponse:
         route = _ROUTES.get(request.path.strip("/"))
-        scope = _Scope(route or "unknown")
+        scope = Scope(route or "unknown")
         if len(request.body) > self._options.body_bytes_max:
             return await self._refusal(InvalidRequest("body is too large"), scope)
         received = request.headers.get(SIGNATURE_HEADER)
@@ -241,165 +234,17 @@ class SoftswissAdapter:
         if route is None or request.method.upper() != "POST":
             return self._reply(404, {"code": 404, "message": "Not found", "balance": None}, scope)
         try:
-            if route == "play":
-                return await self._play(request.body, scope)
-            if route == "rollback":
-                return await self._rollback(request.body, scope)
-            return await self._freespins(request.body, scope)
+            reply = await self._handlers[route](request.body, scope)
+            return self._reply(200, reply.body, scope, outcome=reply.outcome)
         except GatewayError as error:
             return await self._refusal(error, scope)
         except Exception:  # noqa: BLE001 -- the provider must get its protocol's answer
             _log.exception("softswiss_internal_error", instance=self._provider, route=route)
             return await self._refusal(StorageUnavailable("internal error"), scope)
 
-    # -- operations ------------------------------------------------------------
-
-    async def _play(self, body: bytes, scope: _Scope) -> ProviderResponse:
-        call = parse_play(
-            body,
-            self._context.currencies,
-            actions_max=self._options.actions_max,
-            free_round_fields=self._options.free_round_fields,
-        )
-        scope.operation = call.operation
-        session = await self._session(call.envelope, scope)
-        envelope = call.envelope
-        if not call.actions:
-            return await self._balance_only(envelope, session, scope)
-        game = envelope.game or session.game_id
-        commands: list[Debit | Credit | CloseRound] = [
-            self._money(envelope, action, game) for action in call.actions
-        ]
-        if envelope.finished:
-            commands.append(self._close(envelope, game))
-        outcomes = await self._service.execute(commands, session_token=envelope.session_id)
-        ids = [action.action_id for action in call.actions]
-        return self._success(envelope, ids, outcomes, scope)
-
-    async def _balance_only(
-        self, envelope: Envelope, session: SessionRecord, scope: _Scope
-    ) -> ProviderResponse:
-        if envelope.finished:
-            balance = await self._service.close_round(
-                self._close(envelope, envelope.game or session.game_id)
-            )
-        else:
-            balance = await self._service.balance(envelope.user_id, envelope.currency.code)
-        body: dict[str, Any] = {"balance": balance.total_minor}
-        if envelope.round_id is not None:
-            body["game_id"] = envelope.round_id
-        return self._reply(200, body, scope, outcome="ok")
-
-    async def _rollback(self, body: bytes, scope: _Scope) -> ProviderResponse:
-        call: RollbackCall = parse_rollback(
-            body, self._context.currencies, actions_max=self._options.actions_max
-        )
-        envelope = call.envelope
-        session = await self._session(envelope, scope)
-        commands: list[Rollback | CloseRound] = [
-            Rollback(
-                provider=self._provider,
-                tx_id=action.action_id,
-                player_id=envelope.user_id,
-                ref_tx_id=action.original_action_id,
-                round_id=envelope.round_id,
-            )
-            for action in call.actions
-        ]
-        if envelope.finished:
-            commands.append(self._close(envelope, envelope.game or session.game_id))
-        outcomes = await self._service.execute(commands, session_token=None)
-        ids = [action.action_id for action in call.actions]
-        return self._success(envelope, ids, outcomes, scope)
-
-    async def _freespins(self, body: bytes, scope: _Scope) -> ProviderResponse:
-        """A free-spin issue finished: acknowledge with the balance; the wins came via /play."""
-        data = parse_object(body)
-        _log.info(
-            "softswiss_freespins_finished",
-            instance=self._provider,
-            issue_id=str(data.get("issue_id"))[:64],
-            status=str(data.get("status"))[:32],
-        )
-        reply: dict[str, Any] = {}
-        session_id = data.get("session_id")
-        if isinstance(session_id, str) and session_id:
-            try:
-                session = await self._service.session(
-                    self._provider, session_id, allow_expired=True
-                )
-                scope.player_id = session.player_id
-                balance = await self._service.balance(session.player_id, session.currency)
-                reply["balance"] = balance.total_minor
-            except GatewayError:
-                pass  # an acknowledgement moves no money; the balance is a courtesy
-        return self._reply(200, reply, scope, outcome="ok")
-
-    # -- canonical commands ----------------------------------------------------
-
-    async def _session(self, envelope: Envelope, scope: _Scope) -> SessionRecord:
-        """Our session, for this player and currency; expired is fine here (bets re-check)."""
-        session = await self._service.session(
-            self._provider, envelope.session_id, allow_expired=True
-        )
-        if session.player_id != envelope.user_id:
-            raise SessionInvalid("session belongs to another player")
-        scope.player_id = envelope.user_id
-        if session.currency != envelope.currency.code:
-            raise CurrencyMismatch(f"player's wallet is in {session.currency}")
-        scope.currency = session.currency
-        return session
-
-    def _money(self, envelope: Envelope, action: PlayAction, game: str) -> Debit | Credit:
-        assert envelope.round_id is not None, "parse_play requires a round with actions"
-        if action.kind == "bet":
-            return Debit(
-                provider=self._provider,
-                tx_id=action.action_id,
-                player_id=envelope.user_id,
-                currency=envelope.currency.code,
-                amount_minor=action.amount_minor,
-                round_id=envelope.round_id,
-                game_id=game,
-            )
-        return Credit(
-            provider=self._provider,
-            tx_id=action.action_id,
-            player_id=envelope.user_id,
-            currency=envelope.currency.code,
-            amount_minor=action.amount_minor,
-            round_id=envelope.round_id,
-            game_id=game,
-            credit_kind=CreditKind.PROMO if envelope.free_round else CreditKind.WIN,
-            requires_bet=not envelope.free_round,
-        )
-
-    def _close(self, envelope: Envelope, game: str) -> CloseRound:
-        assert envelope.round_id is not None, "parsers require a round with finished"
-        return CloseRound(self._provider, envelope.user_id, envelope.round_id, game)
-
     # -- rendering -------------------------------------------------------------
 
-    def _success(
-        self,
-        envelope: Envelope,
-        action_ids: Sequence[str],
-        outcomes: Sequence[TxOutcome],
-        scope: _Scope,
-    ) -> ProviderResponse:
-        processed_at = _iso_utc(self._context.clock_s())
-        money = outcomes[: len(action_ids)]
-        body: dict[str, Any] = {"balance": outcomes[-1].balance.total_minor}
-        if envelope.round_id is not None:
-            body["game_id"] = envelope.round_id
-        body["transactions"] = [
-            {"action_id": action_id, "tx_id": outcome.transaction_id, "processed_at": processed_at}
-            for action_id, outcome in zip(action_ids, money, strict=True)
-        ]
-        replay = all(outcome.replay for outcome in money)
-        return self._reply(200, body, scope, outcome="replay" if replay else "ok")
-
-    async def _refusal(self, error: GatewayError, scope: _Scope) -> ProviderResponse:
+    async def _refusal(self, error: GatewayError, scope: Scope) -> ProviderResponse:
         code, message = lookup_by_mro(error, ERRORS)
         status = code if code in _HTTP_CODES else self._options.business_error_http_status
         if error.retryable:
@@ -412,7 +257,7 @@ class SoftswissAdapter:
         body = {"code": code, "message": message, "balance": await self._balance_for(error, scope)}
         return self._reply(status, body, scope, outcome=error.reason.value)
 
-    async def _balance_for(self, error: GatewayError, scope: _Scope) -> int | None:
+    async def _balance_for(self, error: GatewayError, scope: Scope) -> int | None:
         """The balance a refusal carries: the store's, else a best-effort read, else null."""
         if isinstance(error, CurrencyMismatch | RequestRejected) or error.retryable:
             return None
@@ -426,7 +271,7 @@ class SoftswissAdapter:
             return None
 
     def _reply(
-        self, status: int, body: dict[str, Any], scope: _Scope, *, outcome: str = "invalid_request"
+        self, status: int, body: dict[str, Any], scope: Scope, *, outcome: str = "invalid_request"
     ) -> ProviderResponse:
         return ProviderResponse(
             status=status,
@@ -435,8 +280,3 @@ class SoftswissAdapter:
             outcome=outcome,
             player_id=scope.player_id,
         )
-
-
-def _iso_utc(seconds: float) -> str:
-    moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
