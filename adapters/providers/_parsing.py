@@ -38,6 +38,24 @@ def int_option(
     return value
 
 
+BODY_BYTES_OPTION_MIN = 1024
+BODY_BYTES_OPTION_MAX = 16 * 1024 * 1024
+"""The range an instance may set its request body cap (`body_bytes_max`) in."""
+
+
+def body_bytes_option(
+    options: Mapping[str, Any],
+    protocol: str,
+    default: int,
+    *,
+    maximum: int = BODY_BYTES_OPTION_MAX,
+) -> int:
+    """The instance's request body cap in bytes: option `body_bytes_max`, else `default`."""
+    return int_option(
+        options, protocol, "body_bytes_max", default, minimum=BODY_BYTES_OPTION_MIN, maximum=maximum
+    )
+
+
 def bool_option(options: Mapping[str, Any], protocol: str, name: str, default: bool) -> bool:
     value = options.get(name, default)
     if type(value) is not bool:

@@ -62,7 +62,7 @@ import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from adapters.providers._parsing import bool_option, int_option, required_secret
+from adapters.providers._parsing import body_bytes_option, bool_option, int_option, required_secret
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.betby_lifecycle import BetLifecycle, Reply, Scope
 from adapters.providers.betby_wire import (
@@ -224,14 +224,7 @@ class BetbyOptions:
             ),
             require_iat=bool_option(options, "betby", "require_iat", False),
             reject_reused_jti=bool_option(options, "betby", "reject_reused_jti", True),
-            body_bytes_max=int_option(
-                options,
-                "betby",
-                "body_bytes_max",
-                DEFAULT_BODY_BYTES_MAX,
-                minimum=1024,
-                maximum=16 * 1024 * 1024,
-            ),
+            body_bytes_max=body_bytes_option(options, "betby", DEFAULT_BODY_BYTES_MAX),
             game_id=game_id,
         )
 

@@ -18,7 +18,11 @@ from typing import Any
 
 import orjson
 
-from adapters.providers._parsing import bool_option, exact_json_object, int_option
+from adapters.providers._parsing import (
+    body_bytes_option,
+    bool_option,
+    exact_json_object,
+)
 from core.errors import InvalidAmount, InvalidRequest
 from core.model import Balance
 from core.money import Currency, CurrencyTable, format_minor, minor_from_decimal, to_scaled_int
@@ -107,13 +111,8 @@ class EvolutionOptions:
                 options, "evolution", "balance_includes_bonus", False
             ),
             check_extends_session=bool_option(options, "evolution", "check_extends_session", False),
-            body_bytes_max=int_option(
-                options,
-                "evolution",
-                "body_bytes_max",
-                DEFAULT_BODY_BYTES_MAX,
-                minimum=1024,
-                maximum=1024 * 1024,
+            body_bytes_max=body_bytes_option(
+                options, "evolution", DEFAULT_BODY_BYTES_MAX, maximum=1024 * 1024
             ),
         )
 

@@ -25,7 +25,7 @@ import structlog
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from adapters.providers._parsing import int_option, required_secret
+from adapters.providers._parsing import body_bytes_option, int_option, required_secret
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.gamegate_wire import (
     CONTENT_TYPE,
@@ -117,13 +117,8 @@ class GamegateAdapter:
             minimum=1,
             maximum=3600,
         )
-        self._body_bytes_max = int_option(
-            context.options,
-            "gamegate",
-            "body_bytes_max",
-            DEFAULT_BODY_BYTES_MAX,
-            minimum=1024,
-            maximum=16 * 1024 * 1024,
+        self._body_bytes_max = body_bytes_option(
+            context.options, "gamegate", DEFAULT_BODY_BYTES_MAX
         )
         self._operations: dict[str, tuple[type[BaseModel], _Handler]] = {
             "authenticate": (AuthenticateRequest, self._authenticate),

@@ -50,7 +50,7 @@ import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from adapters.providers._parsing import bool_option, int_option, required_secret
+from adapters.providers._parsing import body_bytes_option, bool_option, required_secret
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.hub88_wire import (
     CONTENT_TYPE,
@@ -209,10 +209,7 @@ class Hub88Adapter:
             if self._sign_responses
             else None
         )
-        self._body_bytes_max = int_option(
-            context.options, "hub88", "body_bytes_max", DEFAULT_BODY_BYTES_MAX, minimum=1024,
-            maximum=16 * 1024 * 1024,
-        )  # fmt: skip
+        self._body_bytes_max = body_bytes_option(context.options, "hub88", DEFAULT_BODY_BYTES_MAX)
         self._handlers: dict[str, _Handler] = {
             "info": self._info,
             "balance": self._balance,

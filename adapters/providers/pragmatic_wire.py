@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
-from adapters.providers._parsing import bool_option, int_option
+from adapters.providers._parsing import body_bytes_option, bool_option, int_option
 from adapters.providers._signing import md5_hex, same_hex_digest
 from core.errors import (
     AlreadyRolledBack,
@@ -354,9 +354,8 @@ class Options:
                 options, "pragmatic", "timestamp_window_s", DEFAULT_TIMESTAMP_WINDOW_S,
                 minimum=0, maximum=_TIMESTAMP_WINDOW_S_MAX,
             ),
-            body_bytes_max=int_option(
-                options, "pragmatic", "body_bytes_max", DEFAULT_BODY_BYTES_MAX,
-                minimum=1024, maximum=_BODY_BYTES_MAX_MAX,
+            body_bytes_max=body_bytes_option(
+                options, "pragmatic", DEFAULT_BODY_BYTES_MAX, maximum=_BODY_BYTES_MAX_MAX
             ),
         )  # fmt: skip
 

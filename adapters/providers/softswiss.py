@@ -59,7 +59,7 @@ from typing import Any, ClassVar
 import orjson
 import structlog
 
-from adapters.providers._parsing import int_option, required_secret
+from adapters.providers._parsing import body_bytes_option, int_option, required_secret
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.softswiss_actions import Calls, Reply, Scope
 from adapters.providers.softswiss_wire import SIGNATURE_HEADER, signature_ok
@@ -177,14 +177,7 @@ class SoftswissOptions:
                 minimum=400,
                 maximum=499,
             ),
-            body_bytes_max=int_option(
-                options,
-                "softswiss",
-                "body_bytes_max",
-                DEFAULT_BODY_BYTES_MAX,
-                minimum=1024,
-                maximum=16 * 1024 * 1024,
-            ),
+            body_bytes_max=body_bytes_option(options, "softswiss", DEFAULT_BODY_BYTES_MAX),
             actions_max=int_option(
                 options, "softswiss", "actions_max", DEFAULT_ACTIONS_MAX, minimum=1, maximum=1000
             ),
