@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
-import orjson
 
-from adapters.conformance.kit import WireRequest, WireResponse
+from adapters.conformance.kit import WireRequest, WireResponse, operator_request
 
 __all__ = ["HttpTransport"]
 
@@ -52,12 +50,7 @@ class HttpTransport:
     async def operator(
         self, method: str, path: str, body: Mapping[str, Any] | None = None, *, key: str = ""
     ) -> WireResponse:
-        headers = {"Authorization": f"Bearer {key}"}
-        if method == "POST":
-            headers["Idempotency-Key"] = f"conformance-{uuid.uuid4().hex}"
-        content = None if body is None else orjson.dumps(body)
-        if content is not None:
-            headers["Content-Type"] = "application/json"
+        headers, content = operator_request(method, body, key)
         response = await self._client.request(
             method, f"{self._base_url}{path}", content=content, headers=headers
         )

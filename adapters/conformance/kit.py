@@ -204,6 +204,20 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
+def operator_request(
+    method: str, body: Mapping[str, Any] | None, key: str
+) -> tuple[dict[str, str], bytes | None]:
+    """Headers and body of an operator API call as every transport sends it: the bearer
+    key, a fresh `Idempotency-Key` on POST, and a JSON body when there is one."""
+    headers = {"Authorization": f"Bearer {key}"}
+    if method == "POST":
+        headers["Idempotency-Key"] = f"conformance-{uuid.uuid4().hex}"
+    content = None if body is None else orjson.dumps(body)
+    if content is not None:
+        headers["Content-Type"] = "application/json"
+    return headers, content
+
+
 CaseFn = Callable[[ScriptContext], Awaitable[None]]
 
 

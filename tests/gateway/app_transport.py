@@ -7,15 +7,13 @@ header added. Time is the app's injected `FakeClock`, so `elapse()` jumps it.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
 from aiohttp import ClientResponse
 from yarl import URL
 
-from adapters.conformance.kit import WireRequest, WireResponse
+from adapters.conformance.kit import WireRequest, WireResponse, operator_request
 from tests.conftest import FakeClock
 from tests.gateway.conftest import Client
 
@@ -45,12 +43,7 @@ class AppTransport:
     async def operator(
         self, method: str, path: str, body: Mapping[str, Any] | None = None, *, key: str = ""
     ) -> WireResponse:
-        headers = {"Authorization": f"Bearer {key}"}
-        if method == "POST":
-            headers["Idempotency-Key"] = f"conformance-{uuid.uuid4().hex}"
-        data = None if body is None else orjson.dumps(body)
-        if data is not None:
-            headers["Content-Type"] = "application/json"
+        headers, data = operator_request(method, body, key)
         response = await self._client.request(method, path, data=data, headers=headers)
         return await _wire(response)
 
