@@ -307,16 +307,9 @@ def _gamegate(_secrets: Mapping[str, bytes], player: PlayerFixture, step: Step) 
 
 
 def _softswiss(secrets_: Mapping[str, bytes], player: PlayerFixture, step: Step) -> WireRequest:
-    if step.kind == "bet":
-        return softswiss.build_bet(
-            secrets_,
-            player,
-            action_id=step.tx_id,
-            amount=step.amount_minor,
-            round_id=step.round_id,
-        )
-    if step.kind == "win":
-        return softswiss.build_win(
+    if step.kind in ("bet", "win"):
+        build = softswiss.build_bet if step.kind == "bet" else softswiss.build_win
+        return build(
             secrets_,
             player,
             action_id=step.tx_id,
@@ -359,16 +352,9 @@ def _hub88(secrets_: Mapping[str, bytes], player: PlayerFixture, step: Step) -> 
 
 
 def _pragmatic(secrets_: Mapping[str, bytes], player: PlayerFixture, step: Step) -> WireRequest:
-    if step.kind == "bet":
-        return pragmatic.build_bet(
-            secrets_,
-            player,
-            reference=step.tx_id,
-            round_id=step.round_id,
-            amount=_decimal(step.amount_minor),
-        )
-    if step.kind == "win":
-        return pragmatic.build_result(
+    if step.kind in ("bet", "win"):
+        build = pragmatic.build_bet if step.kind == "bet" else pragmatic.build_result
+        return build(
             secrets_,
             player,
             reference=step.tx_id,

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from adapters.stores.sqlite_ledger import SqliteLedger
+from adapters.stores.sqlite_ledger import SESSION_CACHE_ENTRIES_MAX, SqliteLedger
 from adapters.stores.sqlite_schema import apply_pragmas, create_schema
 from adapters.stores.sqlite_writer import SqliteWriter
 from core.errors import GatewayError, StorageUnavailable
@@ -26,8 +26,6 @@ __all__ = ["SqliteWalletStore"]
 
 DEFAULT_BATCH_OPS_MAX = 512
 DEFAULT_QUEUE_DEPTH_MAX = 20_000
-SESSION_CACHE_ENTRIES_MAX = 50_000
-"""Committed sessions remembered on the event loop's side (see `get_session`)."""
 
 
 def wall_clock_us() -> int:
@@ -45,7 +43,8 @@ class SqliteWalletStore:
         """Sessions as committed, by token. Most provider callbacks look their session up
         before the money command; this answers them without a trip through the writer.
         Only this store writes sessions, so the copy is current: creation adds, rotation
-        drops (and `_session_epoch` keeps a lookup that raced a rotation out)."""
+        drops (and `_session_epoch` keeps a lookup that raced a rotation out). Bounded
+        like the writer's own session cache."""
         self._session_epoch = 0
 
     @classmethod
