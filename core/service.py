@@ -10,7 +10,6 @@ session expired.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -35,7 +34,7 @@ from core.model import (
     WalletCommand,
 )
 from core.money import CurrencyTable
-from core.time_limits import SharedTimeLimit
+from core.time_limits import SharedTimeLimit, TimeLimitExpired
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 from core.wallet.store import DebitGuard, WalletStore
 
@@ -182,16 +181,8 @@ class WalletService:
         One shared timer for every call (`SharedTimeLimit`), not `asyncio.timeout()`:
         arming and cancelling a loop timer per call is measurable on the event loop.
         """
-        time_limit = self._store_time_limit
-        entry = time_limit.enter()
         try:
-            result = await awaitable
-        except asyncio.CancelledError:
-            if not time_limit.leave(entry):
-                raise
-            raise StorageUnavailable("wallet store timed out; outcome unknown") from None
-        except BaseException:
-            time_limit.leave(entry)
-            raise
-        time_limit.leave(entry)
-        return result
+            with self._store_time_limit.within():
+                return await awaitable
+        except TimeLimitExpired as exc:
+            raise StorageUnavailable("wallet store timed out; outcome unknown") from exc

@@ -25,7 +25,7 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from core.time_limits import SharedTimeLimit
+from core.time_limits import SharedTimeLimit, TimeLimitExpired
 from gateway.keys import REQUEST_INFO
 from gateway.logging import log_request
 from gateway.metrics import Metrics
@@ -122,12 +122,10 @@ async def _respond(
 async def _within_time_limit(
     request: web.Request, handler: Handler, info: RequestInfo, time_limit: SharedTimeLimit
 ) -> web.StreamResponse:
-    entry = time_limit.enter()
     try:
-        response = await handler(request)
-    except asyncio.CancelledError:
-        if not time_limit.leave(entry):
-            raise
+        with time_limit.within():
+            return await handler(request)
+    except TimeLimitExpired:
         info.outcome = "timeout"
         return error_response(
             503,
@@ -135,11 +133,6 @@ async def _within_time_limit(
             f"request took longer than {time_limit.limit_s} s",
             headers={"Retry-After": "1"},
         )
-    except BaseException:
-        time_limit.leave(entry)
-        raise
-    time_limit.leave(entry)
-    return response
 
 
 def _http_error(exc: web.HTTPException, info: RequestInfo) -> web.Response:

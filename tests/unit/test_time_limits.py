@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
-from core.time_limits import SharedTimeLimit
+import pytest
+
+from core.time_limits import SharedTimeLimit, TimeLimitExpired
 
 
 async def _guarded(limit: SharedTimeLimit, work_s: float) -> str:
-    entry = limit.enter()
     try:
-        await asyncio.sleep(work_s)
-    except asyncio.CancelledError:
-        if limit.leave(entry):
-            return "timed out"
-        raise
-    limit.leave(entry)
+        with limit.within():
+            await asyncio.sleep(work_s)
+    except TimeLimitExpired:
+        return "timed out"
     return "done"
 
 
@@ -54,3 +53,15 @@ async def test_a_cancellation_from_elsewhere_is_not_claimed() -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert task.cancelled()
+
+
+async def test_a_timeout_the_work_raises_itself_is_not_the_limits() -> None:
+    limit = SharedTimeLimit(5)
+
+    async def work() -> None:
+        with limit.within():
+            raise TimeoutError("the work's own")
+
+    with pytest.raises(TimeoutError, match="the work's own") as caught:
+        await work()
+    assert not isinstance(caught.value, TimeLimitExpired)
