@@ -99,9 +99,6 @@ class CurrencyTable:
     def __contains__(self, code: object) -> bool:
         return code in self._by_code
 
-    def codes(self) -> list[str]:
-        return sorted(self._by_code)
-
 
 def _check_range(amount_minor: int, *, allow_negative: bool) -> int:
     if amount_minor < 0 and not allow_negative:
