@@ -265,7 +265,9 @@ class SqliteLedger:
             player_id = commands[0].player_id
             if self.player(player_id) is not None:
                 refused.error.balance = self.balance_of(player_id)
-            return refused.error
+            # Without its traceback: the frames in it reach back to the writer's whole
+            # batch, which would then live on as cyclic garbage for the collector.
+            return refused.error.with_traceback(None)
 
     def _guard_context(
         self, guard: DebitGuard, debit: Debit

@@ -116,7 +116,10 @@ class SqliteWalletStore:
             self.ledger.apply_or_refuse, (commands, refusal, guard), prefetch=commands
         )
         if isinstance(result, GatewayError):
-            raise result  # a refusal, stored in the batch that committed before this answer
+            try:
+                raise result  # a refusal, stored in the batch that committed before this answer
+            finally:
+                del result  # this frame, in the traceback, must not hold the error: a cycle
         assert isinstance(result, list)
         return result
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import structlog
 
-from core.errors import StorageUnavailable
+from core.errors import GatewayError, StorageUnavailable
 
 __all__ = ["WRITER_THREAD_NAME", "Job", "SqliteWriter"]
 
@@ -246,7 +246,7 @@ class SqliteWriter:
         try:
             job.result = job.fn(*job.args)
         except Exception as exc:  # noqa: BLE001 -- delivered to the caller
-            job.error = exc
+            job.error = _delivered(exc)
 
     def _run_staged(self, job: Job) -> None:
         """Run a job whose writes are staged; a refusal undoes only its own staging."""
@@ -257,7 +257,7 @@ class SqliteWriter:
         except sqlite3.Error:
             raise
         except Exception as exc:  # noqa: BLE001 -- delivered to the caller
-            job.error = exc
+            job.error = _delivered(exc)
             self.undo_job()
 
     def _run_isolated(self, conn: sqlite3.Connection, job: Job) -> None:
@@ -299,6 +299,13 @@ class SqliteWriter:
                 job.future.set_exception(job.error)
             else:
                 job.future.set_result(job.result)
+
+
+def _delivered(exc: Exception) -> Exception:
+    """A refusal travels without its traceback, whose frames reach this thread's whole
+    batch: kept, they would make every job of the batch cyclic garbage. Anything else
+    is a bug and keeps its traceback for the log."""
+    return exc.with_traceback(None) if isinstance(exc, GatewayError) else exc
 
 
 def _set_result(future: asyncio.Future[None], value: None) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from collections.abc import AsyncIterator
+import gc
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,40 @@ async def test_fifty_deliveries_of_one_bet_debit_once_and_share_one_transaction_
     assert await store.balance("p1", "EUR") == Balance("EUR", 700, 0)
     history = await store.transactions("p1", limit=10)
     assert [r.tx_id for r in history] == ["b1", "d1"]
+
+
+@pytest.fixture
+def saved_garbage() -> Iterator[list[object]]:
+    """What the cyclic collector finds unreachable while the test runs, kept for inspection."""
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        yield gc.garbage
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if was_enabled:
+            gc.enable()
+
+
+async def test_refusals_leave_no_cyclic_garbage_behind(
+    store: WalletStore, saved_garbage: list[object]
+) -> None:
+    """Refusals are everyday traffic (a rollback after settlement, a broke player). If a
+    refusal carried its traceback, the frames in it would keep its whole group commit
+    (every caller's job, future and outcome) alive until a full collection: memory and
+    collector time that grow with the load."""
+    await store.apply([Deposit("d1", "p1", "EUR", 3 * STAKE_MINOR)])
+    gc.collect()
+    saved_garbage.clear()
+    for batch in range(5):
+        debits = [
+            Debit("prov", f"b{batch}-{i}", "p1", "EUR", STAKE_MINOR, f"r{batch}-{i}", "g1")
+            for i in range(8)
+        ]
+        answers = await _gather(store, debits)
+        assert sum(isinstance(answer, InsufficientFunds) for answer in answers) >= 5
+    gc.collect()
+    assert saved_garbage == []

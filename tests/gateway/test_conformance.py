@@ -7,6 +7,8 @@ script's requests pass the middleware, the routes and the metrics like a provide
 
 from __future__ import annotations
 
+import gc
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +83,36 @@ async def test_the_protocol_script_passes_through_the_whole_gateway(
     ]
     assert counted, "the script's callbacks are counted under the instance"
     assert not [line for line in counted if 'outcome="internal_error"' in line]
+
+
+@pytest.mark.parametrize("protocol", sorted(SCRIPTS))
+async def test_the_protocol_script_leaves_no_cyclic_garbage(
+    protocol: str, tmp_path: Path, clock: FakeClock, aiohttp_client: AiohttpClient
+) -> None:
+    """Refusals and bad requests are everyday traffic. An error object that outlives its
+    handling with its traceback keeps the frames in it, and everything they reference,
+    alive until the collector finds the cycle: collector time and memory that grow with
+    the refusal rate (a wallet refusal once took its whole group commit along)."""
+    instance, settings = _demo_settings(tmp_path / "data", protocol)
+    client = await aiohttp_client(create_app(settings, clock=clock))
+    transport = AppTransport(client, clock)
+    secrets = load_script_secrets(settings, instance)
+    options = dict(settings.providers[instance].options)
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        await run_cases(
+            SCRIPTS[protocol],
+            lambda: ScriptContext(instance, secrets, options, transport, DEMO_OPERATOR_KEY),
+        )
+        gc.collect()
+        found = Counter(type(garbage).__name__ for garbage in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert not found, found.most_common(10)
 
 
 def test_script_secrets_are_the_instance_directory_with_overrides(tmp_path: Path) -> None:
