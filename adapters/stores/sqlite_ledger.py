@@ -347,7 +347,7 @@ class SqliteLedger:
         self._insert_records(planned.records)
         undo, staged, txs = self._undo, self._staged, self._txs
         for updated in planned.updates:
-            staged.status_rows.append((updated.status, updated.provider, updated.tx_id))
+            staged.status_rows.append((updated.status, updated.seq))
             key = (updated.provider, updated.tx_id)
             undo.append((txs, key, txs.get(key, _MISSING)))
             txs[key] = updated

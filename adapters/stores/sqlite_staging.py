@@ -15,7 +15,7 @@ from adapters.stores.sqlite_schema import TX_COLUMNS
 __all__ = ["StagedWrites"]
 
 _INSERT_TX = f"INSERT INTO txs ({TX_COLUMNS}, hash) VALUES ({', '.join('?' * 17)})"
-_UPDATE_STATUS = "UPDATE txs SET status = ? WHERE provider = ? AND tx_id = ?"
+_UPDATE_STATUS = "UPDATE txs SET status = ? WHERE seq = ?"  # by rowid: no index search
 _INSERT_ENTRY = "INSERT INTO entries (seq, account, currency, amount_minor) VALUES (?, ?, ?, ?)"
 _UPSERT_ROUND = "INSERT OR REPLACE INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _INSERT_OUTBOX = "INSERT INTO outbox (first_seq, last_seq) VALUES (?, ?)"
@@ -40,7 +40,7 @@ class StagedWrites:
 
     def __init__(self) -> None:
         self.tx_rows: list[tuple[Any, ...]] = []
-        self.status_rows: list[tuple[str, str, str]] = []
+        self.status_rows: list[tuple[str, int]] = []
         self.entry_rows: list[tuple[int, str, str, int]] = []
         self.round_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
         """Last state of each round written in this batch (one upsert per round)."""
