@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import AsyncIterator, Awaitable, Callable
+import gc
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,26 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now_s += seconds
+
+
+@pytest.fixture
+def saved_garbage() -> Iterator[list[object]]:
+    """What the cyclic collector finds unreachable during the test, kept for inspection.
+
+    The automatic collector is off meanwhile; call `gc.collect()` to look, and clear the
+    list after any set-up whose one-time garbage the test does not want to count.
+    """
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        yield gc.garbage
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if was_enabled:
+            gc.enable()
 
 
 @pytest.fixture

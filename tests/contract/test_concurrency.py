@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import gc
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -85,22 +85,6 @@ async def test_fifty_deliveries_of_one_bet_debit_once_and_share_one_transaction_
     assert await store.balance("p1", "EUR") == Balance("EUR", 700, 0)
     history = await store.transactions("p1", limit=10)
     assert [r.tx_id for r in history] == ["b1", "d1"]
-
-
-@pytest.fixture
-def saved_garbage() -> Iterator[list[object]]:
-    """What the cyclic collector finds unreachable while the test runs, kept for inspection."""
-    gc.collect()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        yield gc.garbage
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        if was_enabled:
-            gc.enable()
 
 
 async def test_refusals_leave_no_cyclic_garbage_behind(
