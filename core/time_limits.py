@@ -49,14 +49,13 @@ class TimeLimitEntry:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        ours = self.limit.leave(self)
+        ours = self.limit._leave(self)
         if ours and exc_type is not None and issubclass(exc_type, asyncio.CancelledError):
             raise TimeLimitExpired(f"took longer than {self.limit.limit_s} s") from exc
 
 
 class SharedTimeLimit:
-    """`with limit.within():` around the work (or `enter`, then `leave` exactly once on
-    every path)."""
+    """`with limit.within():` around the work."""
 
     def __init__(self, limit_s: float) -> None:
         assert limit_s > 0
@@ -65,7 +64,8 @@ class SharedTimeLimit:
         """Insertion order is deadline order: the same limit, a monotonic clock."""
         self._timer: asyncio.TimerHandle | None = None
 
-    def enter(self) -> TimeLimitEntry:
+    def within(self) -> TimeLimitEntry:
+        """The current task under the limit until the `with` block ends."""
         loop = asyncio.get_running_loop()
         task = asyncio.current_task(loop)
         assert task is not None, "a time limit needs a task to cancel"
@@ -75,11 +75,7 @@ class SharedTimeLimit:
             self._timer = loop.call_at(entry.deadline_s, self._expire, loop)
         return entry
 
-    def within(self) -> TimeLimitEntry:
-        """The current task under the limit until the `with` block ends."""
-        return self.enter()
-
-    def leave(self, entry: TimeLimitEntry) -> bool:
+    def _leave(self, entry: TimeLimitEntry) -> bool:
         """True if the limit expired and no other cancellation is pending: a
         `CancelledError` the task is handling is then this limit's, to answer as a timeout."""
         if not entry.expired:

@@ -18,11 +18,7 @@ from typing import Any
 
 import orjson
 
-from adapters.providers._parsing import (
-    body_bytes_option,
-    bool_option,
-    exact_json_object,
-)
+from adapters.providers._parsing import body_bytes_option, bool_option, exact_json_object
 from core.errors import InvalidAmount, InvalidRequest
 from core.model import Balance
 from core.money import Currency, CurrencyTable, format_minor, minor_from_decimal, to_scaled_int
