@@ -243,7 +243,11 @@ def verify_command(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     from adapters.stores.sqlite_verify import verify_wallet  # lazy: only verify needs it
 
-    report = verify_wallet(path)
+    try:
+        report = verify_wallet(path)
+    except RuntimeError as error:  # a file this build cannot read (another schema version)
+        _warn(str(error))
+        return EXIT_FAILED
     for line in report.lines():
         print(line)
     return EXIT_OK if report.ok else EXIT_FAILED

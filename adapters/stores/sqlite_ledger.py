@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from adapters.stores.sqlite_player_chains import HEADS_FLUSH_TXS_MIN, PlayerChains
 from adapters.stores.sqlite_prefetch import SELECT_ROUNDS, SELECT_TXS, load_keyed, load_players
 from adapters.stores.sqlite_schema import (
     TX_COLUMNS,
@@ -60,6 +61,8 @@ ROUND_CACHE_ENTRIES_MAX = 100_000
 SESSION_CACHE_ENTRIES_MAX = 50_000
 
 UndoLog = list[tuple[dict[Any, Any], Any, Any]]
+_SELECT_LINK = "SELECT player_id, prev_player_seq FROM txs WHERE seq = ?"
+_SELECT_CHAINED = f"SELECT {TX_COLUMNS}, prev_player_seq FROM txs WHERE seq = ?"
 _HEAD = "head"
 """Key of the chain head (next seq, last hash) in `SqliteLedger._head`."""
 
@@ -67,7 +70,12 @@ _HEAD = "head"
 class SqliteLedger:
     """Cached ledger state and the SQL that persists each plan. Writer thread only."""
 
-    def __init__(self, conn: sqlite3.Connection, clock_us: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        clock_us: Callable[[], int],
+        heads_flush_txs_min: int = HEADS_FLUSH_TXS_MIN,
+    ) -> None:
         self._conn = conn
         self._clock_us = clock_us
         self._players: dict[str, PlayerRecord] = {}
@@ -79,6 +87,7 @@ class SqliteLedger:
         self._account_deltas = self._staged.account_deltas
         self._undo: UndoLog = []
         self._head: dict[str, tuple[int, bytes]] = {_HEAD: (1, GENESIS_HASH)}
+        self._chains = PlayerChains(conn, heads_flush_txs_min)
         self.reload()
 
     # -- lifecycle ---------------------------------------------------------------
@@ -94,6 +103,7 @@ class SqliteLedger:
         self._undo = []
         row = self._conn.execute("SELECT seq, hash FROM txs ORDER BY seq DESC LIMIT 1").fetchone()
         self._head[_HEAD] = (1, GENESIS_HASH) if row is None else (row[0] + 1, row[1])
+        self._chains.load_tail()
 
     def begin_command(self) -> None:
         self._undo = []
@@ -112,6 +122,7 @@ class SqliteLedger:
     def flush(self) -> None:
         """Write what the batch (or, when isolating, the command) staged."""
         self._staged.flush(self._conn)
+        self._chains.flush(self._next_seq - 1)
 
     def trim_caches(self) -> None:
         """Bound the caches; only between batches, so nothing staged is ever evicted."""
@@ -131,15 +142,14 @@ class SqliteLedger:
         Every lookup still goes through the cache afterwards; a key found missing is
         cached as missing (it cannot appear: this thread is the only writer).
         """
-        txs, rounds, players = self._txs, self._rounds, self._players
+        txs, rounds = self._txs, self._rounds
         tx_keys: set[tuple[str, str]] = set()
         round_keys: set[tuple[str, str]] = set()
         player_ids: set[str] = set()
         # One pass, keeping only what the caches miss (this runs for every command).
         for commands in batches:
             for command in commands:
-                if command.player_id not in players:
-                    player_ids.add(command.player_id)
+                player_ids.add(command.player_id)
                 provider = command.provider
                 round_id = getattr(command, "round_id", None)
                 if round_id and (provider, round_id) not in rounds:
@@ -156,8 +166,10 @@ class SqliteLedger:
             load_keyed(conn, tx_keys, SELECT_TXS, txs, tx_from_row)
         if round_keys:
             load_keyed(conn, round_keys, SELECT_ROUNDS, rounds, round_from_row)
-        if player_ids:
-            load_players(conn, player_ids, players, self._balances)
+        players = self._players
+        if missing_players := {p for p in player_ids if p not in players}:
+            load_players(conn, missing_players, players, self._balances)
+        self._chains.prefetch(player_ids)
 
     # -- LedgerView ----------------------------------------------------------------
 
@@ -386,13 +398,20 @@ class SqliteLedger:
 
     def _insert_records(self, records: list[TxRecord]) -> None:
         undo, txs, head = self._undo, self._txs, self._head
+        chains = self._chains
+        player_heads = chains.heads
         next_seq, link = head[_HEAD]
         undo.append((head, _HEAD, (next_seq, link)))
         tx_rows = self._staged.tx_rows
         for record in records:
             assert record.seq == next_seq, "seqs are dense and ordered"
             link = link_hash(link, record)
-            tx_rows.append(tx_to_row(record, link))
+            player_id = record.player_id
+            previous = chains.head(player_id)
+            tx_rows.append(tx_to_row(record, link, previous or None))
+            undo.append((player_heads, player_id, previous))
+            player_heads[player_id] = next_seq
+            chains.moved(player_id)
             next_seq += 1
             key = (record.provider, record.tx_id)
             undo.append((txs, key, txs.get(key, _MISSING)))
@@ -464,12 +483,22 @@ class SqliteLedger:
         return session
 
     def transactions(self, player_id: str, limit: int, before_seq: int | None) -> list[TxRecord]:
-        rows = self._conn.execute(
-            f"SELECT {TX_COLUMNS} FROM txs WHERE player_id = ? AND seq < ? "
-            "ORDER BY seq DESC LIMIT ?",
-            (player_id, before_seq if before_seq is not None else 2**63 - 1, limit),
-        ).fetchall()
-        return [self._fresh(tx_from_row(row)) for row in rows]
+        """Newest first, walking the player's chain: one lookup by seq per transaction."""
+        seq: int | None = self._chains.head(player_id) or None
+        if before_seq is not None and seq is not None and seq >= before_seq:
+            # A page cursor is the last seq of the page before: continue from its link.
+            row = self._conn.execute(_SELECT_LINK, (before_seq,)).fetchone()
+            if row is not None and row[0] == player_id:
+                seq = row[1]
+        records: list[TxRecord] = []
+        while seq is not None and len(records) < limit:
+            row = self._conn.execute(_SELECT_CHAINED, (seq,)).fetchone()
+            if row is None:
+                break
+            if before_seq is None or seq < before_seq:
+                records.append(self._fresh(tx_from_row(row)))
+            seq = row[-1]
+        return records
 
     def round_transactions(self, provider: str, round_id: str) -> list[TxRecord]:
         rows = self._conn.execute(

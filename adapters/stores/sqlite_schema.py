@@ -11,10 +11,12 @@ from core.model import FundingOrder, PlayerStatus, TxKind, TxStatus
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 
 __all__ = [
+    "HEADS_THROUGH_SEQ_KEY",
     "SCHEMA_VERSION",
     "TX_COLUMNS",
     "apply_pragmas",
     "create_schema",
+    "migrate_2_to_3",
     "player_from_row",
     "player_to_row",
     "round_from_row",
@@ -23,7 +25,11 @@ __all__ = [
     "tx_to_row",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+"""3: per-player chains (`txs.prev_player_seq`, `player_heads`) replace the
+`txs_by_player` index; `migrate_2_to_3` converts a version 2 file in place."""
+HEADS_THROUGH_SEQ_KEY = "player_heads_through_seq"
+"""meta key: `player_heads` holds each player's last seq among the txs up to this seq."""
 BUSY_TIMEOUT_MS = 5_000
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 """About 40 MB of WAL between checkpoints (SQLite's default is 1,000 pages). A group
@@ -85,10 +91,20 @@ CREATE TABLE IF NOT EXISTS txs (
     detail TEXT NOT NULL,
     created_at_us INTEGER NOT NULL,
     hash BLOB NOT NULL,
+    prev_player_seq INTEGER,  -- the player's previous transaction (NULL: the first)
     UNIQUE (provider, tx_id)
 );
-CREATE INDEX IF NOT EXISTS txs_by_player ON txs (player_id, seq);
 CREATE INDEX IF NOT EXISTS txs_by_round ON txs (provider, round_id);
+
+-- A player's history is a chain through txs.prev_player_seq starting at the player's
+-- newest seq. No (player_id, seq) index: with players spread over the whole key space,
+-- it put one random leaf page into nearly every transaction's commit. The heads are
+-- kept in memory and written here in bulk every few ten thousand transactions (see
+-- `sqlite_player_chains`); the txs after meta's `player_heads_through_seq` are the rest.
+CREATE TABLE IF NOT EXISTS player_heads (
+    player_id TEXT PRIMARY KEY,
+    last_seq INTEGER NOT NULL
+) WITHOUT ROWID;
 
 -- Double-entry legs; the legs of one transaction (same seq) sum to zero.
 CREATE TABLE IF NOT EXISTS entries (
@@ -150,14 +166,65 @@ def apply_pragmas(conn: sqlite3.Connection, *, synchronous: str) -> None:
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
-    conn.executescript(_DDL)
-    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    """Create a new wallet file, or check (and if it is version 2, migrate) an existing one."""
+    row = _schema_version(conn)
     if row is None:
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        conn.executescript(_DDL)
+        conn.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?)",
+            [("schema_version", str(SCHEMA_VERSION)), (HEADS_THROUGH_SEQ_KEY, "0")],
         )
-    elif int(row[0]) != SCHEMA_VERSION:
-        raise RuntimeError(f"wallet schema version {row[0]}, this build needs {SCHEMA_VERSION}")
+        return
+    version = int(row[0])
+    if version == 2:
+        migrate_2_to_3(conn)
+    elif version != SCHEMA_VERSION:
+        raise RuntimeError(f"wallet schema version {version}, this build needs {SCHEMA_VERSION}")
+
+
+def _schema_version(conn: sqlite3.Connection) -> tuple[str] | None:
+    has_meta = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if has_meta is None:
+        return None
+    row: tuple[str] | None = conn.execute(
+        "SELECT value FROM meta WHERE key = 'schema_version'"
+    ).fetchone()
+    return row
+
+
+def migrate_2_to_3(conn: sqlite3.Connection) -> None:
+    """Link each player's transactions into a chain and drop the per-player index.
+
+    One transaction: a crash leaves the file at version 2, and the next start migrates
+    again. The hash chain does not cover the new column, so no link changes.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("ALTER TABLE txs ADD COLUMN prev_player_seq INTEGER")
+        conn.execute(
+            "UPDATE txs SET prev_player_seq = chained.prev FROM ("
+            " SELECT seq, LAG(seq) OVER (PARTITION BY player_id ORDER BY seq) AS prev FROM txs"
+            ") AS chained WHERE txs.seq = chained.seq"
+        )
+        conn.execute(
+            "CREATE TABLE player_heads (player_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL)"
+            " WITHOUT ROWID"
+        )
+        conn.execute(
+            "INSERT INTO player_heads SELECT player_id, MAX(seq) FROM txs GROUP BY player_id"
+        )
+        conn.execute(
+            "INSERT INTO meta (key, value) SELECT ?, COALESCE(MAX(seq), 0) FROM txs",
+            (HEADS_THROUGH_SEQ_KEY,),
+        )
+        conn.execute("DROP INDEX txs_by_player")
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def player_to_row(p: PlayerRecord) -> tuple[Any, ...]:
@@ -182,12 +249,12 @@ def session_from_row(row: tuple[Any, ...]) -> SessionRecord:
     )  # fmt: skip
 
 
-def tx_to_row(r: TxRecord, link: bytes) -> tuple[Any, ...]:
+def tx_to_row(r: TxRecord, link: bytes, prev_player_seq: int | None) -> tuple[Any, ...]:
     return (
         r.seq, r.provider, r.tx_id, r.kind, r.player_id, r.currency, r.amount_minor,
         r.real_delta_minor, r.bonus_delta_minor, r.round_id, r.ref_tx_id, r.fingerprint,
         r.status, r.reason, r.detail,
-        r.created_at_us, link,
+        r.created_at_us, link, prev_player_seq,
     )  # fmt: skip
 
 

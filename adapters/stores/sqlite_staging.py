@@ -14,7 +14,7 @@ from adapters.stores.sqlite_schema import TX_COLUMNS
 
 __all__ = ["StagedWrites"]
 
-_INSERT_TX = f"INSERT INTO txs ({TX_COLUMNS}, hash) VALUES ({', '.join('?' * 17)})"
+_INSERT_TX = f"INSERT INTO txs ({TX_COLUMNS}, hash, prev_player_seq) VALUES ({', '.join('?' * 18)})"
 _UPDATE_STATUS = "UPDATE txs SET status = ? WHERE seq = ?"  # by rowid: no index search
 _INSERT_ENTRY = "INSERT INTO entries (seq, account, currency, amount_minor) VALUES (?, ?, ?, ?)"
 _UPSERT_ROUND = "INSERT OR REPLACE INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"

@@ -5,7 +5,7 @@ the first mismatch of each kind. It opens the file read-only, in one read transa
 (a consistent snapshot even while the gateway writes), and never as a second writer:
 the bundled SQLite 3.40 can corrupt a WAL file when two connections write or
 checkpoint at once. Rows are streamed in key order, so memory stays flat for
-millions of entries; only the per-currency totals are held.
+millions of entries; only the per-currency totals and a seq or two per player are held.
 """
 
 from __future__ import annotations
@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapters.stores.sqlite_schema import TX_COLUMNS, tx_from_row
+from adapters.stores.sqlite_schema import (
+    HEADS_THROUGH_SEQ_KEY,
+    SCHEMA_VERSION,
+    TX_COLUMNS,
+    tx_from_row,
+)
 from core.model import TxKind, TxStatus
 from core.wallet.chain import GENESIS_HASH, link_hash
 from core.wallet.records import Entry, TxRecord, player_account
@@ -95,6 +100,9 @@ CHECK_CHAIN = "hash chain: dense seqs from 1, each link recomputed"
 CHECK_NEGATIVE = "no negative player balance except debt from a reversed win"
 CHECK_PLAYER_LEGS = "player legs: each transaction's entries match its real/bonus deltas"
 CHECK_OUTBOX = "outbox: events tile the transaction log, seq 1 to the last, in order"
+CHECK_PLAYER_CHAINS = (
+    "player chains: each transaction links to its player's previous one, heads are current"
+)
 
 
 def verify_wallet(path: Path) -> VerifyReport:
@@ -104,6 +112,7 @@ def verify_wallet(path: Path) -> VerifyReport:
     conn = _connect_read_only(report.path)
     try:
         conn.execute("BEGIN")  # one snapshot for every check
+        _require_current_schema(conn)
         report.checks.append(_check_integrity(conn))
         report.checks.append(_check_balances(conn, report))
         report.checks.append(_check_currency_totals(conn))
@@ -122,6 +131,16 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
         raise FileNotFoundError(f"no wallet database at {path}")
     uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
     return sqlite3.connect(uri, uri=True, isolation_level=None)
+
+
+def _require_current_schema(conn: sqlite3.Connection) -> None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    version = None if row is None else int(row[0])
+    if version != SCHEMA_VERSION:
+        raise RuntimeError(
+            f"wallet schema version {version}, this build verifies {SCHEMA_VERSION}; "
+            "start the gateway on (a copy of) the file once to migrate it"
+        )
 
 
 def _stream(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> Iterator[Any]:
@@ -220,16 +239,21 @@ def _entry_groups(
 
 
 def _check_log(conn: sqlite3.Connection, report: VerifyReport) -> list[CheckResult]:
-    """One pass over txs and entries, both by seq: balance per tx, chain and player legs."""
+    """One pass over txs and entries, both by seq: balance per tx, chains and player legs."""
     balanced = CheckResult(CHECK_TX_BALANCED)
     chain = CheckResult(CHECK_CHAIN)
     legs = CheckResult(CHECK_PLAYER_LEGS)
+    players = _PlayerChainCheck(conn)
     groups = _entry_groups(conn, report)
     group = next(groups, None)
     link, expected_seq = GENESIS_HASH, 1
-    for row in _stream(conn, f"SELECT {TX_COLUMNS}, hash FROM txs ORDER BY seq"):
+    for chained_row in _stream(
+        conn, f"SELECT {TX_COLUMNS}, hash, prev_player_seq FROM txs ORDER BY seq"
+    ):
         report.txs += 1
+        row, prev_player_seq = chained_row[:-1], chained_row[-1]
         seq = row[0]
+        players.link(seq, row[4], prev_player_seq)
         while group is not None and group[0] < seq:
             _check_group_sum(balanced, group)
             legs.fail(f"seq {group[0]}: {len(group[1])} entries but no transaction")
@@ -253,7 +277,47 @@ def _check_log(conn: sqlite3.Connection, report: VerifyReport) -> list[CheckResu
         _check_group_sum(balanced, group)
         legs.fail(f"seq {group[0]}: {len(group[1])} entries but no transaction")
         group = next(groups, None)
-    return [balanced, chain, legs]
+    return [balanced, chain, legs, players.finish()]
+
+
+class _PlayerChainCheck:
+    """Each row's `prev_player_seq` is its player's previous seq, and `player_heads`
+    holds each player's last seq up to meta's `player_heads_through_seq` (the rows after
+    it are the in-memory tail). Holds one seq per player, twice."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.check = CheckResult(CHECK_PLAYER_CHAINS)
+        row = conn.execute(
+            "SELECT value FROM meta WHERE key = ?", (HEADS_THROUGH_SEQ_KEY,)
+        ).fetchone()
+        self._through_seq = -1 if row is None else int(row[0])
+        if row is None:
+            self.check.fail(f"meta has no {HEADS_THROUGH_SEQ_KEY}")
+        self._last: dict[str, int] = {}
+        self._at_through: dict[str, int] | None = None
+
+    def link(self, seq: int, player_id: str, prev_player_seq: int | None) -> None:
+        if self._at_through is None and seq > self._through_seq:
+            self._at_through = dict(self._last)
+        expected = self._last.get(player_id)
+        if prev_player_seq != expected:
+            self.check.fail(
+                f"seq {seq}: expected the link to {player_id}'s previous seq {expected}, "
+                f"found {prev_player_seq}"
+            )
+        self._last[player_id] = seq
+
+    def finish(self) -> CheckResult:
+        expected = self._last if self._at_through is None else self._at_through
+        stored = dict(_stream(self._conn, "SELECT player_id, last_seq FROM player_heads"))
+        for player_id in sorted(expected.keys() | stored.keys()):
+            if stored.get(player_id) != expected.get(player_id):
+                self.check.fail(
+                    f"player_heads {player_id}: expected {expected.get(player_id)}, "
+                    f"found {stored.get(player_id)}"
+                )
+        return self.check
 
 
 def _record(row: tuple[Any, ...], chain: CheckResult) -> TxRecord | None:
@@ -312,17 +376,23 @@ def _check_legs(check: CheckResult, record: TxRecord, entries: list[Entry]) -> N
 def _check_negative(conn: sqlite3.Connection) -> CheckResult:
     """A negative player account is allowed only as debt left by a reversed win."""
     check = CheckResult(CHECK_NEGATIVE)
-    for account, currency, balance in _stream(
-        conn,
+    negative = conn.execute(
         "SELECT account, currency, balance_minor FROM accounts "
-        "WHERE account LIKE 'player:%' AND balance_minor < 0 ORDER BY account, currency",
-    ):
+        "WHERE account LIKE 'player:%' AND balance_minor < 0 ORDER BY account, currency"
+    ).fetchall()
+    if not negative:
+        return check
+    with_reversed_win = {
+        player_id
+        for (player_id,) in _stream(
+            conn,
+            "SELECT DISTINCT player_id FROM txs WHERE kind = ? AND status = ?",
+            (TxKind.CREDIT.value, TxStatus.ROLLED_BACK.value),
+        )
+    }
+    for account, currency, balance in negative:
         player_id = account[len("player:") :].rsplit(":", 1)[0]
-        reversed_win = conn.execute(
-            "SELECT 1 FROM txs WHERE player_id = ? AND kind = ? AND status = ? LIMIT 1",
-            (player_id, TxKind.CREDIT.value, TxStatus.ROLLED_BACK.value),
-        ).fetchone()
-        if reversed_win is None:
+        if player_id not in with_reversed_win:
             check.fail(f"{account} {currency}: balance {balance} but no reversed win left a debt")
     return check
 

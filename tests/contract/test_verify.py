@@ -15,6 +15,7 @@ from adapters.stores.sqlite_verify import (
     CHECK_CURRENCIES,
     CHECK_NEGATIVE,
     CHECK_OUTBOX,
+    CHECK_PLAYER_CHAINS,
     CHECK_PLAYER_LEGS,
     CHECK_TX_BALANCED,
     VerifyReport,
@@ -49,11 +50,17 @@ async def _fill(store: SqliteWalletStore) -> None:
     await store.apply([Rollback("prov", "rb-b4", "p3", "b4")])
 
 
+HEADS_FLUSH_TXS_MIN = 4
+"""`player_heads` is written after seqs 4, 8 and 13; seqs 14 and 15 are the tail."""
+
+
 @pytest.fixture
 async def wallet(tmp_path: Path, clock: FakeClock) -> Path:
     """A closed wallet file with every kind of record in it."""
     path = tmp_path / "wallet.db"
-    store = await SqliteWalletStore.open(path, clock_us=clock.micros)
+    store = await SqliteWalletStore.open(
+        path, clock_us=clock.micros, heads_flush_txs_min=HEADS_FLUSH_TXS_MIN
+    )
     try:
         await _fill(store)
     finally:
@@ -83,7 +90,7 @@ def test_a_clean_wallet_passes_every_check(wallet: Path) -> None:
     lines = report.lines()
     assert lines[0].startswith(f"wallet {wallet}: OK — 15 txs")
     assert "verified in" in lines[0]
-    assert len(lines) == 1 + 8
+    assert len(lines) == 1 + 9
     assert all(line.startswith("PASS ") for line in lines[1:])
 
 
@@ -144,6 +151,37 @@ def test_a_removed_transaction_leaves_a_gap_in_the_seqs(wallet: Path, tmp_path: 
     copy = _tampered(wallet, tmp_path, "DELETE FROM txs WHERE seq = 13")
     failed = _failed(verify_wallet(copy))
     assert failed[CHECK_CHAIN] == "seq 14: expected seq 13 (seqs must be dense from 1)"
+
+
+def test_a_broken_link_in_a_players_chain_is_reported_at_its_seq(
+    wallet: Path, tmp_path: Path
+) -> None:
+    copy = _tampered(wallet, tmp_path, "UPDATE txs SET prev_player_seq = 1 WHERE seq = 6")
+    assert _failed(verify_wallet(copy)) == {
+        CHECK_PLAYER_CHAINS: "seq 6: expected the link to p1's previous seq 5, found 1"
+    }
+
+
+def test_a_stale_player_head_is_reported_with_the_expected_seq(
+    wallet: Path, tmp_path: Path
+) -> None:
+    with sqlite3.connect(wallet) as conn:
+        heads = dict(conn.execute("SELECT player_id, last_seq FROM player_heads").fetchall())
+    assert heads == {"p1": 6, "p2": 10, "p3": 13}  # written at seq 13; 14 and 15 are the tail
+    copy = _tampered(
+        wallet, tmp_path, "UPDATE player_heads SET last_seq = 12 WHERE player_id = 'p3'"
+    )
+    assert _failed(verify_wallet(copy)) == {
+        CHECK_PLAYER_CHAINS: "player_heads p3: expected 13, found 12"
+    }
+
+
+def test_a_file_of_another_schema_version_is_refused_with_what_to_do(
+    wallet: Path, tmp_path: Path
+) -> None:
+    copy = _tampered(wallet, tmp_path, "UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    with pytest.raises(RuntimeError, match="schema version 2, this build verifies 3"):
+        verify_wallet(copy)
 
 
 def test_a_lost_outbox_event_is_a_gap_the_reporting_consumer_would_miss(

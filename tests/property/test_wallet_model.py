@@ -83,6 +83,9 @@ PROVIDERS = ("pa", "pb")
 _BIRTH = datetime.date(1990, 1, 1)
 ROUNDS_PER_PLAYER = 3
 AMOUNT_MAX = 3_000
+HEADS_FLUSH_TXS_MIN = 5
+"""Write the players' chain heads every few transactions, so refusals, batches and
+replays run across bulk writes of `player_heads` (and `verify` checks what they wrote)."""
 
 
 class _Stats:
@@ -100,7 +103,9 @@ class WalletMachine(RuleBasedStateMachine):
         self.directory = Path(tempfile.mkdtemp(prefix="wallet-model-"))
         self.loop = asyncio.new_event_loop()
         self.path = self.directory / "wallet.db"
-        self.store = self.loop.run_until_complete(SqliteWalletStore.open(self.path))
+        self.store = self.loop.run_until_complete(
+            SqliteWalletStore.open(self.path, heads_flush_txs_min=HEADS_FLUSH_TXS_MIN)
+        )
         self.model = Model()
         self.sent: list[MoneyCommand] = []
         self.next_id = 0
@@ -389,6 +394,18 @@ class WalletMachine(RuleBasedStateMachine):
             assert (balance.real_minor, balance.bonus_minor) == (real, bonus)
             if real < 0 or bonus < 0:
                 assert player_id in self.model.reversed_win, f"{player_id} negative without debt"
+
+    @invariant()
+    def each_players_history_is_exactly_their_rows_of_the_log(self) -> None:
+        for player_id in PLAYERS:
+            logged = [
+                seq
+                for (seq,) in self.reader.execute(
+                    "SELECT seq FROM txs WHERE player_id = ? ORDER BY seq DESC", (player_id,)
+                )
+            ]
+            history = self.loop.run_until_complete(self.store.transactions(player_id, limit=1_000))
+            assert [record.seq for record in history] == logged, player_id
 
 
 def _accounts(conn: sqlite3.Connection) -> dict[tuple[str, str], int]:
