@@ -3,11 +3,16 @@
 Only the writer thread touches this object. Players, player balances, recent
 transaction records and rounds are cached in memory, and what a batch will look up is
 loaded in bulk before it runs (`sqlite_prefetch`), so a command is decided without a
-query of its own. What a command writes is staged
-(rows per table) and `flush()` writes each table with one `executemany`: per group
-commit normally, or per command when the writer replays a batch one SAVEPOINT at a
-time. Each command's cache and staging changes are logged so that a refused command is
-undone exactly. Account balances are written as summed deltas, once per flush.
+query of its own. What a command writes is staged (rows per table) and `flush()`
+writes each table with one `executemany`: per group commit normally, or per job when
+the writer replays a batch one SAVEPOINT at a time. Account balances are written as
+summed deltas, once per flush.
+
+A refused command has written nothing: every refusal is decided before its plan is
+written. So only a job of several commands, whose later command can be refused after
+an earlier one was written, logs its cache and staging changes for `undo_command`; a
+single command (nearly every job) skips the log. A job the database refuses is
+forgotten with `reload()` instead.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ ROUND_CACHE_ENTRIES_MAX = 100_000
 SESSION_CACHE_ENTRIES_MAX = 50_000
 
 UndoLog = list[tuple[dict[Any, Any], Any, Any]]
+"""(cache, key, old value) per change of the current job, or None when not logging."""
 _SELECT_LINK = "SELECT player_id, prev_player_seq FROM txs WHERE seq = ?"
 _SELECT_CHAINED = f"SELECT {TX_COLUMNS}, prev_player_seq FROM txs WHERE seq = ?"
 _HEAD = "head"
@@ -85,7 +91,7 @@ class SqliteLedger:
         self._rounds: OrderedDict[tuple[str, str], RoundRecord | None] = OrderedDict()
         self._staged = StagedWrites()
         self._account_deltas = self._staged.account_deltas
-        self._undo: UndoLog = []
+        self._undo: UndoLog | None = None
         self._head: dict[str, tuple[int, bytes]] = {_HEAD: (1, GENESIS_HASH)}
         self._chains = PlayerChains(conn, heads_flush_txs_min)
         self.reload()
@@ -100,23 +106,23 @@ class SqliteLedger:
         self._txs.clear()
         self._rounds.clear()
         self._staged.clear()
-        self._undo = []
+        self._undo = None
         row = self._conn.execute("SELECT seq, hash FROM txs ORDER BY seq DESC LIMIT 1").fetchone()
         self._head[_HEAD] = (1, GENESIS_HASH) if row is None else (row[0] + 1, row[1])
         self._chains.load_tail()
 
     def begin_command(self) -> None:
-        self._undo = []
+        self._undo = None
         self._staged.mark()
 
     def undo_command(self) -> None:
-        """Forget everything the current command staged or cached."""
-        for cache, key, old in reversed(self._undo):
+        """Forget everything the current job (refused) staged or cached."""
+        for cache, key, old in reversed(self._undo or ()):
             if old is _MISSING:
                 cache.pop(key, None)
             else:
                 cache[key] = old
-        self._undo = []
+        self._undo = None
         self._staged.truncate_to_mark()
 
     def flush(self) -> None:
@@ -237,6 +243,8 @@ class SqliteLedger:
         guard: DebitGuard | None = None,
     ) -> list[TxOutcome]:
         """Apply a batch in the current savepoint; raise to have it rolled back."""
+        if len(commands) > 1:
+            self._undo = []  # a later command's refusal must undo the earlier ones
         now_us = self._clock_us()
         outcomes: list[TxOutcome] = []
         guarded: tuple[PlayerRecord, SessionRecord | None] | None = None
@@ -349,7 +357,7 @@ class SqliteLedger:
         )
 
     def _write_plan(self, planned: Plan) -> TxOutcome:
-        """Stage a plan's rows and move the caches, logging each old value for undo.
+        """Stage a plan's rows and move the caches, logging each old value if undoable.
 
         The cache writes are inlined (not `_set`): this runs once per money command.
         """
@@ -361,7 +369,8 @@ class SqliteLedger:
         for updated in planned.updates:
             staged.status_rows.append((updated.status, updated.seq))
             key = (updated.provider, updated.tx_id)
-            undo.append((txs, key, txs.get(key, _MISSING)))
+            if undo is not None:
+                undo.append((txs, key, txs.get(key, _MISSING)))
             txs[key] = updated
         if planned.entries:
             seq = planned.record.seq
@@ -370,7 +379,8 @@ class SqliteLedger:
                 entry_rows.append((seq, account, entry_currency, amount_minor))
                 delta_key = (account, entry_currency)
                 old_delta = deltas.get(delta_key, _MISSING)
-                undo.append((deltas, delta_key, old_delta))
+                if undo is not None:
+                    undo.append((deltas, delta_key, old_delta))
                 deltas[delta_key] = (
                     amount_minor if old_delta is _MISSING else old_delta + amount_minor
                 )
@@ -381,7 +391,8 @@ class SqliteLedger:
             real += planned.real_delta_minor
             bonus += planned.bonus_delta_minor
             balances = self._balances
-            undo.append((balances, balance_key, balances.get(balance_key, _MISSING)))
+            if undo is not None:
+                undo.append((balances, balance_key, balances.get(balance_key, _MISSING)))
             balances[balance_key] = (real, bonus)
         return TxOutcome(
             record.transaction_id,
@@ -399,22 +410,26 @@ class SqliteLedger:
     def _insert_records(self, records: list[TxRecord]) -> None:
         undo, txs, head = self._undo, self._txs, self._head
         chains = self._chains
-        player_heads = chains.heads
+        player_heads, moved = chains.heads, chains.moved
         next_seq, link = head[_HEAD]
-        undo.append((head, _HEAD, (next_seq, link)))
+        if undo is not None:
+            undo.append((head, _HEAD, (next_seq, link)))
         tx_rows = self._staged.tx_rows
         for record in records:
             assert record.seq == next_seq, "seqs are dense and ordered"
             link = link_hash(link, record)
             player_id = record.player_id
-            previous = chains.head(player_id)
+            previous = player_heads.get(player_id)  # prefetched: a miss is rare
+            if previous is None:
+                previous = chains.head(player_id)
             tx_rows.append(tx_to_row(record, link, previous or None))
-            undo.append((player_heads, player_id, previous))
-            player_heads[player_id] = next_seq
-            chains.moved(player_id)
-            next_seq += 1
             key = (record.provider, record.tx_id)
-            undo.append((txs, key, txs.get(key, _MISSING)))
+            if undo is not None:
+                undo.append((player_heads, player_id, previous))
+                undo.append((txs, key, txs.get(key, _MISSING)))
+            player_heads[player_id] = next_seq
+            moved.add(player_id)
+            next_seq += 1
             txs[key] = record
         head[_HEAD] = (next_seq, link)
 
@@ -427,14 +442,16 @@ class SqliteLedger:
         key = (round_.provider, round_.round_id)
         rows, rounds = self._staged.round_rows, self._rounds
         undo = self._undo
-        undo.append((rows, key, rows.get(key, _MISSING)))
-        undo.append((rounds, key, rounds.get(key, _MISSING)))
+        if undo is not None:
+            undo.append((rows, key, rows.get(key, _MISSING)))
+            undo.append((rounds, key, rounds.get(key, _MISSING)))
         rows[key] = round_  # a round record is its row (same fields, same order)
         rounds[key] = round_
 
     def _set(self, cache: dict[Any, Any], key: Any, value: Any) -> None:
-        """Set a cache entry, logging the old value so `undo_command` can restore it."""
-        self._undo.append((cache, key, cache.get(key, _MISSING)))
+        """Set a cache entry, logging the old value if `undo_command` may need it."""
+        if self._undo is not None:
+            self._undo.append((cache, key, cache.get(key, _MISSING)))
         cache[key] = value
 
     # -- players, sessions, reads ----------------------------------------------

@@ -40,7 +40,7 @@ _SET_THROUGH = "UPDATE meta SET value = ? WHERE key = ?"
 class PlayerChains:
     """The head of every player's chain this process has seen. Writer thread only."""
 
-    __slots__ = ("_conn", "_dirty", "_flush_txs_min", "_through_seq", "heads")
+    __slots__ = ("_conn", "_flush_txs_min", "_through_seq", "heads", "moved")
 
     def __init__(self, conn: sqlite3.Connection, flush_txs_min: int = HEADS_FLUSH_TXS_MIN) -> None:
         assert flush_txs_min >= 1
@@ -49,21 +49,23 @@ class PlayerChains:
         self.heads: dict[str, int] = {}
         """Player id -> newest seq (`NO_TX`: none). The ledger sets entries through its
         undo log, so a refused command's move of a head is undone with the rest."""
-        self._dirty: set[str] = set()
+        self.moved: set[str] = set()
+        """Players whose head moved since `player_heads` was last written (the ledger adds
+        to it; an undone move stays listed and writes the restored head, which is right)."""
         self._through_seq = 0
 
     def load_tail(self) -> None:
         """Forget every head and read the transactions `player_heads` does not cover."""
         self.heads.clear()
-        self._dirty.clear()
+        self.moved.clear()
         row = self._conn.execute(
             "SELECT value FROM meta WHERE key = ?", (HEADS_THROUGH_SEQ_KEY,)
         ).fetchone()
         self._through_seq = int(row[0])
-        heads, dirty = self.heads, self._dirty
+        heads, moved = self.heads, self.moved
         for seq, player_id in self._conn.execute(_SELECT_TAIL, (self._through_seq,)):
             heads[player_id] = seq
-            dirty.add(player_id)
+            moved.add(player_id)
 
     def head(self, player_id: str) -> int:
         """The player's newest seq, or `NO_TX`."""
@@ -88,21 +90,17 @@ class PlayerChains:
             for player_id, last_seq in self._conn.execute(sql, chunk):
                 heads[player_id] = last_seq
 
-    def moved(self, player_id: str) -> None:
-        """Note a head the ledger moved, for the next bulk write."""
-        self._dirty.add(player_id)
-
     def flush(self, last_seq: int) -> None:
         """Write the moved heads once enough transactions passed; inside the open transaction."""
         if last_seq - self._through_seq < self._flush_txs_min:
             return
         heads = self.heads
-        rows: list[tuple[Any, ...]] = [
+        rows: list[tuple[Any, ...]] = sorted(  # in key order: each page is visited once
             (player_id, heads[player_id])
-            for player_id in self._dirty
+            for player_id in self.moved
             if heads.get(player_id, NO_TX) != NO_TX
-        ]
+        )
         self._conn.executemany(_UPSERT_HEAD, rows)
         self._conn.execute(_SET_THROUGH, (str(last_seq), HEADS_THROUGH_SEQ_KEY))
         self._through_seq = last_seq
-        self._dirty.clear()
+        self.moved.clear()

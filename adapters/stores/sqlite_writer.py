@@ -9,9 +9,11 @@ Each loop iteration takes every queued job (up to `batch_ops_max`) into one
 `BEGIN IMMEDIATE` transaction: jobs decide against in-memory state and stage their
 rows, `flush` writes them in bulk, the batch commits once (one WAL fsync with
 `synchronous=FULL`) and only then are the callers' futures resolved, in one hop back to
-the event loop. A refused job undoes only its own staging. If the database refuses a
-row, the batch is replayed with a SAVEPOINT per job so that job fails alone. A failed
-COMMIT fails the batch with `StorageUnavailable`: the callers' outcome is unknown.
+the event loop. A refused job (a `GatewayError`) undoes only its own staging. If the
+database refuses a row, or a job fails with any other exception (a bug, after which its
+in-memory changes cannot be trusted), the batch is replayed with a SAVEPOINT per job so
+that job fails alone. A failed COMMIT fails the batch with `StorageUnavailable`: the
+callers' outcome is unknown.
 """
 
 from __future__ import annotations
@@ -85,14 +87,15 @@ class SqliteWriter:
         self.flush: Callable[[], None] = lambda: None
         """Writes what the jobs staged; runs in the writer thread inside the transaction."""
         self.on_batch_failed: Callable[[], None] = lambda: None
-        """Forgets in-memory state after a rollback (the database is the truth)."""
+        """Forgets in-memory state after a rollback (the database is the truth): of the
+        batch, or, when isolating, of the job rolled back to its savepoint."""
         self.after_commit: Callable[[], None] = lambda: None
         self.prefetch: Callable[[list[Any]], None] = lambda _keys: None
         """Bulk-loads what a batch's jobs will look up, before they run."""
         self.begin_job: Callable[[], None] = lambda: None
         """Marks where a writing job's changes start, so `undo_job` can drop them."""
         self.undo_job: Callable[[], None] = lambda: None
-        """Forgets what the current writing job staged or cached (it raised)."""
+        """Forgets what the current writing job staged or cached (it was refused)."""
         self.commits = 0
         self.ops = 0
 
@@ -218,8 +221,9 @@ class SqliteWriter:
 
         Jobs are decided against the in-memory state and stage their rows, which are
         written in bulk by `flush` before COMMIT. If the database refuses a row (an
-        IntegrityError: a bug or a foreign writer), the transaction is rolled back and
-        the batch replayed one SAVEPOINT per job, so only the offending job fails.
+        IntegrityError: a bug or a foreign writer) or a job raises something other than
+        a refusal, the transaction is rolled back and the batch replayed one SAVEPOINT
+        per job, so only the offending job fails.
         """
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -229,17 +233,24 @@ class SqliteWriter:
                     self._run_staged(job)
                 self.flush()
             except sqlite3.IntegrityError as exc:
-                _log.warning("wallet_batch_isolating", error=str(exc), ops=len(batch))
-                conn.execute("ROLLBACK")
-                self.on_batch_failed()
-                conn.execute("BEGIN IMMEDIATE")
-                for job in batch:
-                    self._run_isolated(conn, job)
+                self._isolate(conn, batch, exc)
+            except sqlite3.Error:
+                raise
+            except Exception as exc:  # noqa: BLE001 -- a job's bug: it fails alone
+                self._isolate(conn, batch, exc)
             conn.execute("COMMIT")
             self.commits += 1
             self.after_commit()
         except sqlite3.Error as exc:
             self._fail_batch(conn, batch, exc)
+
+    def _isolate(self, conn: sqlite3.Connection, batch: list[Job], exc: Exception) -> None:
+        _log.warning("wallet_batch_isolating", error=repr(exc), ops=len(batch))
+        conn.execute("ROLLBACK")
+        self.on_batch_failed()
+        conn.execute("BEGIN IMMEDIATE")
+        for job in batch:
+            self._run_isolated(conn, job)
 
     @staticmethod
     def _run_read(job: Job) -> None:
@@ -249,14 +260,15 @@ class SqliteWriter:
             job.error = _delivered(exc)
 
     def _run_staged(self, job: Job) -> None:
-        """Run a job whose writes are staged; a refusal undoes only its own staging."""
+        """Run a job whose writes are staged; a refusal undoes only its own staging.
+
+        Anything else a job raises propagates: the caller isolates the batch.
+        """
         job.result, job.error = None, None
         self.begin_job()
         try:
             job.result = job.fn(*job.args)
-        except sqlite3.Error:
-            raise
-        except Exception as exc:  # noqa: BLE001 -- delivered to the caller
+        except GatewayError as exc:  # a refusal, delivered to the caller
             job.error = _delivered(exc)
             self.undo_job()
 
@@ -271,11 +283,19 @@ class SqliteWriter:
             self.flush()
         except sqlite3.IntegrityError as exc:
             _log.error("wallet_job_integrity_error", error=str(exc))
-            conn.execute("ROLLBACK TO op")
-            self.undo_job()
-            job.result = None
-            job.error = StorageUnavailable("wallet store refused the write")
+            self._roll_back_job(conn, job, StorageUnavailable("wallet store refused the write"))
+        except sqlite3.Error:
+            raise
+        except Exception as exc:  # noqa: BLE001 -- a bug: delivered to the caller
+            _log.error("wallet_job_failed", exc_info=exc)
+            self._roll_back_job(conn, job, exc)
         conn.execute("RELEASE op")
+
+    def _roll_back_job(self, conn: sqlite3.Connection, job: Job, error: Exception) -> None:
+        conn.execute("ROLLBACK TO op")
+        self.on_batch_failed()  # the job's in-memory changes went with its savepoint
+        job.result = None
+        job.error = error
 
     def _fail_batch(self, conn: sqlite3.Connection, batch: list[Job], exc: sqlite3.Error) -> None:
         _log.error("wallet_batch_failed", error=str(exc), ops=len(batch))

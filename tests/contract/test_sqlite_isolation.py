@@ -1,0 +1,143 @@
+"""The SQLite writer's isolation path: a job the database refuses, or a job that fails
+with a bug halfway through its writes, fails alone; the rest of its group commit lands,
+and nothing of the failed job stays in the caches or the file."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from adapters.stores.sqlite_schema import create_schema
+from adapters.stores.sqlite_store import SqliteWalletStore
+from adapters.stores.sqlite_verify import verify_wallet
+from core.errors import StorageUnavailable
+from core.model import Debit, Deposit, TxOutcome, WalletCommand
+from core.wallet.records import PlayerRecord, SessionRecord
+from core.wallet.store import DebitGuard
+from tests.conftest import FakeClock
+
+PLAYERS = ("p1", "p2", "p3")
+
+
+def _bet(tx_id: str, player_id: str, amount: int = 100) -> Debit:
+    return Debit("prov", tx_id, player_id, "EUR", amount, f"r-{tx_id}", "g")
+
+
+async def _open_funded(path: Path, clock: FakeClock) -> SqliteWalletStore:
+    store = await SqliteWalletStore.open(path, clock_us=clock.micros)
+    for player_id in PLAYERS:
+        await store.create_player(
+            PlayerRecord(player_id, "demo", "MT", "EUR", datetime.date(1990, 1, 1))
+        )
+        await store.apply([Deposit(f"d-{player_id}", player_id, "EUR", 1_000)])
+    return store
+
+
+async def _in_one_commit(
+    store: SqliteWalletStore, *calls: tuple[list[WalletCommand], DebitGuard | None]
+) -> list[list[TxOutcome] | BaseException]:
+    """Submit every call before the writer takes any, so they share one group commit."""
+    commits_before = store.stats().commits_total
+    answers = await asyncio.gather(
+        *(store.apply(commands, guard=guard) for commands, guard in calls),
+        return_exceptions=True,
+    )
+    assert store.stats().commits_total == commits_before + 1, "not one group commit"
+    return answers
+
+
+async def _real_balances(store: SqliteWalletStore) -> dict[str, int]:
+    return {p: (await store.balance(p)).real_minor for p in PLAYERS}
+
+
+async def test_a_row_the_database_refuses_fails_its_job_alone(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "wallet.db"
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        create_schema(conn)
+        conn.execute(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON txs WHEN NEW.tx_id = 'poison' "
+            "BEGIN SELECT RAISE(ABORT, 'poison refused'); END"
+        )
+    store = await _open_funded(path, clock)
+    try:
+        answers = await _in_one_commit(
+            store,
+            ([_bet("b1", "p1")], None),
+            ([_bet("poison", "p2")], None),
+            ([_bet("b3", "p3")], None),
+        )
+        assert isinstance(answers[1], StorageUnavailable)
+        assert not isinstance(answers[0], BaseException)
+        assert not isinstance(answers[2], BaseException)
+        assert await _real_balances(store) == {"p1": 900, "p2": 1_000, "p3": 900}
+        [newest] = await store.transactions("p2", limit=1)
+        assert newest.tx_id == "d-p2"
+        await store.apply([_bet("b4", "p2")])
+        assert (await store.balance("p2")).real_minor == 900
+    finally:
+        await store.close()
+    assert verify_wallet(path).ok
+
+
+async def test_a_job_that_fails_with_a_bug_after_writing_leaves_nothing_behind(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """A guard that breaks on the second debit of a job: the first was already written."""
+    path = tmp_path / "wallet.db"
+    checked: list[str] = []
+
+    def breaks_on_second_debit(
+        _player: PlayerRecord, _session: SessionRecord | None, debit: Debit
+    ) -> None:
+        checked.append(debit.tx_id)
+        if debit.tx_id == "p2-second":
+            raise RuntimeError("guard bug")
+
+    store = await _open_funded(path, clock)
+    try:
+        answers = await _in_one_commit(
+            store,
+            ([_bet("p1-bet", "p1")], None),
+            (
+                [_bet("p2-first", "p2"), _bet("p2-second", "p2")],
+                DebitGuard(None, breaks_on_second_debit),
+            ),
+            ([_bet("p3-bet", "p3")], None),
+        )
+        assert isinstance(answers[1], RuntimeError)
+        assert not isinstance(answers[0], BaseException)
+        assert not isinstance(answers[2], BaseException)
+        assert checked.count("p2-first") == 2  # once in the group, once isolated
+        assert await _real_balances(store) == {"p1": 900, "p2": 1_000, "p3": 900}
+        assert [r.tx_id for r in await store.transactions("p2", limit=5)] == ["d-p2"]
+        await store.apply([_bet("p2-first", "p2", amount=300)])  # the key was never taken
+        assert (await store.balance("p2")).real_minor == 700
+    finally:
+        await store.close()
+    report = verify_wallet(path)
+    assert report.ok, report.lines()
+
+
+@pytest.mark.parametrize("refused_at", [0, 1])
+async def test_a_refused_command_of_a_batch_job_undoes_the_earlier_ones(
+    tmp_path: Path, clock: FakeClock, refused_at: int
+) -> None:
+    """Only jobs of several commands log their changes; refusal must still undo them."""
+    store = await _open_funded(tmp_path / "wallet.db", clock)
+    try:
+        commands: list[WalletCommand] = [_bet("a", "p1", 400), _bet("b", "p1", 400)]
+        commands.insert(refused_at, _bet("too-much", "p1", 5_000))
+        answers = await _in_one_commit(store, (commands, None), ([_bet("c", "p2")], None))
+        assert isinstance(answers[0], Exception)
+        assert await _real_balances(store) == {"p1": 1_000, "p2": 900, "p3": 1_000}
+        history = [r.tx_id for r in await store.transactions("p1", limit=5)]
+        assert history == ["too-much", "d-p1"]  # the refusal is stored, nothing else
+    finally:
+        await store.close()
+    assert verify_wallet(tmp_path / "wallet.db").ok
