@@ -111,18 +111,16 @@ class SqliteLedger:
         self._head[_HEAD] = (1, GENESIS_HASH) if row is None else (row[0] + 1, row[1])
         self._chains.load_tail()
 
-    def begin_command(self) -> None:
-        self._undo = None
-        self._staged.mark()
-
     def undo_command(self) -> None:
-        """Forget everything the current job (refused) staged or cached."""
-        for cache, key, old in reversed(self._undo or ()):
+        """Forget what the refused job staged or cached (a job of one command: nothing)."""
+        undo, self._undo = self._undo, None
+        if undo is None:
+            return
+        for cache, key, old in reversed(undo):
             if old is _MISSING:
                 cache.pop(key, None)
             else:
                 cache[key] = old
-        self._undo = None
         self._staged.truncate_to_mark()
 
     def flush(self) -> None:
@@ -242,9 +240,13 @@ class SqliteLedger:
         refusal: GatewayError | None,
         guard: DebitGuard | None = None,
     ) -> list[TxOutcome]:
-        """Apply a batch in the current savepoint; raise to have it rolled back."""
-        if len(commands) > 1:
-            self._undo = []  # a later command's refusal must undo the earlier ones
+        """Apply a job's commands, or raise `BatchRefused` for `undo_command` to undo them.
+
+        Only through `apply_or_refuse`, which ends the undo log this may start.
+        """
+        if len(commands) > 1:  # a later command's refusal must undo the earlier ones
+            self._undo = []
+            self._staged.mark()
         now_us = self._clock_us()
         outcomes: list[TxOutcome] = []
         guarded: tuple[PlayerRecord, SessionRecord | None] | None = None
@@ -277,7 +279,9 @@ class SqliteLedger:
         """`apply`, or the refusal to raise once the batch commits (with the refusal stored
         under the refused command's key, and the player's balance attached)."""
         try:
-            return self.apply(commands, refusal, guard)
+            outcomes = self.apply(commands, refusal, guard)
+            self._undo = None
+            return outcomes
         except BatchRefused as refused:
             self.undo_command()
             if refused.command is not None:
@@ -367,7 +371,7 @@ class SqliteLedger:
         self._insert_records(planned.records)
         undo, staged, txs = self._undo, self._staged, self._txs
         for updated in planned.updates:
-            staged.status_rows.append((updated.status, updated.seq))
+            staged.status_rows.append((updated.status._value_, updated.seq))
             key = (updated.provider, updated.tx_id)
             if undo is not None:
                 undo.append((txs, key, txs.get(key, _MISSING)))
@@ -445,7 +449,7 @@ class SqliteLedger:
         if undo is not None:
             undo.append((rows, key, rows.get(key, _MISSING)))
             undo.append((rounds, key, rounds.get(key, _MISSING)))
-        rows[key] = round_  # a round record is its row (same fields, same order)
+        rows[key] = round_  # its row at flush: same fields, same order (`round_to_row`)
         rounds[key] = round_
 
     def _set(self, cache: dict[Any, Any], key: Any, value: Any) -> None:

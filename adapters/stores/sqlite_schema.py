@@ -14,12 +14,14 @@ __all__ = [
     "HEADS_THROUGH_SEQ_KEY",
     "SCHEMA_VERSION",
     "TX_COLUMNS",
+    "TX_INSERT",
     "apply_pragmas",
     "create_schema",
     "migrate_2_to_3",
     "player_from_row",
     "player_to_row",
     "round_from_row",
+    "round_to_row",
     "session_from_row",
     "tx_from_row",
     "tx_to_row",
@@ -149,6 +151,11 @@ TX_COLUMNS = (
     "seq, provider, tx_id, kind, player_id, currency, amount_minor, real_delta_minor, "
     "bonus_delta_minor, round_id, ref_tx_id, fingerprint, status, reason, detail, created_at_us"
 )
+TX_INSERT = (
+    f"INSERT INTO txs ({TX_COLUMNS}, hash, prev_player_seq) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?, ?, ?)"
+)
+"""Rows from `tx_to_row`."""
 
 
 def apply_pragmas(conn: sqlite3.Connection, *, synchronous: str) -> None:
@@ -250,12 +257,25 @@ def session_from_row(row: tuple[Any, ...]) -> SessionRecord:
 
 
 def tx_to_row(r: TxRecord, link: bytes, prev_player_seq: int | None) -> tuple[Any, ...]:
+    """For `TX_INSERT`. Enum members as their plain `str` values, blobs as `bytearray`
+    and no reason as "" (NULL again in SQL): the sqlite3 module binds exact str, int,
+    float and bytearray as they are, and sends every other type (enum members, bytes,
+    bool, None) through its adapter lookup first, about 0.3 µs a parameter, twice the
+    cost of converting it."""
     return (
-        r.seq, r.provider, r.tx_id, r.kind, r.player_id, r.currency, r.amount_minor,
-        r.real_delta_minor, r.bonus_delta_minor, r.round_id, r.ref_tx_id, r.fingerprint,
-        r.status, r.reason, r.detail,
-        r.created_at_us, link, prev_player_seq,
+        r.seq, r.provider, r.tx_id, r.kind._value_, r.player_id, r.currency, r.amount_minor,
+        r.real_delta_minor, r.bonus_delta_minor, r.round_id, r.ref_tx_id,
+        bytearray(r.fingerprint), r.status._value_,
+        "" if r.reason is None else r.reason._value_, r.detail,
+        r.created_at_us, bytearray(link), prev_player_seq,
     )  # fmt: skip
+
+
+def round_to_row(r: RoundRecord) -> tuple[Any, ...]:
+    """A plain tuple with `closed` as an int: the sqlite3 module reads a tuple subclass
+    item by item through the sequence protocol and adapts a bool like any non-exact
+    type; converted, a round row binds in 1.3 µs instead of 2.0."""
+    return (*r[:5], 1 if r[5] else 0, *r[6:])
 
 
 def tx_from_row(row: tuple[Any, ...]) -> TxRecord:

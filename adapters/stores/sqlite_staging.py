@@ -1,8 +1,8 @@
 """What a group commit will write: rows staged per table, written in bulk by `flush`.
 
-Lists are append-only within a command, so undoing a refused command is truncating
-them back to the marks taken when it began. The two keyed tables (rounds, account
-deltas) are dicts whose entries the ledger sets through its undo log.
+Lists are append-only, so undoing a job of several commands that was refused is
+truncating them back to the marks taken when it began. The two keyed tables (rounds,
+account deltas) are dicts whose entries the ledger sets through its undo log.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from adapters.stores.sqlite_schema import TX_COLUMNS
+from adapters.stores.sqlite_schema import TX_INSERT, round_to_row
+from core.wallet.records import RoundRecord
 
 __all__ = ["StagedWrites"]
 
-_INSERT_TX = f"INSERT INTO txs ({TX_COLUMNS}, hash, prev_player_seq) VALUES ({', '.join('?' * 18)})"
 _UPDATE_STATUS = "UPDATE txs SET status = ? WHERE seq = ?"  # by rowid: no index search
 _INSERT_ENTRY = "INSERT INTO entries (seq, account, currency, amount_minor) VALUES (?, ?, ?, ?)"
 _UPSERT_ROUND = "INSERT OR REPLACE INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -42,7 +42,7 @@ class StagedWrites:
         self.tx_rows: list[tuple[Any, ...]] = []
         self.status_rows: list[tuple[str, int]] = []
         self.entry_rows: list[tuple[int, str, str, int]] = []
-        self.round_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self.round_rows: dict[tuple[str, str], RoundRecord] = {}
         """Last state of each round written in this batch (one upsert per round)."""
         self.account_deltas: dict[tuple[str, str], int] = {}
         """Summed balance change per (account, currency): one upsert per account."""
@@ -66,14 +66,14 @@ class StagedWrites:
         transaction (or the command's savepoint) back and undoes the command.
         """
         if self.tx_rows:
-            conn.executemany(_INSERT_TX, self.tx_rows)
+            conn.executemany(TX_INSERT, self.tx_rows)
             conn.execute(_INSERT_OUTBOX, (self.tx_rows[0][0], self.tx_rows[-1][0]))
         if self.status_rows:
             conn.executemany(_UPDATE_STATUS, self.status_rows)
         if self.entry_rows:
             conn.executemany(_INSERT_ENTRY, self.entry_rows)
         if self.round_rows:
-            conn.executemany(_UPSERT_ROUND, self.round_rows.values())
+            conn.executemany(_UPSERT_ROUND, map(round_to_row, self.round_rows.values()))
         if self.account_deltas:
             conn.executemany(
                 _ADD_TO_ACCOUNT, [(a, c, d) for (a, c), d in self.account_deltas.items() if d]

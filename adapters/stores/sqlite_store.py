@@ -87,8 +87,6 @@ class SqliteWalletStore:
         writer.on_batch_failed = store._reload
         writer.after_commit = store.ledger.trim_caches
         writer.prefetch = store.ledger.prefetch
-        writer.begin_job = store.ledger.begin_command
-        writer.undo_job = store.ledger.undo_command
         return store
 
     def _reload(self) -> None:

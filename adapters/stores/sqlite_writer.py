@@ -9,11 +9,12 @@ Each loop iteration takes every queued job (up to `batch_ops_max`) into one
 `BEGIN IMMEDIATE` transaction: jobs decide against in-memory state and stage their
 rows, `flush` writes them in bulk, the batch commits once (one WAL fsync with
 `synchronous=FULL`) and only then are the callers' futures resolved, in one hop back to
-the event loop. A refused job (a `GatewayError`) undoes only its own staging. If the
-database refuses a row, or a job fails with any other exception (a bug, after which its
-in-memory changes cannot be trusted), the batch is replayed with a SAVEPOINT per job so
-that job fails alone. A failed COMMIT fails the batch with `StorageUnavailable`: the
-callers' outcome is unknown.
+the event loop. A job refuses by raising a `GatewayError` (or returning one) and then
+has changed nothing: the ledger decides every refusal before it writes, and a job of
+several commands undoes its own. If the database refuses a row, or a job fails with
+any other exception (a bug, after which its in-memory changes cannot be trusted), the
+batch is replayed with a SAVEPOINT per job so that job fails alone. A failed COMMIT
+fails the batch with `StorageUnavailable`: the callers' outcome is unknown.
 """
 
 from __future__ import annotations
@@ -92,10 +93,6 @@ class SqliteWriter:
         self.after_commit: Callable[[], None] = lambda: None
         self.prefetch: Callable[[list[Any]], None] = lambda _keys: None
         """Bulk-loads what a batch's jobs will look up, before they run."""
-        self.begin_job: Callable[[], None] = lambda: None
-        """Marks where a writing job's changes start, so `undo_job` can drop them."""
-        self.undo_job: Callable[[], None] = lambda: None
-        """Forgets what the current writing job staged or cached (it was refused)."""
         self.commits = 0
         self.ops = 0
 
@@ -259,18 +256,15 @@ class SqliteWriter:
         except Exception as exc:  # noqa: BLE001 -- delivered to the caller
             job.error = _delivered(exc)
 
-    def _run_staged(self, job: Job) -> None:
-        """Run a job whose writes are staged; a refusal undoes only its own staging.
-
-        Anything else a job raises propagates: the caller isolates the batch.
-        """
+    @staticmethod
+    def _run_staged(job: Job) -> None:
+        """Run a job whose writes are staged. A refusal changed nothing; anything else a
+        job raises propagates, and the caller isolates the batch."""
         job.result, job.error = None, None
-        self.begin_job()
         try:
             job.result = job.fn(*job.args)
         except GatewayError as exc:  # a refusal, delivered to the caller
             job.error = _delivered(exc)
-            self.undo_job()
 
     def _run_isolated(self, conn: sqlite3.Connection, job: Job) -> None:
         """Run and write one job inside its own SAVEPOINT; a refused row fails it alone."""
