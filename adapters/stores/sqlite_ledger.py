@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from adapters.stores.sqlite_player_chains import HEADS_FLUSH_TXS_MIN, PlayerChains
+from adapters.stores.sqlite_player_chains import PlayerChains
 from adapters.stores.sqlite_prefetch import SELECT_ROUNDS, SELECT_TXS, load_keyed, load_players
 from adapters.stores.sqlite_schema import (
     TX_COLUMNS,
@@ -34,6 +34,7 @@ from adapters.stores.sqlite_schema import (
     tx_from_row,
     tx_to_row,
 )
+from adapters.stores.sqlite_snapshot import SNAPSHOT_TXS_MIN, Snapshot
 from adapters.stores.sqlite_staging import StagedWrites
 from core.errors import (
     ConflictingReplay,
@@ -80,7 +81,7 @@ class SqliteLedger:
         self,
         conn: sqlite3.Connection,
         clock_us: Callable[[], int],
-        heads_flush_txs_min: int = HEADS_FLUSH_TXS_MIN,
+        snapshot_txs_min: int = SNAPSHOT_TXS_MIN,
     ) -> None:
         self._conn = conn
         self._clock_us = clock_us
@@ -90,10 +91,11 @@ class SqliteLedger:
         self._txs: OrderedDict[tuple[str, str], TxRecord | None] = OrderedDict()
         self._rounds: OrderedDict[tuple[str, str], RoundRecord | None] = OrderedDict()
         self._staged = StagedWrites()
-        self._account_deltas = self._staged.account_deltas
         self._undo: UndoLog | None = None
         self._head: dict[str, tuple[int, bytes]] = {_HEAD: (1, GENESIS_HASH)}
-        self._chains = PlayerChains(conn, heads_flush_txs_min)
+        self._chains = PlayerChains(conn)
+        self._snapshot = Snapshot(conn, self._chains, snapshot_txs_min)
+        self._account_deltas = self._snapshot.account_deltas
         self.reload()
 
     # -- lifecycle ---------------------------------------------------------------
@@ -109,7 +111,7 @@ class SqliteLedger:
         self._undo = None
         row = self._conn.execute("SELECT seq, hash FROM txs ORDER BY seq DESC LIMIT 1").fetchone()
         self._head[_HEAD] = (1, GENESIS_HASH) if row is None else (row[0] + 1, row[1])
-        self._chains.load_tail()
+        self._snapshot.load()
 
     def undo_command(self) -> None:
         """Forget what the refused job staged or cached (a job of one command: nothing)."""
@@ -126,7 +128,7 @@ class SqliteLedger:
     def flush(self) -> None:
         """Write what the batch (or, when isolating, the command) staged."""
         self._staged.flush(self._conn)
-        self._chains.flush(self._next_seq - 1)
+        self._snapshot.write_if_due(self._next_seq - 1)
 
     def trim_caches(self) -> None:
         """Bound the caches; only between batches, so nothing staged is ever evicted."""
@@ -172,7 +174,7 @@ class SqliteLedger:
             load_keyed(conn, round_keys, SELECT_ROUNDS, rounds, round_from_row)
         players = self._players
         if missing_players := {p for p in player_ids if p not in players}:
-            load_players(conn, missing_players, players, self._balances)
+            load_players(conn, missing_players, players, self._balances, self._account_deltas)
         self._chains.prefetch(player_ids)
 
     # -- LedgerView ----------------------------------------------------------------

@@ -5,11 +5,8 @@ space, so nearly every transaction inserted into a different leaf page, and each
 those pages was one more WAL frame in its commit (10-19 % of the wallet's throughput
 on `bench_wallet`). A chain pointer is a column of the row being written anyway.
 
-The heads live in memory (writer thread only). `player_heads` is brought up to date in
-bulk once `HEADS_FLUSH_TXS_MIN` transactions have been written since it last was, so a
-player active in that window costs one row write instead of one per transaction. The
-txs after meta's `player_heads_through_seq` are the rest: `load_tail` reads them at
-start-up and after a failed batch, so the heads are exact whatever was flushed.
+The heads live in memory (writer thread only) and reach `player_heads` with each
+snapshot (`sqlite_snapshot`); the txs after the snapshot are read back by `load_tail`.
 """
 
 from __future__ import annotations
@@ -17,13 +14,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from adapters.stores.sqlite_schema import HEADS_THROUGH_SEQ_KEY
+__all__ = ["NO_TX", "PlayerChains"]
 
-__all__ = ["HEADS_FLUSH_TXS_MIN", "PlayerChains"]
-
-HEADS_FLUSH_TXS_MIN = 65_536
-"""Transactions between two bulk writes of `player_heads`; also the most `load_tail`
-reads at start-up (about 0.1 s) and the most heads held dirty in memory."""
 CHUNK_KEYS_MAX = 400
 
 NO_TX = 0
@@ -34,36 +26,28 @@ _UPSERT_HEAD = (
     "INSERT INTO player_heads (player_id, last_seq) VALUES (?, ?) "
     "ON CONFLICT (player_id) DO UPDATE SET last_seq = excluded.last_seq"
 )
-_SET_THROUGH = "UPDATE meta SET value = ? WHERE key = ?"
 
 
 class PlayerChains:
     """The head of every player's chain this process has seen. Writer thread only."""
 
-    __slots__ = ("_conn", "_flush_txs_min", "_through_seq", "heads", "moved")
+    __slots__ = ("_conn", "heads", "moved")
 
-    def __init__(self, conn: sqlite3.Connection, flush_txs_min: int = HEADS_FLUSH_TXS_MIN) -> None:
-        assert flush_txs_min >= 1
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._flush_txs_min = flush_txs_min
         self.heads: dict[str, int] = {}
         """Player id -> newest seq (`NO_TX`: none). The ledger sets entries through its
         undo log, so a refused command's move of a head is undone with the rest."""
         self.moved: set[str] = set()
-        """Players whose head moved since `player_heads` was last written (the ledger adds
-        to it; an undone move stays listed and writes the restored head, which is right)."""
-        self._through_seq = 0
+        """Players whose head moved since the snapshot (the ledger adds to it; an undone
+        move stays listed and writes the restored head, which is right)."""
 
-    def load_tail(self) -> None:
-        """Forget every head and read the transactions `player_heads` does not cover."""
+    def load_tail(self, snapshot_seq: int) -> None:
+        """Forget every head and read the transactions after the snapshot."""
         self.heads.clear()
         self.moved.clear()
-        row = self._conn.execute(
-            "SELECT value FROM meta WHERE key = ?", (HEADS_THROUGH_SEQ_KEY,)
-        ).fetchone()
-        self._through_seq = int(row[0])
         heads, moved = self.heads, self.moved
-        for seq, player_id in self._conn.execute(_SELECT_TAIL, (self._through_seq,)):
+        for seq, player_id in self._conn.execute(_SELECT_TAIL, (snapshot_seq,)):
             heads[player_id] = seq
             moved.add(player_id)
 
@@ -90,10 +74,8 @@ class PlayerChains:
             for player_id, last_seq in self._conn.execute(sql, chunk):
                 heads[player_id] = last_seq
 
-    def flush(self, last_seq: int) -> None:
-        """Write the moved heads once enough transactions passed; inside the open transaction."""
-        if last_seq - self._through_seq < self._flush_txs_min:
-            return
+    def write(self) -> None:
+        """Write the heads that moved (part of a snapshot, inside its transaction)."""
         heads = self.heads
         rows: list[tuple[Any, ...]] = sorted(  # in key order: each page is visited once
             (player_id, heads[player_id])
@@ -101,6 +83,4 @@ class PlayerChains:
             if heads.get(player_id, NO_TX) != NO_TX
         )
         self._conn.executemany(_UPSERT_HEAD, rows)
-        self._conn.execute(_SET_THROUGH, (str(last_seq), HEADS_THROUGH_SEQ_KEY))
-        self._through_seq = last_seq
         self.moved.clear()

@@ -9,7 +9,7 @@ its back.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from adapters.stores.sqlite_schema import TX_COLUMNS, player_from_row
@@ -54,11 +54,10 @@ def load_players(
     player_ids: set[str],
     players: MutableMapping[str, PlayerRecord],
     balances: MutableMapping[tuple[str, str], tuple[int, int]],
+    unsnapshotted: Mapping[tuple[str, str], int],
 ) -> None:
-    """Load players and their (real, bonus) balances in their wallet currency.
-
-    Runs before a batch stages anything, so the stored balances are current.
-    """
+    """Load players and their (real, bonus) balances in their wallet currency: the
+    snapshot in `accounts` plus the changes since (`unsnapshotted`, by account)."""
     wanted = list(player_ids)
     for start in range(0, len(wanted), CHUNK_KEYS_MAX):
         chunk = wanted[start : start + CHUNK_KEYS_MAX]
@@ -69,8 +68,12 @@ def load_players(
     for player_id in player_ids:
         player = players.get(player_id)
         if player is not None and (player_id, player.currency) not in balances:
-            accounts += (f"player:{player_id}:real", f"player:{player_id}:bonus")
-            balances[(player_id, player.currency)] = (0, 0)
+            real_account, bonus_account = f"player:{player_id}:real", f"player:{player_id}:bonus"
+            accounts += (real_account, bonus_account)
+            balances[(player_id, player.currency)] = (
+                unsnapshotted.get((real_account, player.currency), 0),
+                unsnapshotted.get((bonus_account, player.currency), 0),
+            )
     for start in range(0, len(accounts), CHUNK_KEYS_MAX):
         chunk = accounts[start : start + CHUNK_KEYS_MAX]
         marks = ", ".join("?" * len(chunk))
@@ -80,7 +83,8 @@ def load_players(
         )
         for account, currency, balance in rows:
             _, player_id, bucket = account.split(":", 2)
-            real, bonus = balances.get((player_id, currency), (0, 0))
-            balances[(player_id, currency)] = (
-                (balance, bonus) if bucket == "real" else (real, balance)
-            )
+            key = (player_id, currency)
+            if key not in balances:
+                continue  # an account in another currency than the player's wallet
+            real, bonus = balances[key]
+            balances[key] = (real + balance, bonus) if bucket == "real" else (real, bonus + balance)

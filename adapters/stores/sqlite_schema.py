@@ -11,8 +11,9 @@ from core.model import FundingOrder, PlayerStatus, TxKind, TxStatus
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 
 __all__ = [
-    "HEADS_THROUGH_SEQ_KEY",
     "SCHEMA_VERSION",
+    "SNAPSHOT_ENTRY_KEY",
+    "SNAPSHOT_SEQ_KEY",
     "TX_COLUMNS",
     "TX_INSERT",
     "apply_pragmas",
@@ -29,9 +30,12 @@ __all__ = [
 
 SCHEMA_VERSION = 3
 """3: per-player chains (`txs.prev_player_seq`, `player_heads`) replace the
-`txs_by_player` index; `migrate_2_to_3` converts a version 2 file in place."""
-HEADS_THROUGH_SEQ_KEY = "player_heads_through_seq"
-"""meta key: `player_heads` holds each player's last seq among the txs up to this seq."""
+`txs_by_player` index, and `accounts` and `player_heads` are snapshots written every
+so many transactions (`sqlite_snapshot`); `migrate_2_to_3` converts a version 2 file."""
+SNAPSHOT_SEQ_KEY = "snapshot_through_seq"
+"""meta key: `player_heads` covers the txs up to this seq."""
+SNAPSHOT_ENTRY_KEY = "snapshot_through_entry"
+"""meta key: `accounts` holds the sums of the entries up to this rowid."""
 BUSY_TIMEOUT_MS = 5_000
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 """About 40 MB of WAL between checkpoints (SQLite's default is 1,000 pages). A group
@@ -66,7 +70,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     created_at_us INTEGER NOT NULL
 ) WITHOUT ROWID;
 
--- Balances are caches of SUM(entries.amount_minor); `gamegate verify` checks them.
+-- Balances: SUM(entries.amount_minor) up to meta's snapshot_through_entry (the writer
+-- adds the entries after it in memory); `gamegate verify` checks them.
 CREATE TABLE IF NOT EXISTS accounts (
     account TEXT NOT NULL,
     currency TEXT NOT NULL,
@@ -100,9 +105,8 @@ CREATE INDEX IF NOT EXISTS txs_by_round ON txs (provider, round_id);
 
 -- A player's history is a chain through txs.prev_player_seq starting at the player's
 -- newest seq. No (player_id, seq) index: with players spread over the whole key space,
--- it put one random leaf page into nearly every transaction's commit. The heads are
--- kept in memory and written here in bulk every few ten thousand transactions (see
--- `sqlite_player_chains`); the txs after meta's `player_heads_through_seq` are the rest.
+-- it put one random leaf page into nearly every transaction's commit. The heads up to
+-- meta's snapshot_through_seq; the writer keeps the later ones in memory.
 CREATE TABLE IF NOT EXISTS player_heads (
     player_id TEXT PRIMARY KEY,
     last_seq INTEGER NOT NULL
@@ -179,7 +183,11 @@ def create_schema(conn: sqlite3.Connection) -> None:
         conn.executescript(_DDL)
         conn.executemany(
             "INSERT INTO meta (key, value) VALUES (?, ?)",
-            [("schema_version", str(SCHEMA_VERSION)), (HEADS_THROUGH_SEQ_KEY, "0")],
+            [
+                ("schema_version", str(SCHEMA_VERSION)),
+                (SNAPSHOT_SEQ_KEY, "0"),
+                (SNAPSHOT_ENTRY_KEY, "0"),
+            ],
         )
         return
     version = int(row[0])
@@ -202,7 +210,8 @@ def _schema_version(conn: sqlite3.Connection) -> tuple[str] | None:
 
 
 def migrate_2_to_3(conn: sqlite3.Connection) -> None:
-    """Link each player's transactions into a chain and drop the per-player index.
+    """Link each player's transactions into a chain, drop the per-player index, and
+    mark `accounts` and the new `player_heads` as a snapshot of the whole log.
 
     One transaction: a crash leaves the file at version 2, and the next start migrates
     again. The hash chain does not cover the new column, so no link changes.
@@ -224,7 +233,11 @@ def migrate_2_to_3(conn: sqlite3.Connection) -> None:
         )
         conn.execute(
             "INSERT INTO meta (key, value) SELECT ?, COALESCE(MAX(seq), 0) FROM txs",
-            (HEADS_THROUGH_SEQ_KEY,),
+            (SNAPSHOT_SEQ_KEY,),
+        )
+        conn.execute(  # version 2 kept accounts current: they cover every entry
+            "INSERT INTO meta (key, value) SELECT ?, COALESCE(MAX(rowid), 0) FROM entries",
+            (SNAPSHOT_ENTRY_KEY,),
         )
         conn.execute("DROP INDEX txs_by_player")
         conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")

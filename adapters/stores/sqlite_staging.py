@@ -1,8 +1,9 @@
 """What a group commit will write: rows staged per table, written in bulk by `flush`.
 
 Lists are append-only, so undoing a job of several commands that was refused is
-truncating them back to the marks taken when it began. The two keyed tables (rounds,
-account deltas) are dicts whose entries the ledger sets through its undo log.
+truncating them back to the marks taken when it began. Rounds are keyed (one row per
+round), set by the ledger through its undo log. Balances are not staged: they reach
+`accounts` with the next snapshot (`sqlite_snapshot`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,6 @@ _UPDATE_STATUS = "UPDATE txs SET status = ? WHERE seq = ?"  # by rowid: no index
 _INSERT_ENTRY = "INSERT INTO entries (seq, account, currency, amount_minor) VALUES (?, ?, ?, ?)"
 _UPSERT_ROUND = "INSERT OR REPLACE INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _INSERT_OUTBOX = "INSERT INTO outbox (first_seq, last_seq) VALUES (?, ?)"
-_ADD_TO_ACCOUNT = (
-    "INSERT INTO accounts (account, currency, balance_minor) VALUES (?, ?, ?) "
-    "ON CONFLICT (account, currency) DO UPDATE "
-    "SET balance_minor = balance_minor + excluded.balance_minor"
-)
 
 
 class StagedWrites:
@@ -31,7 +27,6 @@ class StagedWrites:
 
     __slots__ = (
         "_marks",
-        "account_deltas",
         "entry_rows",
         "round_rows",
         "status_rows",
@@ -44,8 +39,6 @@ class StagedWrites:
         self.entry_rows: list[tuple[int, str, str, int]] = []
         self.round_rows: dict[tuple[str, str], RoundRecord] = {}
         """Last state of each round written in this batch (one upsert per round)."""
-        self.account_deltas: dict[tuple[str, str], int] = {}
-        """Summed balance change per (account, currency): one upsert per account."""
         self._marks = (0, 0, 0)
 
     def mark(self) -> None:
@@ -74,10 +67,6 @@ class StagedWrites:
             conn.executemany(_INSERT_ENTRY, self.entry_rows)
         if self.round_rows:
             conn.executemany(_UPSERT_ROUND, map(round_to_row, self.round_rows.values()))
-        if self.account_deltas:
-            conn.executemany(
-                _ADD_TO_ACCOUNT, [(a, c, d) for (a, c), d in self.account_deltas.items() if d]
-            )
         self.clear()
 
     def clear(self) -> None:
@@ -85,5 +74,4 @@ class StagedWrites:
         self.status_rows.clear()
         self.entry_rows.clear()
         self.round_rows.clear()
-        self.account_deltas.clear()
         self._marks = (0, 0, 0)

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from adapters.stores.sqlite_ledger import SESSION_CACHE_ENTRIES_MAX, SqliteLedger
-from adapters.stores.sqlite_player_chains import HEADS_FLUSH_TXS_MIN
 from adapters.stores.sqlite_schema import apply_pragmas, create_schema
+from adapters.stores.sqlite_snapshot import SNAPSHOT_TXS_MIN
 from adapters.stores.sqlite_writer import SqliteWriter
 from core.errors import GatewayError, StorageUnavailable
 from core.model import Balance, TxOutcome, WalletCommand
@@ -58,7 +58,7 @@ class SqliteWalletStore:
         queue_depth_max: int = DEFAULT_QUEUE_DEPTH_MAX,
         commit_delay_s: float = 0.0,
         clock_us: Callable[[], int] = wall_clock_us,
-        heads_flush_txs_min: int = HEADS_FLUSH_TXS_MIN,
+        snapshot_txs_min: int = SNAPSHOT_TXS_MIN,
     ) -> SqliteWalletStore:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +80,7 @@ class SqliteWalletStore:
 
         def setup(conn: sqlite3.Connection) -> None:
             create_schema(conn)
-            store._ledger = SqliteLedger(conn, clock_us, heads_flush_txs_min)
+            store._ledger = SqliteLedger(conn, clock_us, snapshot_txs_min)
 
         await writer.start(setup)
         writer.flush = store.ledger.flush

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from adapters.stores.sqlite_schema import (
-    HEADS_THROUGH_SEQ_KEY,
     SCHEMA_VERSION,
+    SNAPSHOT_ENTRY_KEY,
+    SNAPSHOT_SEQ_KEY,
     TX_COLUMNS,
     tx_from_row,
 )
@@ -93,7 +94,7 @@ class VerifyReport:
 
 
 CHECK_INTEGRITY = "integrity: PRAGMA integrity_check"
-CHECK_BALANCES = "balances: each account equals the sum of its entries"
+CHECK_BALANCES = "balances: each account equals the sum of its entries up to the snapshot"
 CHECK_CURRENCIES = "conservation: entries sum to zero per currency"
 CHECK_TX_BALANCED = "double entry: the entries of each transaction sum to zero"
 CHECK_CHAIN = "hash chain: dense seqs from 1, each link recomputed"
@@ -158,15 +159,18 @@ def _check_integrity(conn: sqlite3.Connection) -> CheckResult:
 
 
 def _check_balances(conn: sqlite3.Connection, report: VerifyReport) -> CheckResult:
-    """Merge-join the stored balances with the entry sums, both in (account, currency) order."""
+    """Merge-join the stored balances with the sums of the entries they cover (up to
+    the snapshot; the writer adds the later ones in memory), both in key order."""
     check = CheckResult(CHECK_BALANCES)
+    through_entry = _meta_int(conn, SNAPSHOT_ENTRY_KEY, check)
     stored = _stream(
         conn, "SELECT account, currency, balance_minor FROM accounts ORDER BY account, currency"
     )
     summed = _stream(
         conn,
-        "SELECT account, currency, SUM(amount_minor) FROM entries "
+        "SELECT account, currency, SUM(amount_minor) FROM entries WHERE rowid <= ? "
         "GROUP BY account, currency ORDER BY account, currency",
+        (through_entry,),
     )
     try:
         for key, balance, total in _merge(stored, summed):
@@ -181,6 +185,14 @@ def _check_balances(conn: sqlite3.Connection, report: VerifyReport) -> CheckResu
     except sqlite3.OperationalError as exc:  # SUM overflowed 64 bits: a corrupt amount
         check.fail(f"cannot sum entries: {exc}")
     return check
+
+
+def _meta_int(conn: sqlite3.Connection, key: str, check: CheckResult) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    if row is None:
+        check.fail(f"meta has no {key}")
+        return 0
+    return int(row[0])
 
 
 def _merge(
@@ -282,18 +294,13 @@ def _check_log(conn: sqlite3.Connection, report: VerifyReport) -> list[CheckResu
 
 class _PlayerChainCheck:
     """Each row's `prev_player_seq` is its player's previous seq, and `player_heads`
-    holds each player's last seq up to meta's `player_heads_through_seq` (the rows after
-    it are the in-memory tail). Holds one seq per player, twice."""
+    holds each player's last seq up to meta's `snapshot_through_seq` (the rows after it
+    are the in-memory tail). Holds one seq per player, twice."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self.check = CheckResult(CHECK_PLAYER_CHAINS)
-        row = conn.execute(
-            "SELECT value FROM meta WHERE key = ?", (HEADS_THROUGH_SEQ_KEY,)
-        ).fetchone()
-        self._through_seq = -1 if row is None else int(row[0])
-        if row is None:
-            self.check.fail(f"meta has no {HEADS_THROUGH_SEQ_KEY}")
+        self._through_seq = _meta_int(conn, SNAPSHOT_SEQ_KEY, self.check)
         self._last: dict[str, int] = {}
         self._at_through: dict[str, int] | None = None
 
@@ -374,11 +381,13 @@ def _check_legs(check: CheckResult, record: TxRecord, entries: list[Entry]) -> N
 
 
 def _check_negative(conn: sqlite3.Connection) -> CheckResult:
-    """A negative player account is allowed only as debt left by a reversed win."""
+    """A negative player balance (the sum of all its entries) is allowed only as debt left
+    by a reversed win."""
     check = CheckResult(CHECK_NEGATIVE)
     negative = conn.execute(
-        "SELECT account, currency, balance_minor FROM accounts "
-        "WHERE account LIKE 'player:%' AND balance_minor < 0 ORDER BY account, currency"
+        "SELECT account, currency, SUM(amount_minor) AS balance FROM entries "
+        "WHERE account LIKE 'player:%' GROUP BY account, currency HAVING balance < 0 "
+        "ORDER BY account, currency"
     ).fetchall()
     if not negative:
         return check

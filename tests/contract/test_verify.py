@@ -50,7 +50,7 @@ async def _fill(store: SqliteWalletStore) -> None:
     await store.apply([Rollback("prov", "rb-b4", "p3", "b4")])
 
 
-HEADS_FLUSH_TXS_MIN = 4
+SNAPSHOT_TXS_MIN = 4
 """`player_heads` is written after seqs 4, 8 and 13; seqs 14 and 15 are the tail."""
 
 
@@ -59,7 +59,7 @@ async def wallet(tmp_path: Path, clock: FakeClock) -> Path:
     """A closed wallet file with every kind of record in it."""
     path = tmp_path / "wallet.db"
     store = await SqliteWalletStore.open(
-        path, clock_us=clock.micros, heads_flush_txs_min=HEADS_FLUSH_TXS_MIN
+        path, clock_us=clock.micros, snapshot_txs_min=SNAPSHOT_TXS_MIN
     )
     try:
         await _fill(store)
@@ -85,7 +85,8 @@ def _failed(report: VerifyReport) -> dict[str, str]:
 def test_a_clean_wallet_passes_every_check(wallet: Path) -> None:
     report = verify_wallet(wallet)
     assert report.ok, report.lines()
-    assert (report.txs, report.accounts) == (15, 9)
+    # 8 account rows: the provider's JPY house account moved only after the last snapshot
+    assert (report.txs, report.accounts) == (15, 8)
     assert report.entries > 0
     lines = report.lines()
     assert lines[0].startswith(f"wallet {wallet}: OK — 15 txs")
@@ -229,7 +230,8 @@ def test_a_negative_balance_without_a_reversed_win_is_reported(
     copy = _tampered(
         wallet,
         tmp_path,
-        "UPDATE accounts SET balance_minor = -1 WHERE account = 'player:p3:real'",
+        "UPDATE entries SET amount_minor = -1 "
+        "WHERE account = 'player:p3:real' AND amount_minor = 900",  # the deposit: 900 JPY
     )
     failed = _failed(verify_wallet(copy))
     assert failed[CHECK_NEGATIVE] == (

@@ -83,9 +83,10 @@ PROVIDERS = ("pa", "pb")
 _BIRTH = datetime.date(1990, 1, 1)
 ROUNDS_PER_PLAYER = 3
 AMOUNT_MAX = 3_000
-HEADS_FLUSH_TXS_MIN = 5
-"""Write the players' chain heads every few transactions, so refusals, batches and
-replays run across bulk writes of `player_heads` (and `verify` checks what they wrote)."""
+SNAPSHOT_TXS_MIN = 5
+"""Snapshot balances and chain heads every few transactions, so refusals, batches and
+replays run across bulk writes of `accounts` and `player_heads` (which `verify` and the
+invariants check)."""
 
 
 class _Stats:
@@ -104,7 +105,7 @@ class WalletMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.path = self.directory / "wallet.db"
         self.store = self.loop.run_until_complete(
-            SqliteWalletStore.open(self.path, heads_flush_txs_min=HEADS_FLUSH_TXS_MIN)
+            SqliteWalletStore.open(self.path, snapshot_txs_min=SNAPSHOT_TXS_MIN)
         )
         self.model = Model()
         self.sent: list[MoneyCommand] = []
@@ -382,14 +383,18 @@ class WalletMachine(RuleBasedStateMachine):
             "SELECT currency, SUM(amount_minor) FROM entries GROUP BY currency"
         ).fetchall()
         assert all(total == 0 for _, total in rows), f"entries do not sum to zero: {rows}"
+        (through_entry,) = self.reader.execute(
+            "SELECT value FROM meta WHERE key = 'snapshot_through_entry'"
+        ).fetchone()
         stored = _accounts(self.reader)
+        snapshotted = _entry_sums(self.reader, through_entry=int(through_entry))
+        assert {k: v for k, v in stored.items() if v} == {k: v for k, v in snapshotted.items() if v}
         summed = _entry_sums(self.reader)
-        assert {k: v for k, v in stored.items() if v} == {k: v for k, v in summed.items() if v}
         for player_id in PLAYERS:
             real, bonus = self.model.balance(player_id)
             currency = PLAYERS[player_id][0]
-            assert stored.get((f"player:{player_id}:real", currency), 0) == real
-            assert stored.get((f"player:{player_id}:bonus", currency), 0) == bonus
+            assert summed.get((f"player:{player_id}:real", currency), 0) == real
+            assert summed.get((f"player:{player_id}:bonus", currency), 0) == bonus
             balance = self.loop.run_until_complete(self.store.balance(player_id, currency))
             assert (balance.real_minor, balance.bonus_minor) == (real, bonus)
             if real < 0 or bonus < 0:
@@ -413,9 +418,13 @@ def _accounts(conn: sqlite3.Connection) -> dict[tuple[str, str], int]:
     return {(account, currency): balance for account, currency, balance in rows}
 
 
-def _entry_sums(conn: sqlite3.Connection) -> dict[tuple[str, str], int]:
+def _entry_sums(
+    conn: sqlite3.Connection, through_entry: int = 2**63 - 1
+) -> dict[tuple[str, str], int]:
     rows = conn.execute(
-        "SELECT account, currency, SUM(amount_minor) FROM entries GROUP BY account, currency"
+        "SELECT account, currency, SUM(amount_minor) FROM entries WHERE rowid <= ? "
+        "GROUP BY account, currency",
+        (through_entry,),
     ).fetchall()
     return {(account, currency): total for account, currency, total in rows}
 

@@ -1,5 +1,6 @@
-"""The SQLite store's per-player chains: history across restarts, bulk head writes and
-the migration of a version 2 file (which had a `(player_id, seq)` index instead)."""
+"""The SQLite store's snapshots of derived state: balances and per-player chains across
+restarts with part of the log not yet snapshotted, and the migration of a version 2
+file (which wrote balances with every commit and had a `(player_id, seq)` index)."""
 
 from __future__ import annotations
 
@@ -52,14 +53,14 @@ async def test_history_pages_through_the_chain_after_a_restart_with_an_unwritten
     tmp_path: Path, clock: FakeClock
 ) -> None:
     path = tmp_path / "wallet.db"
-    store = await SqliteWalletStore.open(path, clock_us=clock.micros, heads_flush_txs_min=5)
+    store = await SqliteWalletStore.open(path, clock_us=clock.micros, snapshot_txs_min=5)
     try:
         await _play(store, bets=6)
     finally:
         await store.close()
     with sqlite3.connect(path) as conn:
         (through,) = conn.execute(
-            "SELECT value FROM meta WHERE key = 'player_heads_through_seq'"
+            "SELECT value FROM meta WHERE key = 'snapshot_through_seq'"
         ).fetchone()
     assert 0 < int(through) < 14  # some heads written in bulk, the last few only in the log
 
@@ -73,6 +74,46 @@ async def test_history_pages_through_the_chain_after_a_restart_with_an_unwritten
     assert pages == [["p1-b5", "p1-b4", "p1-b3"], ["p1-b2", "p1-b1", "p1-b0"], ["d-p1"]]
     assert [record.tx_id for record in newest] == ["p1-late"]
     assert verify_wallet(path).ok
+
+
+async def test_balances_after_a_restart_add_the_entries_after_the_snapshot(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "wallet.db"
+    store = await SqliteWalletStore.open(path, clock_us=clock.micros, snapshot_txs_min=5)
+    try:
+        await _play(store, bets=4)  # seqs 1-10; snapshots after seqs 5 and 10
+        await store.apply([_bet_of("p1", "after-1", 7)])
+        await store.apply([_bet_of("p2", "after-2", 30)])
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        stored = dict(conn.execute("SELECT account, balance_minor FROM accounts").fetchall())
+    assert stored["player:p1:real"] == 10_000 - 4  # as of the snapshot at seq 10
+
+    store = await SqliteWalletStore.open(path, clock_us=clock.micros)
+    try:  # the two bets after the snapshot are read back from the log
+        assert (await store.balance("p1")).real_minor == 10_000 - 4 - 7
+        assert (await store.balance("p2")).real_minor == 10_000 - 4 - 30
+    finally:
+        await store.close()
+    assert verify_wallet(path).ok
+
+    store = await SqliteWalletStore.open(path, clock_us=clock.micros, snapshot_txs_min=1)
+    try:  # the next commit writes a snapshot of everything
+        await store.apply([_bet_of("p1", "after-3", 100)])
+        assert (await store.balance("p1")).real_minor == 10_000 - 4 - 7 - 100
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        stored = dict(conn.execute("SELECT account, balance_minor FROM accounts").fetchall())
+    assert (stored["player:p1:real"], stored["player:p2:real"]) == (9_889, 9_966)
+    report = verify_wallet(path)
+    assert report.ok, report.lines()
+
+
+def _bet_of(player_id: str, tx_id: str, amount: int) -> Debit:
+    return Debit("prov", tx_id, player_id, "EUR", amount, f"r-{tx_id}", "g")
 
 
 async def test_a_cursor_from_another_players_history_still_pages_by_seq(
@@ -102,13 +143,17 @@ async def test_a_player_without_transactions_has_an_empty_history(
 
 
 def _downgrade_to_version_2(path: Path) -> None:
-    """The file as schema version 2 left it: no chain column or heads, the player index."""
+    """The file as schema version 2 left it: no chain column or heads, the player index,
+    and balances current with every commit."""
     with sqlite3.connect(path) as conn:
         conn.executescript(
             """
+            DELETE FROM accounts;
+            INSERT INTO accounts SELECT account, currency, SUM(amount_minor) FROM entries
+                GROUP BY account, currency HAVING SUM(amount_minor) != 0;
             ALTER TABLE txs DROP COLUMN prev_player_seq;
             DROP TABLE player_heads;
-            DELETE FROM meta WHERE key = 'player_heads_through_seq';
+            DELETE FROM meta WHERE key IN ('snapshot_through_seq', 'snapshot_through_entry');
             CREATE INDEX txs_by_player ON txs (player_id, seq);
             UPDATE meta SET value = '2' WHERE key = 'schema_version';
             """
