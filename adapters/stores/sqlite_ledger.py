@@ -34,7 +34,7 @@ from adapters.stores.sqlite_schema import (
     tx_from_row,
     tx_to_row,
 )
-from adapters.stores.sqlite_snapshot import SNAPSHOT_TXS_MIN, Snapshot
+from adapters.stores.sqlite_snapshot import SNAPSHOT_ROWS_MAX, SNAPSHOT_TXS_MIN, Snapshot
 from adapters.stores.sqlite_staging import StagedWrites
 from core.errors import (
     ConflictingReplay,
@@ -82,6 +82,7 @@ class SqliteLedger:
         conn: sqlite3.Connection,
         clock_us: Callable[[], int],
         snapshot_txs_min: int = SNAPSHOT_TXS_MIN,
+        snapshot_rows_max: int = SNAPSHOT_ROWS_MAX,
     ) -> None:
         self._conn = conn
         self._clock_us = clock_us
@@ -94,7 +95,7 @@ class SqliteLedger:
         self._undo: UndoLog | None = None
         self._head: dict[str, tuple[int, bytes]] = {_HEAD: (1, GENESIS_HASH)}
         self._chains = PlayerChains(conn)
-        self._snapshot = Snapshot(conn, self._chains, snapshot_txs_min)
+        self._snapshot = Snapshot(conn, self._chains, snapshot_txs_min, snapshot_rows_max)
         self._account_deltas = self._snapshot.account_deltas
         self.reload()
 

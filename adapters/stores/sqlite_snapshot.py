@@ -6,11 +6,12 @@ writes durably. Written with every commit, they cost one random page each per
 transaction: the balances of the players of a group commit are spread over the whole
 `accounts` table, so nearly every one of its pages went into every commit's WAL.
 Instead the writer keeps them in memory, exact, and writes a snapshot once
-`SNAPSHOT_TXS_MIN` transactions have been logged since the last one, in the same
-transaction as the log rows. meta's `snapshot_through_seq` and `snapshot_through_entry`
-say which txs and entries rows the tables cover; at start-up and after a failed batch
-`load` reads the rest back (at most about that many transactions: ~0.1 s). An active
-account costs one row write per snapshot instead of one per transaction.
+`SNAPSHOT_TXS_MIN` transactions have been logged since the last one (or sooner, once
+`SNAPSHOT_ROWS_MAX` rows wait), in the same transaction as the log rows. meta's
+`snapshot_through_seq` and `snapshot_through_entry` say which txs and entries rows the
+tables cover; at start-up and after a failed batch `load` reads the rest back (at most
+about that many transactions: ~0.1 s). An active account costs one row write per
+snapshot instead of one per transaction.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ import sqlite3
 from adapters.stores.sqlite_player_chains import PlayerChains
 from adapters.stores.sqlite_schema import SNAPSHOT_ENTRY_KEY, SNAPSHOT_SEQ_KEY
 
-__all__ = ["SNAPSHOT_TXS_MIN", "Snapshot"]
+__all__ = ["SNAPSHOT_ROWS_MAX", "SNAPSHOT_TXS_MIN", "Snapshot"]
 
 SNAPSHOT_TXS_MIN = 65_536
-"""Transactions between two snapshots: also the most read back at start-up, and about
-the most balance changes and heads held unwritten in memory."""
+"""Transactions between two snapshots: also the most read back at start-up."""
+SNAPSHOT_ROWS_MAX = 32_768
+"""A snapshot is written sooner once this many balances and heads wait: it bounds the
+commit a snapshot holds up (~1.3 µs a row, ~40 ms) and the state held in memory, however
+many players are active."""
 
 _ADD_TO_ACCOUNT = (
     "INSERT INTO accounts (account, currency, balance_minor) VALUES (?, ?, ?) "
@@ -41,14 +45,20 @@ _SET_META = "UPDATE meta SET value = ? WHERE key = ?"
 class Snapshot:
     """The log's derived state since the last snapshot, and when to write the next."""
 
-    __slots__ = ("_conn", "_txs_min", "account_deltas", "chains", "seq")
+    __slots__ = ("_conn", "_rows_max", "_txs_min", "account_deltas", "chains", "seq")
 
     def __init__(
-        self, conn: sqlite3.Connection, chains: PlayerChains, txs_min: int = SNAPSHOT_TXS_MIN
+        self,
+        conn: sqlite3.Connection,
+        chains: PlayerChains,
+        txs_min: int = SNAPSHOT_TXS_MIN,
+        rows_max: int = SNAPSHOT_ROWS_MAX,
     ) -> None:
         assert txs_min >= 1
+        assert rows_max >= 1
         self._conn = conn
         self._txs_min = txs_min
+        self._rows_max = rows_max
         self.chains = chains
         self.account_deltas: dict[tuple[str, str], int] = {}
         """Balance change per (account, currency) since the snapshot: what `accounts`
@@ -67,9 +77,10 @@ class Snapshot:
             deltas[(account, currency)] = total
 
     def write_if_due(self, last_seq: int) -> None:
-        """Write the snapshot once enough transactions passed; inside the open transaction
-        and after the batch's log rows (whose entries it then covers)."""
-        if last_seq - self.seq < self._txs_min:
+        """Write the snapshot once enough transactions passed or rows wait; inside the
+        open transaction and after the batch's log rows (whose entries it then covers)."""
+        waiting_rows = len(self.account_deltas) + len(self.chains.moved)
+        if last_seq - self.seq < self._txs_min and waiting_rows < self._rows_max:
             return
         conn = self._conn
         conn.executemany(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from adapters.stores.sqlite_ledger import SESSION_CACHE_ENTRIES_MAX, SqliteLedger
 from adapters.stores.sqlite_schema import apply_pragmas, create_schema
-from adapters.stores.sqlite_snapshot import SNAPSHOT_TXS_MIN
+from adapters.stores.sqlite_snapshot import SNAPSHOT_ROWS_MAX, SNAPSHOT_TXS_MIN
 from adapters.stores.sqlite_writer import SqliteWriter
 from core.errors import GatewayError, StorageUnavailable
 from core.model import Balance, TxOutcome, WalletCommand
@@ -59,6 +59,7 @@ class SqliteWalletStore:
         commit_delay_s: float = 0.0,
         clock_us: Callable[[], int] = wall_clock_us,
         snapshot_txs_min: int = SNAPSHOT_TXS_MIN,
+        snapshot_rows_max: int = SNAPSHOT_ROWS_MAX,
     ) -> SqliteWalletStore:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +81,7 @@ class SqliteWalletStore:
 
         def setup(conn: sqlite3.Connection) -> None:
             create_schema(conn)
-            store._ledger = SqliteLedger(conn, clock_us, snapshot_txs_min)
+            store._ledger = SqliteLedger(conn, clock_us, snapshot_txs_min, snapshot_rows_max)
 
         await writer.start(setup)
         writer.flush = store.ledger.flush

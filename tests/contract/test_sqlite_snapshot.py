@@ -190,3 +190,31 @@ async def test_a_version_2_file_is_migrated_in_place_on_open(
     assert heads == {"p1": 9, "p2": 10}  # as of the migration; the late bet is in the tail
     report = verify_wallet(path)
     assert report.ok, report.lines()
+
+
+async def test_a_snapshot_comes_sooner_once_enough_rows_wait(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Many players active: the rows waiting, not the transactions, set the pace."""
+    path = tmp_path / "wallet.db"
+    store = await SqliteWalletStore.open(
+        path, clock_us=clock.micros, snapshot_txs_min=1_000, snapshot_rows_max=6
+    )
+    try:
+        # by seq 3 (two deposits, p1's bet) 2 heads and 4 balances moved: 6 rows wait
+        await _play(store, bets=1)
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        (through,) = conn.execute(
+            "SELECT value FROM meta WHERE key = 'snapshot_through_seq'"
+        ).fetchone()
+        stored = dict(conn.execute("SELECT account, balance_minor FROM accounts").fetchall())
+    assert through == "3"  # p2's bet (seq 4) is after the snapshot
+    assert stored == {
+        "house:cashier": -20_000,
+        "house:provider:prov": 1,
+        "player:p1:real": 9_999,
+        "player:p2:real": 10_000,
+    }
+    assert verify_wallet(path).ok
