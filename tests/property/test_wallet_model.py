@@ -4,6 +4,8 @@ A Hypothesis state machine sends random deposits, withdrawals, bonus grants, bet
 over balance), wins (by reference and round-level), rollbacks (of anything, including
 ids never seen), exact and conflicting replays, round closes and batches to both, and
 after every step compares the answers and checks the ledger's invariants in the file.
+It also closes and reopens the store at random, so what no snapshot covered yet is read
+back from the log.
 
 Reproduce a failure with the `HYPOTHESIS_SEED=<n>` printed with it; soak with
 `WALLET_MODEL_EXAMPLES` and `WALLET_MODEL_STEPS` (or the blob that
@@ -92,6 +94,7 @@ invariants check)."""
 class _Stats:
     steps = 0
     calls = 0
+    restarts = 0
     answers: Counter[str] = Counter()
     """How often each answer came back (an error class name, or `ok`/`replay`)."""
 
@@ -365,6 +368,15 @@ class WalletMachine(RuleBasedStateMachine):
     def close_round(self, data: st.DataObject) -> None:
         self._send([self._close(data)])
 
+    @rule(snapshot_txs_min=st.sampled_from([SNAPSHOT_TXS_MIN, 1_000]))
+    def restart(self, snapshot_txs_min: int) -> None:
+        """Close and reopen the store: what no snapshot covered is read back from the log."""
+        self.loop.run_until_complete(self.store.close())
+        self.store = self.loop.run_until_complete(
+            SqliteWalletStore.open(self.path, snapshot_txs_min=snapshot_txs_min)
+        )
+        _Stats.restarts += 1
+
     @rule(data=st.data(), size=st.integers(2, 3))
     def batch(self, data: st.DataObject, size: int) -> None:
         commands = [self._any(data) for _ in range(size)]
@@ -494,13 +506,16 @@ def test_the_sqlite_wallet_answers_exactly_like_the_reference_model() -> None:
     chosen = os.environ.get("HYPOTHESIS_SEED")
     run_seed = int(chosen) if chosen else random.getrandbits(64)
     print(f"wallet model: HYPOTHESIS_SEED={run_seed}")
-    _Stats.steps = _Stats.calls = 0
+    _Stats.steps = _Stats.calls = _Stats.restarts = 0
     _Stats.answers.clear()
     try:
         run_state_machine_as_test(seed(run_seed)(WalletMachine), settings=SETTINGS)
     except BaseException as exc:
         exc.add_note(f"reproduce with HYPOTHESIS_SEED={run_seed}")
         raise
-    print(f"wallet model: {_Stats.steps} steps, {_Stats.calls} store calls, seed {run_seed}")
+    print(
+        f"wallet model: {_Stats.steps} steps, {_Stats.calls} store calls, "
+        f"{_Stats.restarts} restarts, seed {run_seed}"
+    )
     print(f"wallet model answers: {dict(_Stats.answers.most_common())}")
     assert _Stats.steps >= STEPS_MIN, f"only {_Stats.steps} steps ran"
