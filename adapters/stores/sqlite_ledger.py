@@ -5,8 +5,9 @@ transaction records and rounds are cached in memory, and what a batch will look 
 loaded in bulk before it runs (`sqlite_prefetch`), so a command is decided without a
 query of its own. What a command writes is staged (rows per table) and `flush()`
 writes each table with one `executemany`: per group commit normally, or per job when
-the writer replays a batch one SAVEPOINT at a time. Account balances are written as
-summed deltas, once per flush.
+the writer replays a batch one SAVEPOINT at a time. Balances and the heads of the
+players' chains are not staged: they are kept exact in memory and written with the next
+snapshot (`sqlite_snapshot`).
 
 A refused command has written nothing: every refusal is decided before its plan is
 written. So only a job of several commands, whose later command can be refused after
@@ -67,7 +68,7 @@ ROUND_CACHE_ENTRIES_MAX = 100_000
 SESSION_CACHE_ENTRIES_MAX = 50_000
 
 UndoLog = list[tuple[dict[Any, Any], Any, Any]]
-"""(cache, key, old value) per change of the current job, or None when not logging."""
+"""(cache, key, old value) per change of the current job (`_undo` is None: no log)."""
 _SELECT_LINK = "SELECT player_id, prev_player_seq FROM txs WHERE seq = ?"
 _SELECT_CHAINED = f"SELECT {TX_COLUMNS}, prev_player_seq FROM txs WHERE seq = ?"
 _HEAD = "head"
