@@ -12,7 +12,6 @@ from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxReco
 
 __all__ = [
     "SCHEMA_VERSION",
-    "SNAPSHOT_ENTRY_KEY",
     "SNAPSHOT_SEQ_KEY",
     "TX_COLUMNS",
     "TX_INSERT",
@@ -33,9 +32,8 @@ SCHEMA_VERSION = 3
 `txs_by_player` index, and `accounts` and `player_heads` are snapshots written every
 so many transactions (`sqlite_snapshot`); `migrate_2_to_3` converts a version 2 file."""
 SNAPSHOT_SEQ_KEY = "snapshot_through_seq"
-"""meta key: `player_heads` covers the txs up to this seq."""
-SNAPSHOT_ENTRY_KEY = "snapshot_through_entry"
-"""meta key: `accounts` holds the sums of the entries up to this rowid."""
+"""meta key: `accounts` holds the sums of the entries of the txs up to this seq, and
+`player_heads` each player's last seq up to it."""
 BUSY_TIMEOUT_MS = 5_000
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 """About 40 MB of WAL between checkpoints (SQLite's default is 1,000 pages). A group
@@ -70,8 +68,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     created_at_us INTEGER NOT NULL
 ) WITHOUT ROWID;
 
--- Balances: SUM(entries.amount_minor) up to meta's snapshot_through_entry (the writer
--- adds the entries after it in memory); `gamegate verify` checks them.
+-- Balances: SUM(entries.amount_minor) over the entries with seq up to meta's
+-- snapshot_through_seq (the writer adds the later ones in memory); verify checks them.
 CREATE TABLE IF NOT EXISTS accounts (
     account TEXT NOT NULL,
     currency TEXT NOT NULL,
@@ -183,11 +181,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
         conn.executescript(_DDL)
         conn.executemany(
             "INSERT INTO meta (key, value) VALUES (?, ?)",
-            [
-                ("schema_version", str(SCHEMA_VERSION)),
-                (SNAPSHOT_SEQ_KEY, "0"),
-                (SNAPSHOT_ENTRY_KEY, "0"),
-            ],
+            [("schema_version", str(SCHEMA_VERSION)), (SNAPSHOT_SEQ_KEY, "0")],
         )
         return
     version = int(row[0])
@@ -231,13 +225,9 @@ def migrate_2_to_3(conn: sqlite3.Connection) -> None:
         conn.execute(
             "INSERT INTO player_heads SELECT player_id, MAX(seq) FROM txs GROUP BY player_id"
         )
-        conn.execute(
+        conn.execute(  # version 2 kept accounts current: they cover the whole log
             "INSERT INTO meta (key, value) SELECT ?, COALESCE(MAX(seq), 0) FROM txs",
             (SNAPSHOT_SEQ_KEY,),
-        )
-        conn.execute(  # version 2 kept accounts current: they cover every entry
-            "INSERT INTO meta (key, value) SELECT ?, COALESCE(MAX(rowid), 0) FROM entries",
-            (SNAPSHOT_ENTRY_KEY,),
         )
         conn.execute("DROP INDEX txs_by_player")
         conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")

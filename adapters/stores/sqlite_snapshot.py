@@ -8,10 +8,10 @@ transaction: the balances of the players of a group commit are spread over the w
 Instead the writer keeps them in memory, exact, and writes a snapshot once
 `SNAPSHOT_TXS_MIN` transactions have been logged since the last one (or sooner, once
 `SNAPSHOT_ROWS_MAX` rows wait), in the same transaction as the log rows. meta's
-`snapshot_through_seq` and `snapshot_through_entry` say which txs and entries rows the
-tables cover; at start-up and after a failed batch `load` reads the rest back (at most
-about that many transactions: ~0.1 s). An active account costs one row write per
-snapshot instead of one per transaction.
+`snapshot_through_seq` says which transactions the tables cover; at start-up and after
+a failed batch `load` reads the rest back (at most about that many transactions:
+~0.1 s). An active account costs one row write per snapshot instead of one per
+transaction.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlite3
 
 from adapters.stores.sqlite_player_chains import PlayerChains
-from adapters.stores.sqlite_schema import SNAPSHOT_ENTRY_KEY, SNAPSHOT_SEQ_KEY
+from adapters.stores.sqlite_schema import SNAPSHOT_SEQ_KEY
 
 __all__ = ["SNAPSHOT_ROWS_MAX", "SNAPSHOT_TXS_MIN", "Snapshot"]
 
@@ -36,9 +36,10 @@ _ADD_TO_ACCOUNT = (
     "SET balance_minor = balance_minor + excluded.balance_minor"
 )
 _SELECT_ENTRIES_TAIL = (
-    "SELECT account, currency, SUM(amount_minor) FROM entries WHERE rowid > ? "
+    "SELECT account, currency, SUM(amount_minor) FROM entries WHERE rowid >= ? "
     "GROUP BY account, currency"
 )
+_FIRST_SEQ_FROM = "SELECT seq FROM entries WHERE rowid >= ? ORDER BY rowid LIMIT 1"
 _SET_META = "UPDATE meta SET value = ? WHERE key = ?"
 
 
@@ -72,8 +73,8 @@ class Snapshot:
         self.chains.load_tail(self.seq)
         deltas = self.account_deltas
         deltas.clear()
-        entry = self._meta_int(SNAPSHOT_ENTRY_KEY)
-        for account, currency, total in self._conn.execute(_SELECT_ENTRIES_TAIL, (entry,)):
+        first = _first_entry_after(self._conn, self.seq)
+        for account, currency, total in self._conn.execute(_SELECT_ENTRIES_TAIL, (first,)):
             deltas[(account, currency)] = total
 
     def write_if_due(self, last_seq: int) -> None:
@@ -87,13 +88,27 @@ class Snapshot:
             _ADD_TO_ACCOUNT, [(a, c, d) for (a, c), d in sorted(self.account_deltas.items()) if d]
         )
         self.chains.write()
-        (entry,) = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM entries").fetchone()
-        conn.executemany(
-            _SET_META, [(str(last_seq), SNAPSHOT_SEQ_KEY), (str(entry), SNAPSHOT_ENTRY_KEY)]
-        )
+        conn.execute(_SET_META, (str(last_seq), SNAPSHOT_SEQ_KEY))
         self.account_deltas.clear()
         self.seq = last_seq
 
     def _meta_int(self, key: str) -> int:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return int(row[0])
+
+
+def _first_entry_after(conn: sqlite3.Connection, seq: int) -> int:
+    """The rowid of the first entry of a transaction after `seq` (past the last entry if
+    none), by binary search: entries are appended in seq order, and even a VACUUM, which
+    renumbers a table without an INTEGER PRIMARY KEY, keeps their order. (There is no
+    index on `entries.seq`: it would cost every entry an insert.)"""
+    (last,) = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM entries").fetchone()
+    low, high = 1, last + 1
+    while low < high:
+        middle = (low + high) // 2
+        (found,) = conn.execute(_FIRST_SEQ_FROM, (middle,)).fetchone()
+        if found > seq:
+            high = middle
+        else:
+            low = middle + 1
+    return low

@@ -20,7 +20,6 @@ from typing import Any
 
 from adapters.stores.sqlite_schema import (
     SCHEMA_VERSION,
-    SNAPSHOT_ENTRY_KEY,
     SNAPSHOT_SEQ_KEY,
     TX_COLUMNS,
     tx_from_row,
@@ -162,15 +161,15 @@ def _check_balances(conn: sqlite3.Connection, report: VerifyReport) -> CheckResu
     """Merge-join the stored balances with the sums of the entries they cover (up to
     the snapshot; the writer adds the later ones in memory), both in key order."""
     check = CheckResult(CHECK_BALANCES)
-    through_entry = _meta_int(conn, SNAPSHOT_ENTRY_KEY, check)
+    through_seq = _meta_int(conn, SNAPSHOT_SEQ_KEY, check)
     stored = _stream(
         conn, "SELECT account, currency, balance_minor FROM accounts ORDER BY account, currency"
     )
     summed = _stream(
         conn,
-        "SELECT account, currency, SUM(amount_minor) FROM entries WHERE rowid <= ? "
+        "SELECT account, currency, SUM(amount_minor) FROM entries WHERE seq <= ? "
         "GROUP BY account, currency ORDER BY account, currency",
-        (through_entry,),
+        (through_seq,),
     )
     try:
         for key, balance, total in _merge(stored, summed):

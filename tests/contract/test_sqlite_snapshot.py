@@ -153,7 +153,7 @@ def _downgrade_to_version_2(path: Path) -> None:
                 GROUP BY account, currency HAVING SUM(amount_minor) != 0;
             ALTER TABLE txs DROP COLUMN prev_player_seq;
             DROP TABLE player_heads;
-            DELETE FROM meta WHERE key IN ('snapshot_through_seq', 'snapshot_through_entry');
+            DELETE FROM meta WHERE key = 'snapshot_through_seq';
             CREATE INDEX txs_by_player ON txs (player_id, seq);
             UPDATE meta SET value = '2' WHERE key = 'schema_version';
             """

@@ -395,11 +395,11 @@ class WalletMachine(RuleBasedStateMachine):
             "SELECT currency, SUM(amount_minor) FROM entries GROUP BY currency"
         ).fetchall()
         assert all(total == 0 for _, total in rows), f"entries do not sum to zero: {rows}"
-        (through_entry,) = self.reader.execute(
-            "SELECT value FROM meta WHERE key = 'snapshot_through_entry'"
+        (through_seq,) = self.reader.execute(
+            "SELECT value FROM meta WHERE key = 'snapshot_through_seq'"
         ).fetchone()
         stored = _accounts(self.reader)
-        snapshotted = _entry_sums(self.reader, through_entry=int(through_entry))
+        snapshotted = _entry_sums(self.reader, through_seq=int(through_seq))
         assert {k: v for k, v in stored.items() if v} == {k: v for k, v in snapshotted.items() if v}
         summed = _entry_sums(self.reader)
         for player_id in PLAYERS:
@@ -431,12 +431,12 @@ def _accounts(conn: sqlite3.Connection) -> dict[tuple[str, str], int]:
 
 
 def _entry_sums(
-    conn: sqlite3.Connection, through_entry: int = 2**63 - 1
+    conn: sqlite3.Connection, through_seq: int = 2**63 - 1
 ) -> dict[tuple[str, str], int]:
     rows = conn.execute(
-        "SELECT account, currency, SUM(amount_minor) FROM entries WHERE rowid <= ? "
+        "SELECT account, currency, SUM(amount_minor) FROM entries WHERE seq <= ? "
         "GROUP BY account, currency",
-        (through_entry,),
+        (through_seq,),
     ).fetchall()
     return {(account, currency): total for account, currency, total in rows}
 
