@@ -87,7 +87,7 @@ class VerifyReport:
         verdict = "OK" if self.ok else "FAILED"
         head = (
             f"wallet {self.path}: {verdict} — {self.txs} txs, {self.entries} entries, "
-            f"{self.accounts} accounts, verified in {self.elapsed_s:.3f} s"
+            f"{self.accounts} accounts in the snapshot, verified in {self.elapsed_s:.3f} s"
         )
         return [head, *(check.line() for check in self.checks)]
 
