@@ -5,7 +5,11 @@ database when two connections write or checkpoint at once (fixed in 3.51.3), and
 writer is what WAL allows anyway. Reads go through the same thread; they are served
 from the writer's caches and are cheap.
 
-Each loop iteration takes every queued job (up to `batch_ops_max`) into one
+Jobs submitted during one turn of the event loop reach the writer's queue together, at
+the start of the next turn (`_hand_over`): a writer woken by the first job of a burst
+would otherwise take the GIL as soon as the loop released it (uvloop does, between
+callbacks) and commit half the burst. Each writer iteration takes every queued job (up
+to `batch_ops_max`) into one
 `BEGIN IMMEDIATE` transaction: jobs decide against in-memory state and stage their
 rows, `flush` writes them in bulk, the batch commits once (one WAL fsync with
 `synchronous=FULL`) and only then are the callers' futures resolved, in one hop back to
@@ -84,6 +88,8 @@ class SqliteWriter:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._depth = 0
+        self._pending: list[Job] = []
+        """Jobs submitted in this turn of the event loop, not yet handed to the writer."""
         self.conn: sqlite3.Connection | None = None
         self.flush: Callable[[], None] = lambda: None
         """Writes what the jobs staged; runs in the writer thread inside the transaction."""
@@ -109,6 +115,7 @@ class SqliteWriter:
     async def stop(self) -> None:
         if self._thread is None:
             return
+        self._hand_over()  # what was submitted before stop runs first
         self._queue.put(_STOP)
         await asyncio.to_thread(self._thread.join)
         self._thread = None
@@ -134,8 +141,18 @@ class SqliteWriter:
             raise StorageUnavailable("wallet store queue is full")
         future: asyncio.Future[Any] = self._loop.create_future()
         self._depth += 1
-        self._queue.put(Job(fn, args, future, writes, prefetch))
+        pending = self._pending
+        pending.append(Job(fn, args, future, writes, prefetch))
+        if len(pending) == 1:
+            self._loop.call_soon(self._hand_over)
         return future
+
+    def _hand_over(self) -> None:
+        """Queue this turn's jobs in one go (no GIL release between the puts)."""
+        jobs, self._pending = self._pending, []
+        put = self._queue.put
+        for job in jobs:
+            put(job)
 
     # -- writer thread ---------------------------------------------------------
 

@@ -141,3 +141,35 @@ async def test_a_refused_command_of_a_batch_job_undoes_the_earlier_ones(
     finally:
         await store.close()
     assert verify_wallet(tmp_path / "wallet.db").ok
+
+
+@pytest.mark.parametrize("loop_name", ["asyncio", "uvloop"])
+def test_callers_answered_together_call_again_in_one_group_commit(
+    tmp_path: Path, loop_name: str
+) -> None:
+    """256 callers in lockstep: each round of calls is one commit, under uvloop too. The
+    answers of one commit wake all callers in one turn of the loop; a writer that took
+    the first call of the next round as soon as the loop released the GIL (uvloop does,
+    between callbacks) would commit each round in parts."""
+    import uvloop
+
+    rounds = 4
+
+    async def caller(store: SqliteWalletStore, index: int) -> None:
+        for round_ in range(rounds):
+            await store.apply([_bet(f"b{index}-{round_}", PLAYERS[index % 3], 1)])
+
+    async def lockstep() -> tuple[int, int]:
+        store = await _open_funded(tmp_path / "wallet.db", FakeClock())
+        try:
+            before = store.stats().commits_total
+            await asyncio.gather(*(caller(store, index) for index in range(256)))
+            return store.stats().commits_total - before, (await store.balance("p1")).real_minor
+        finally:
+            await store.close()
+
+    factory = uvloop.new_event_loop if loop_name == "uvloop" else asyncio.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        commits, p1_real = runner.run(lockstep())
+    assert commits == rounds
+    assert p1_real == 1_000 - 86 * rounds  # p1 is callers 0, 3, ..., 255
