@@ -22,6 +22,7 @@ import dataclasses
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.stores.sqlite_player_chains import PlayerChains
@@ -59,13 +60,30 @@ from core.wallet.engine import TOMBSTONE_DETAIL, Plan, check_replay, plan, refus
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 from core.wallet.store import DebitGuard
 
-__all__ = ["BatchRefused", "SqliteLedger"]
+__all__ = ["DEFAULT_CACHE_LIMITS", "BatchRefused", "CacheLimits", "SqliteLedger"]
 
 
 _MISSING: Any = object()
 TX_CACHE_ENTRIES_MAX = 200_000
 ROUND_CACHE_ENTRIES_MAX = 100_000
 SESSION_CACHE_ENTRIES_MAX = 50_000
+PLAYER_CACHE_ENTRIES_MAX = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class CacheLimits:
+    """Entries each cache of the writer keeps; the oldest go first, between batches."""
+
+    txs: int = TX_CACHE_ENTRIES_MAX
+    rounds: int = ROUND_CACHE_ENTRIES_MAX
+    sessions: int = SESSION_CACHE_ENTRIES_MAX
+    players: int = PLAYER_CACHE_ENTRIES_MAX
+    """Players, and as many balances and chain heads (a head that no snapshot holds yet
+    stays until one does)."""
+
+
+DEFAULT_CACHE_LIMITS = CacheLimits()
+
 
 UndoLog = list[tuple[dict[Any, Any], Any, Any]]
 """(cache, key, old value) per change of the current job (`_undo` is None: no log)."""
@@ -84,12 +102,14 @@ class SqliteLedger:
         clock_us: Callable[[], int],
         snapshot_txs_min: int = SNAPSHOT_TXS_MIN,
         snapshot_rows_max: int = SNAPSHOT_ROWS_MAX,
+        cache_limits: CacheLimits = DEFAULT_CACHE_LIMITS,
     ) -> None:
         self._conn = conn
         self._clock_us = clock_us
-        self._players: dict[str, PlayerRecord] = {}
+        self._limits = cache_limits
+        self._players: OrderedDict[str, PlayerRecord] = OrderedDict()
         self._sessions: OrderedDict[str, SessionRecord] = OrderedDict()
-        self._balances: dict[tuple[str, str], tuple[int, int]] = {}
+        self._balances: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()
         self._txs: OrderedDict[tuple[str, str], TxRecord | None] = OrderedDict()
         self._rounds: OrderedDict[tuple[str, str], RoundRecord | None] = OrderedDict()
         self._staged = StagedWrites()
@@ -133,14 +153,21 @@ class SqliteLedger:
         self._snapshot.write_if_due(self._next_seq - 1)
 
     def trim_caches(self) -> None:
-        """Bound the caches; only between batches, so nothing staged is ever evicted."""
-        for cache, entries_max in (
-            (self._txs, TX_CACHE_ENTRIES_MAX),
-            (self._rounds, ROUND_CACHE_ENTRIES_MAX),
-            (self._sessions, SESSION_CACHE_ENTRIES_MAX),
-        ):
+        """Bound the caches; only between batches, so nothing staged is ever evicted.
+
+        An evicted balance is read again as its snapshot plus the changes since."""
+        limits = self._limits
+        caches: tuple[tuple[OrderedDict[Any, Any], int], ...] = (
+            (self._txs, limits.txs),
+            (self._rounds, limits.rounds),
+            (self._sessions, limits.sessions),
+            (self._players, limits.players),
+            (self._balances, limits.players),
+        )
+        for cache, entries_max in caches:
             while len(cache) > entries_max:
                 cache.popitem(last=False)
+        self._chains.trim(limits.players)
 
     # -- prefetch ------------------------------------------------------------------
 

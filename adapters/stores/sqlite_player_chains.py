@@ -12,6 +12,7 @@ snapshot (`sqlite_snapshot`); the txs after the snapshot are read back by `load_
 from __future__ import annotations
 
 import sqlite3
+from collections import OrderedDict
 from typing import Any
 
 __all__ = ["NO_TX", "PlayerChains"]
@@ -35,7 +36,7 @@ class PlayerChains:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self.heads: dict[str, int] = {}
+        self.heads: OrderedDict[str, int] = OrderedDict()
         """Player id -> newest seq (`NO_TX`: none). The ledger sets entries through its
         undo log, so a refused command's move of a head is undone with the rest."""
         self.moved: set[str] = set()
@@ -73,6 +74,15 @@ class PlayerChains:
             sql = f"SELECT player_id, last_seq FROM player_heads WHERE player_id IN ({marks})"
             for player_id, last_seq in self._conn.execute(sql, chunk):
                 heads[player_id] = last_seq
+
+    def trim(self, entries_max: int) -> None:
+        """Forget the oldest heads beyond `entries_max`, except those only in memory
+        (moved since the snapshot): the others are read again from `player_heads`."""
+        heads, moved = self.heads, self.moved
+        for _ in range(len(heads) - entries_max):
+            player_id, head = heads.popitem(last=False)
+            if player_id in moved:
+                heads[player_id] = head  # back at the end: kept
 
     def write(self) -> None:
         """Write the heads that moved (part of a snapshot, inside its transaction)."""

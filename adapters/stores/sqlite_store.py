@@ -14,7 +14,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from adapters.stores.sqlite_ledger import SESSION_CACHE_ENTRIES_MAX, SqliteLedger
+from adapters.stores.sqlite_ledger import (
+    DEFAULT_CACHE_LIMITS,
+    SESSION_CACHE_ENTRIES_MAX,
+    CacheLimits,
+    SqliteLedger,
+)
 from adapters.stores.sqlite_schema import apply_pragmas, create_schema
 from adapters.stores.sqlite_snapshot import SNAPSHOT_ROWS_MAX, SNAPSHOT_TXS_MIN
 from adapters.stores.sqlite_writer import SqliteWriter
@@ -60,6 +65,7 @@ class SqliteWalletStore:
         clock_us: Callable[[], int] = wall_clock_us,
         snapshot_txs_min: int = SNAPSHOT_TXS_MIN,
         snapshot_rows_max: int = SNAPSHOT_ROWS_MAX,
+        cache_limits: CacheLimits = DEFAULT_CACHE_LIMITS,
     ) -> SqliteWalletStore:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,12 +87,14 @@ class SqliteWalletStore:
 
         def setup(conn: sqlite3.Connection) -> None:
             create_schema(conn)
-            store._ledger = SqliteLedger(conn, clock_us, snapshot_txs_min, snapshot_rows_max)
+            store._ledger = SqliteLedger(
+                conn, clock_us, snapshot_txs_min, snapshot_rows_max, cache_limits
+            )
 
         await writer.start(setup)
         writer.flush = store.ledger.flush
         writer.on_batch_failed = store._reload
-        writer.after_commit = store.ledger.trim_caches
+        writer.after_batch = store.ledger.trim_caches
         writer.prefetch = store.ledger.prefetch
         return store
 

@@ -96,7 +96,8 @@ class SqliteWriter:
         self.on_batch_failed: Callable[[], None] = lambda: None
         """Forgets in-memory state after a rollback (the database is the truth): of the
         batch, or, when isolating, of the job rolled back to its savepoint."""
-        self.after_commit: Callable[[], None] = lambda: None
+        self.after_batch: Callable[[], None] = lambda: None
+        """Runs after every batch, read or write, before its callers are answered."""
         self.prefetch: Callable[[list[Any]], None] = lambda _keys: None
         """Bulk-loads what a batch's jobs will look up, before they run."""
         self.commits = 0
@@ -226,6 +227,7 @@ class SqliteWriter:
                 self._run_read(job)
         else:
             self._run_write_batch(conn, batch)
+        self.after_batch()
         self.ops += len(batch)
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._deliver, batch)
@@ -254,7 +256,6 @@ class SqliteWriter:
                 self._isolate(conn, batch, exc)
             conn.execute("COMMIT")
             self.commits += 1
-            self.after_commit()
         except sqlite3.Error as exc:
             self._fail_batch(conn, batch, exc)
 

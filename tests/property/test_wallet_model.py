@@ -39,6 +39,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from adapters.stores.sqlite_ledger import DEFAULT_CACHE_LIMITS, CacheLimits
 from adapters.stores.sqlite_store import SqliteWalletStore
 from adapters.stores.sqlite_verify import verify_wallet
 from core.errors import GatewayError
@@ -89,6 +90,9 @@ SNAPSHOT_TXS_MIN = 5
 """Snapshot balances and chain heads every few transactions, so refusals, batches and
 replays run across bulk writes of `accounts` and `player_heads` (which `verify` and the
 invariants check)."""
+SMALL_CACHES = CacheLimits(txs=6, rounds=3, sessions=2, players=1)
+"""The writer forgets almost everything between batches, so decisions run on state read
+back from the file (transactions, rounds, players, balances, chain heads)."""
 
 
 class _Stats:
@@ -102,13 +106,17 @@ class _Stats:
 class WalletMachine(RuleBasedStateMachine):
     """One example: a fresh wallet file, its own event loop, and the model beside it."""
 
+    cache_limits = DEFAULT_CACHE_LIMITS
+
     def __init__(self) -> None:
         super().__init__()
         self.directory = Path(tempfile.mkdtemp(prefix="wallet-model-"))
         self.loop = asyncio.new_event_loop()
         self.path = self.directory / "wallet.db"
         self.store = self.loop.run_until_complete(
-            SqliteWalletStore.open(self.path, snapshot_txs_min=SNAPSHOT_TXS_MIN)
+            SqliteWalletStore.open(
+                self.path, snapshot_txs_min=SNAPSHOT_TXS_MIN, cache_limits=self.cache_limits
+            )
         )
         self.model = Model()
         self.sent: list[MoneyCommand] = []
@@ -373,7 +381,9 @@ class WalletMachine(RuleBasedStateMachine):
         """Close and reopen the store: what no snapshot covered is read back from the log."""
         self.loop.run_until_complete(self.store.close())
         self.store = self.loop.run_until_complete(
-            SqliteWalletStore.open(self.path, snapshot_txs_min=snapshot_txs_min)
+            SqliteWalletStore.open(
+                self.path, snapshot_txs_min=snapshot_txs_min, cache_limits=self.cache_limits
+            )
         )
         _Stats.restarts += 1
 
@@ -500,16 +510,25 @@ def _pair(balance: Any) -> tuple[int, int]:
     return balance.real_minor, balance.bonus_minor
 
 
+class SmallCachesWalletMachine(WalletMachine):
+    cache_limits = SMALL_CACHES
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # a failure shrinks for minutes; the seed is printed up front
-def test_the_sqlite_wallet_answers_exactly_like_the_reference_model() -> None:
+@pytest.mark.parametrize(
+    "machine", [WalletMachine, SmallCachesWalletMachine], ids=["caches", "small-caches"]
+)
+def test_the_sqlite_wallet_answers_exactly_like_the_reference_model(
+    machine: type[WalletMachine],
+) -> None:
     chosen = os.environ.get("HYPOTHESIS_SEED")
     run_seed = int(chosen) if chosen else random.getrandbits(64)
     print(f"wallet model: HYPOTHESIS_SEED={run_seed}")
     _Stats.steps = _Stats.calls = _Stats.restarts = 0
     _Stats.answers.clear()
     try:
-        run_state_machine_as_test(seed(run_seed)(WalletMachine), settings=SETTINGS)
+        run_state_machine_as_test(seed(run_seed)(machine), settings=SETTINGS)
     except BaseException as exc:
         exc.add_note(f"reproduce with HYPOTHESIS_SEED={run_seed}")
         raise
