@@ -51,7 +51,7 @@ async def _fill(store: SqliteWalletStore) -> None:
 
 
 SNAPSHOT_TXS_MIN = 4
-"""`player_heads` is written after seqs 4, 8 and 13; seqs 14 and 15 are the tail."""
+"""Snapshots (balances, chain heads) after seqs 4, 8 and 13; seqs 14 and 15 are the tail."""
 
 
 @pytest.fixture
