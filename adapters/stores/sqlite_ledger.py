@@ -148,7 +148,7 @@ class SqliteLedger:
         self._staged.truncate_to_mark()
 
     def flush(self) -> None:
-        """Write what the batch (or, when isolating, the command) staged."""
+        """Write what the batch (or, when isolating, the job) staged."""
         self._staged.flush(self._conn)
         self._snapshot.write_if_due(self._next_seq - 1)
 

@@ -15,14 +15,15 @@ import sqlite3
 from collections import OrderedDict
 from typing import Any
 
-__all__ = ["NO_TX", "PlayerChains"]
+from adapters.stores.sqlite_prefetch import select_in
 
-CHUNK_KEYS_MAX = 400
+__all__ = ["NO_TX", "PlayerChains"]
 
 NO_TX = 0
 """The head of a player with no transaction (seqs start at 1)."""
 
 _SELECT_TAIL = "SELECT seq, player_id FROM txs WHERE seq > ? ORDER BY seq"
+_SELECT_HEADS = "SELECT player_id, last_seq FROM player_heads WHERE player_id IN ({marks})"
 _UPSERT_HEAD = (
     "INSERT INTO player_heads (player_id, last_seq) VALUES (?, ?) "
     "ON CONFLICT (player_id) DO UPDATE SET last_seq = excluded.last_seq"
@@ -64,16 +65,12 @@ class PlayerChains:
 
     def prefetch(self, player_ids: set[str]) -> None:
         """Load the heads of a batch's players with one query per chunk."""
-        wanted = [player_id for player_id in player_ids if player_id not in self.heads]
         heads = self.heads
-        for start in range(0, len(wanted), CHUNK_KEYS_MAX):
-            chunk = wanted[start : start + CHUNK_KEYS_MAX]
-            for player_id in chunk:
-                heads[player_id] = NO_TX
-            marks = ", ".join("?" * len(chunk))
-            sql = f"SELECT player_id, last_seq FROM player_heads WHERE player_id IN ({marks})"
-            for player_id, last_seq in self._conn.execute(sql, chunk):
-                heads[player_id] = last_seq
+        wanted = [player_id for player_id in player_ids if player_id not in heads]
+        for player_id in wanted:
+            heads[player_id] = NO_TX
+        for player_id, last_seq in select_in(self._conn, _SELECT_HEADS, wanted):
+            heads[player_id] = last_seq
 
     def trim(self, entries_max: int) -> None:
         """Forget the oldest heads beyond `entries_max`, except those only in memory

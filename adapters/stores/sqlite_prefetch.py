@@ -9,18 +9,35 @@ its back.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 from adapters.stores.sqlite_schema import TX_COLUMNS, player_from_row
 from core.wallet.records import PlayerRecord
 
-__all__ = ["SELECT_ROUNDS", "SELECT_TXS", "load_keyed", "load_players"]
+__all__ = ["SELECT_ROUNDS", "SELECT_TXS", "load_keyed", "load_players", "select_in"]
 
 CHUNK_KEYS_MAX = 400
 """Parameters per query, well under SQLite's limit of bound variables."""
 SELECT_TXS = f"SELECT tx_id, {TX_COLUMNS} FROM txs WHERE provider = ? AND tx_id IN ({{marks}})"
 SELECT_ROUNDS = "SELECT round_id, * FROM rounds WHERE provider = ? AND round_id IN ({marks})"
+_SELECT_PLAYERS = "SELECT * FROM players WHERE player_id IN ({marks})"
+_SELECT_ACCOUNTS = (
+    "SELECT account, currency, balance_minor FROM accounts WHERE account IN ({marks})"
+)
+
+
+def select_in(
+    conn: sqlite3.Connection,
+    select: str,
+    keys: Sequence[str],
+    leading: tuple[Any, ...] = (),
+) -> Iterator[Any]:
+    """The rows of `select` (with `{marks}` for the `IN` list) over every chunk of keys."""
+    for start in range(0, len(keys), CHUNK_KEYS_MAX):
+        chunk = keys[start : start + CHUNK_KEYS_MAX]
+        marks = ", ".join("?" * len(chunk))
+        yield from conn.execute(select.format(marks=marks), [*leading, *chunk])
 
 
 def load_keyed(
@@ -38,15 +55,9 @@ def load_keyed(
     for provider, key_id in keys:
         by_provider.setdefault(provider, []).append(key_id)
     for provider, ids in by_provider.items():
-        for start in range(0, len(ids), CHUNK_KEYS_MAX):
-            chunk = ids[start : start + CHUNK_KEYS_MAX]
-            marks = ", ".join("?" * len(chunk))
-            found = {
-                row[0]: from_row(row[1:])
-                for row in conn.execute(select.format(marks=marks), [provider, *chunk])
-            }
-            for key_id in chunk:
-                cache[(provider, key_id)] = found.get(key_id)
+        found = {row[0]: from_row(row[1:]) for row in select_in(conn, select, ids, (provider,))}
+        for key_id in ids:
+            cache[(provider, key_id)] = found.get(key_id)
 
 
 def load_players(
@@ -58,12 +69,8 @@ def load_players(
 ) -> None:
     """Load players and their (real, bonus) balances in their wallet currency: the
     snapshot in `accounts` plus the changes since (`unsnapshotted`, by account)."""
-    wanted = list(player_ids)
-    for start in range(0, len(wanted), CHUNK_KEYS_MAX):
-        chunk = wanted[start : start + CHUNK_KEYS_MAX]
-        marks = ", ".join("?" * len(chunk))
-        for row in conn.execute(f"SELECT * FROM players WHERE player_id IN ({marks})", chunk):
-            players[row[0]] = player_from_row(row)
+    for row in select_in(conn, _SELECT_PLAYERS, list(player_ids)):
+        players[row[0]] = player_from_row(row)
     accounts: list[str] = []
     for player_id in player_ids:
         player = players.get(player_id)
@@ -74,17 +81,10 @@ def load_players(
                 unsnapshotted.get((real_account, player.currency), 0),
                 unsnapshotted.get((bonus_account, player.currency), 0),
             )
-    for start in range(0, len(accounts), CHUNK_KEYS_MAX):
-        chunk = accounts[start : start + CHUNK_KEYS_MAX]
-        marks = ", ".join("?" * len(chunk))
-        rows = conn.execute(
-            f"SELECT account, currency, balance_minor FROM accounts WHERE account IN ({marks})",
-            chunk,
-        )
-        for account, currency, balance in rows:
-            _, player_id, bucket = account.split(":", 2)
-            key = (player_id, currency)
-            if key not in balances:
-                continue  # an account in another currency than the player's wallet
-            real, bonus = balances[key]
-            balances[key] = (real + balance, bonus) if bucket == "real" else (real, bonus + balance)
+    for account, currency, balance in select_in(conn, _SELECT_ACCOUNTS, accounts):
+        _, player_id, bucket = account.split(":", 2)
+        key = (player_id, currency)
+        if key not in balances:
+            continue  # an account in another currency than the player's wallet
+        real, bonus = balances[key]
+        balances[key] = (real + balance, bonus) if bucket == "real" else (real, bonus + balance)

@@ -17,11 +17,13 @@ __all__ = [
     "TX_INSERT",
     "apply_pragmas",
     "create_schema",
+    "meta_int",
     "migrate_2_to_3",
     "player_from_row",
     "player_to_row",
     "round_from_row",
     "round_to_row",
+    "schema_version",
     "session_from_row",
     "tx_from_row",
     "tx_to_row",
@@ -176,31 +178,32 @@ def apply_pragmas(conn: sqlite3.Connection, *, synchronous: str) -> None:
 
 def create_schema(conn: sqlite3.Connection) -> None:
     """Create a new wallet file, or check (and if it is version 2, migrate) an existing one."""
-    row = _schema_version(conn)
-    if row is None:
+    version = schema_version(conn)
+    if version is None:
         conn.executescript(_DDL)
         conn.executemany(
             "INSERT INTO meta (key, value) VALUES (?, ?)",
             [("schema_version", str(SCHEMA_VERSION)), (SNAPSHOT_SEQ_KEY, "0")],
         )
         return
-    version = int(row[0])
     if version == 2:
         migrate_2_to_3(conn)
     elif version != SCHEMA_VERSION:
         raise RuntimeError(f"wallet schema version {version}, this build needs {SCHEMA_VERSION}")
 
 
-def _schema_version(conn: sqlite3.Connection) -> tuple[str] | None:
+def schema_version(conn: sqlite3.Connection) -> int | None:
+    """The file's schema version; None for a file without one (new, or not a wallet)."""
     has_meta = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
     ).fetchone()
-    if has_meta is None:
-        return None
-    row: tuple[str] | None = conn.execute(
-        "SELECT value FROM meta WHERE key = 'schema_version'"
-    ).fetchone()
-    return row
+    return None if has_meta is None else meta_int(conn, "schema_version")
+
+
+def meta_int(conn: sqlite3.Connection, key: str) -> int | None:
+    """An integer from the meta table, or None if the key is missing."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else int(row[0])
 
 
 def migrate_2_to_3(conn: sqlite3.Connection) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlite3
 
 from adapters.stores.sqlite_player_chains import PlayerChains
-from adapters.stores.sqlite_schema import SNAPSHOT_SEQ_KEY
+from adapters.stores.sqlite_schema import SNAPSHOT_SEQ_KEY, meta_int
 
 __all__ = ["SNAPSHOT_ROWS_MAX", "SNAPSHOT_TXS_MIN", "Snapshot"]
 
@@ -69,7 +69,9 @@ class Snapshot:
 
     def load(self) -> None:
         """Forget the in-memory state and rebuild it from the log after the snapshot."""
-        self.seq = self._meta_int(SNAPSHOT_SEQ_KEY)
+        seq = meta_int(self._conn, SNAPSHOT_SEQ_KEY)
+        assert seq is not None, "every schema 3 file has its snapshot's seq"
+        self.seq = seq
         self.chains.load_tail(self.seq)
         deltas = self.account_deltas
         deltas.clear()
@@ -91,10 +93,6 @@ class Snapshot:
         conn.execute(_SET_META, (str(last_seq), SNAPSHOT_SEQ_KEY))
         self.account_deltas.clear()
         self.seq = last_seq
-
-    def _meta_int(self, key: str) -> int:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return int(row[0])
 
 
 def _first_entry_after(conn: sqlite3.Connection, seq: int) -> int:

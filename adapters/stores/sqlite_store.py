@@ -16,7 +16,6 @@ from pathlib import Path
 
 from adapters.stores.sqlite_ledger import (
     DEFAULT_CACHE_LIMITS,
-    SESSION_CACHE_ENTRIES_MAX,
     CacheLimits,
     SqliteLedger,
 )
@@ -41,9 +40,10 @@ def wall_clock_us() -> int:
 class SqliteWalletStore:
     """`WalletStore` on one SQLite file. Use `await SqliteWalletStore.open(...)`."""
 
-    def __init__(self, path: Path, writer: SqliteWriter) -> None:
+    def __init__(self, path: Path, writer: SqliteWriter, sessions_max: int) -> None:
         self.path = path
         self._writer = writer
+        self._sessions_max = sessions_max
         self._ledger: SqliteLedger | None = None
         self._sessions: OrderedDict[str, SessionRecord] = OrderedDict()
         """Sessions as committed, by token. Most provider callbacks look their session up
@@ -83,7 +83,7 @@ class SqliteWalletStore:
             queue_depth_max=queue_depth_max,
             commit_delay_s=commit_delay_s,
         )
-        store = cls(path, writer)
+        store = cls(path, writer, cache_limits.sessions)
 
         def setup(conn: sqlite3.Connection) -> None:
             create_schema(conn)
@@ -177,7 +177,7 @@ class SqliteWalletStore:
 
     def _remember_session(self, session: SessionRecord) -> None:
         self._sessions[session.token] = session
-        if len(self._sessions) > SESSION_CACHE_ENTRIES_MAX:
+        if len(self._sessions) > self._sessions_max:
             self._sessions.popitem(last=False)
 
     async def transactions(

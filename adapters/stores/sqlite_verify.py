@@ -22,6 +22,8 @@ from adapters.stores.sqlite_schema import (
     SCHEMA_VERSION,
     SNAPSHOT_SEQ_KEY,
     TX_COLUMNS,
+    meta_int,
+    schema_version,
     tx_from_row,
 )
 from core.model import TxKind, TxStatus
@@ -114,10 +116,11 @@ def verify_wallet(path: Path) -> VerifyReport:
         conn.execute("BEGIN")  # one snapshot for every check
         _require_current_schema(conn)
         report.checks.append(_check_integrity(conn))
-        report.checks.append(_check_balances(conn, report))
+        balances, negative = _check_balances(conn, report)
+        report.checks.append(balances)
         report.checks.append(_check_currency_totals(conn))
         report.checks.extend(_check_log(conn, report))
-        report.checks.append(_check_negative(conn))
+        report.checks.append(_check_negative(conn, negative))
         report.checks.append(_check_outbox(conn))
         conn.execute("COMMIT")
     finally:
@@ -134,8 +137,7 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
 
 
 def _require_current_schema(conn: sqlite3.Connection) -> None:
-    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    version = None if row is None else int(row[0])
+    version = schema_version(conn)
     if version != SCHEMA_VERSION:
         raise RuntimeError(
             f"wallet schema version {version}, this build verifies {SCHEMA_VERSION}; "
@@ -157,22 +159,39 @@ def _check_integrity(conn: sqlite3.Connection) -> CheckResult:
     return check
 
 
-def _check_balances(conn: sqlite3.Connection, report: VerifyReport) -> CheckResult:
+_Balance = tuple[str, str, int]
+"""(account, currency, balance_minor)"""
+
+
+def _check_balances(
+    conn: sqlite3.Connection, report: VerifyReport
+) -> tuple[CheckResult, list[_Balance]]:
     """Merge-join the stored balances with the sums of the entries they cover (up to
-    the snapshot; the writer adds the later ones in memory), both in key order."""
+    the snapshot; the writer adds the later ones in memory), both in key order.
+
+    The same pass sums every entry too, and returns the player accounts whose balance,
+    all entries counted, is negative (for `_check_negative`)."""
     check = CheckResult(CHECK_BALANCES)
     through_seq = _meta_int(conn, SNAPSHOT_SEQ_KEY, check)
     stored = _stream(
         conn, "SELECT account, currency, balance_minor FROM accounts ORDER BY account, currency"
     )
-    summed = _stream(
-        conn,
-        "SELECT account, currency, SUM(amount_minor) FROM entries WHERE seq <= ? "
-        "GROUP BY account, currency ORDER BY account, currency",
-        (through_seq,),
-    )
+    negative: list[_Balance] = []
+
+    def summed() -> Iterator[tuple[str, str, int, int]]:
+        for row in _stream(
+            conn,
+            "SELECT account, currency, SUM(IIF(seq <= ?, amount_minor, 0)), SUM(amount_minor) "
+            "FROM entries GROUP BY account, currency ORDER BY account, currency",
+            (through_seq,),
+        ):
+            account, currency, _, balance = row
+            if balance < 0 and account.startswith("player:"):
+                negative.append((account, currency, balance))
+            yield row
+
     try:
-        for key, balance, total in _merge(stored, summed):
+        for key, balance, total in _merge(stored, summed()):
             report.accounts += balance is not None
             if balance is None and total != 0:
                 check.fail(f"{key[0]} {key[1]}: has entries summing to {total}, no account row")
@@ -183,15 +202,15 @@ def _check_balances(conn: sqlite3.Connection, report: VerifyReport) -> CheckResu
                 )
     except sqlite3.OperationalError as exc:  # SUM overflowed 64 bits: a corrupt amount
         check.fail(f"cannot sum entries: {exc}")
-    return check
+    return check, negative
 
 
 def _meta_int(conn: sqlite3.Connection, key: str, check: CheckResult) -> int:
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    if row is None:
+    value = meta_int(conn, key)
+    if value is None:
         check.fail(f"meta has no {key}")
         return 0
-    return int(row[0])
+    return value
 
 
 def _merge(
@@ -379,15 +398,10 @@ def _check_legs(check: CheckResult, record: TxRecord, entries: list[Entry]) -> N
         )
 
 
-def _check_negative(conn: sqlite3.Connection) -> CheckResult:
+def _check_negative(conn: sqlite3.Connection, negative: list[_Balance]) -> CheckResult:
     """A negative player balance (the sum of all its entries) is allowed only as debt left
     by a reversed win."""
     check = CheckResult(CHECK_NEGATIVE)
-    negative = conn.execute(
-        "SELECT account, currency, SUM(amount_minor) AS balance FROM entries "
-        "WHERE account LIKE 'player:%' GROUP BY account, currency HAVING balance < 0 "
-        "ORDER BY account, currency"
-    ).fetchall()
     if not negative:
         return check
     with_reversed_win = {

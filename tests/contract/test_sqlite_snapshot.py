@@ -8,7 +8,7 @@ import datetime
 import sqlite3
 from pathlib import Path
 
-from adapters.stores.sqlite_schema import SCHEMA_VERSION
+from adapters.stores.sqlite_schema import SCHEMA_VERSION, SNAPSHOT_SEQ_KEY, meta_int
 from adapters.stores.sqlite_store import SqliteWalletStore
 from adapters.stores.sqlite_verify import verify_wallet
 from core.model import Debit, Deposit
@@ -20,6 +20,21 @@ def _player(player_id: str) -> PlayerRecord:
     return PlayerRecord(player_id, "demo", "MT", "EUR", datetime.date(1990, 1, 1))
 
 
+def _bet(player_id: str, tx_id: str, amount: int = 1) -> Debit:
+    return Debit("prov", tx_id, player_id, "EUR", amount, f"r-{tx_id}", "g")
+
+
+def _snapshot_seq(path: Path) -> int | None:
+    with sqlite3.connect(path) as conn:
+        return meta_int(conn, SNAPSHOT_SEQ_KEY)
+
+
+def _stored_balances(path: Path) -> dict[str, int]:
+    """The `accounts` rows (the snapshot), by account."""
+    with sqlite3.connect(path) as conn:
+        return dict(conn.execute("SELECT account, balance_minor FROM accounts").fetchall())
+
+
 async def _play(store: SqliteWalletStore, bets: int) -> None:
     """Two players, funded, then `bets` bets each, interleaved one by one."""
     for player_id in ("p1", "p2"):
@@ -27,8 +42,7 @@ async def _play(store: SqliteWalletStore, bets: int) -> None:
         await store.apply([Deposit(f"d-{player_id}", player_id, "EUR", 10_000)])
     for index in range(bets):
         for player_id in ("p1", "p2"):
-            tx_id = f"{player_id}-b{index}"
-            await store.apply([Debit("prov", tx_id, player_id, "EUR", 1, f"r-{tx_id}", "g")])
+            await store.apply([_bet(player_id, f"{player_id}-b{index}")])
 
 
 async def _pages(store: SqliteWalletStore, player_id: str, limit: int) -> list[list[str]]:
@@ -58,16 +72,14 @@ async def test_history_pages_through_the_chain_after_a_restart_with_an_unwritten
         await _play(store, bets=6)
     finally:
         await store.close()
-    with sqlite3.connect(path) as conn:
-        (through,) = conn.execute(
-            "SELECT value FROM meta WHERE key = 'snapshot_through_seq'"
-        ).fetchone()
-    assert 0 < int(through) < 14  # some heads written in bulk, the last few only in the log
+    assert (
+        0 < (_snapshot_seq(path) or 0) < 14
+    )  # some heads written in bulk, the last few only in the log
 
     store = await SqliteWalletStore.open(path, clock_us=clock.micros)
     try:
         pages = await _pages(store, "p1", limit=3)
-        await store.apply([Debit("prov", "p1-late", "p1", "EUR", 1, "r-late", "g")])
+        await store.apply([_bet("p1", "p1-late")])
         newest = await store.transactions("p1", limit=1)
     finally:
         await store.close()
@@ -83,12 +95,11 @@ async def test_balances_after_a_restart_add_the_entries_after_the_snapshot(
     store = await SqliteWalletStore.open(path, clock_us=clock.micros, snapshot_txs_min=5)
     try:
         await _play(store, bets=4)  # seqs 1-10; snapshots after seqs 5 and 10
-        await store.apply([_bet_of("p1", "after-1", 7)])
-        await store.apply([_bet_of("p2", "after-2", 30)])
+        await store.apply([_bet("p1", "after-1", 7)])
+        await store.apply([_bet("p2", "after-2", 30)])
     finally:
         await store.close()
-    with sqlite3.connect(path) as conn:
-        stored = dict(conn.execute("SELECT account, balance_minor FROM accounts").fetchall())
+    stored = _stored_balances(path)
     assert stored["player:p1:real"] == 10_000 - 4  # as of the snapshot at seq 10
 
     store = await SqliteWalletStore.open(path, clock_us=clock.micros)
@@ -101,19 +112,14 @@ async def test_balances_after_a_restart_add_the_entries_after_the_snapshot(
 
     store = await SqliteWalletStore.open(path, clock_us=clock.micros, snapshot_txs_min=1)
     try:  # the next commit writes a snapshot of everything
-        await store.apply([_bet_of("p1", "after-3", 100)])
+        await store.apply([_bet("p1", "after-3", 100)])
         assert (await store.balance("p1")).real_minor == 10_000 - 4 - 7 - 100
     finally:
         await store.close()
-    with sqlite3.connect(path) as conn:
-        stored = dict(conn.execute("SELECT account, balance_minor FROM accounts").fetchall())
+    stored = _stored_balances(path)
     assert (stored["player:p1:real"], stored["player:p2:real"]) == (9_889, 9_966)
     report = verify_wallet(path)
     assert report.ok, report.lines()
-
-
-def _bet_of(player_id: str, tx_id: str, amount: int) -> Debit:
-    return Debit("prov", tx_id, player_id, "EUR", amount, f"r-{tx_id}", "g")
 
 
 async def test_a_cursor_from_another_players_history_still_pages_by_seq(
@@ -174,7 +180,7 @@ async def test_a_version_2_file_is_migrated_in_place_on_open(
     store = await SqliteWalletStore.open(path, clock_us=clock.micros)
     try:
         pages = await _pages(store, "p2", limit=2)
-        await store.apply([Debit("prov", "p2-late", "p2", "EUR", 1, "r-late", "g")])
+        await store.apply([_bet("p2", "p2-late")])
         newest = await store.transactions("p2", limit=2)
     finally:
         await store.close()
@@ -205,13 +211,8 @@ async def test_a_snapshot_comes_sooner_once_enough_rows_wait(
         await _play(store, bets=1)
     finally:
         await store.close()
-    with sqlite3.connect(path) as conn:
-        (through,) = conn.execute(
-            "SELECT value FROM meta WHERE key = 'snapshot_through_seq'"
-        ).fetchone()
-        stored = dict(conn.execute("SELECT account, balance_minor FROM accounts").fetchall())
-    assert through == "3"  # p2's bet (seq 4) is after the snapshot
-    assert stored == {
+    assert _snapshot_seq(path) == 3  # p2's bet (seq 4) is after the snapshot
+    assert _stored_balances(path) == {
         "house:cashier": -20_000,
         "house:provider:prov": 1,
         "player:p1:real": 9_999,

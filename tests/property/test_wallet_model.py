@@ -40,6 +40,7 @@ from hypothesis.stateful import (
 )
 
 from adapters.stores.sqlite_ledger import DEFAULT_CACHE_LIMITS, CacheLimits
+from adapters.stores.sqlite_schema import SNAPSHOT_SEQ_KEY, meta_int
 from adapters.stores.sqlite_store import SqliteWalletStore
 from adapters.stores.sqlite_verify import verify_wallet
 from core.errors import GatewayError
@@ -405,11 +406,10 @@ class WalletMachine(RuleBasedStateMachine):
             "SELECT currency, SUM(amount_minor) FROM entries GROUP BY currency"
         ).fetchall()
         assert all(total == 0 for _, total in rows), f"entries do not sum to zero: {rows}"
-        (through_seq,) = self.reader.execute(
-            "SELECT value FROM meta WHERE key = 'snapshot_through_seq'"
-        ).fetchone()
+        through_seq = meta_int(self.reader, SNAPSHOT_SEQ_KEY)
+        assert through_seq is not None
         stored = _accounts(self.reader)
-        snapshotted = _entry_sums(self.reader, through_seq=int(through_seq))
+        snapshotted = _entry_sums(self.reader, through_seq=through_seq)
         assert {k: v for k, v in stored.items() if v} == {k: v for k, v in snapshotted.items() if v}
         summed = _entry_sums(self.reader)
         for player_id in PLAYERS:
