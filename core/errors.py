@@ -14,7 +14,8 @@
     │   ├── PlayerNotFound
     │   ├── PlayerBlocked             account suspended or closed
     │   ├── SelfExcluded
-    │   └── KycRequired
+    │   ├── KycRequired
+    │   └── Underage                  younger than the minimum age (18, or the market's)
     ├── ComplianceRefused
     │   ├── GameNotAllowed            vertical/game not allowed in the player's market
     │   ├── StakeAboveLimit
@@ -72,6 +73,7 @@ __all__ = [
     "SessionInvalid",
     "StakeAboveLimit",
     "StorageUnavailable",
+    "Underage",
     "UnknownCurrency",
     "WalletRefused",
     "error_for_reason",
@@ -93,6 +95,7 @@ class Reason(enum.StrEnum):
     PLAYER_BLOCKED = "player_blocked"
     SELF_EXCLUDED = "self_excluded"
     KYC_REQUIRED = "kyc_required"
+    UNDERAGE = "underage"
     GAME_NOT_ALLOWED = "game_not_allowed"
     STAKE_ABOVE_LIMIT = "stake_above_limit"
     GAME_CYCLE_TOO_FAST = "game_cycle_too_fast"
@@ -197,6 +200,12 @@ class SelfExcluded(PlayerError):
 
 class KycRequired(PlayerError):
     reason = Reason.KYC_REQUIRED
+
+
+class Underage(PlayerError):
+    """Younger than the minimum age, computed from the date of birth at the check's time."""
+
+    reason = Reason.UNDERAGE
 
 
 class ComplianceRefused(GatewayError):

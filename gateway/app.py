@@ -70,6 +70,7 @@ def create_app(
     app = web.Application(
         client_max_size=settings.server.request_body_bytes_max,
         middlewares=build_middlewares(settings.server, metrics),
+        handler_args={"auto_decompress": False},  # bodies are decoded by `gateway.body`
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock

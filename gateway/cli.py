@@ -26,7 +26,8 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from gateway import demo
-from gateway.app import create_app
+from gateway.app import create_app, enabled_providers
+from gateway.credentials import secret_values
 from gateway.gc_policy import apply_serving_gc_policy
 from gateway.keys import SERVICE
 from gateway.logging import configure_logging
@@ -139,7 +140,9 @@ def serve_command(args: argparse.Namespace) -> int:
         app = create_app(settings)
     except (ValidationError, SettingsError) as error:
         return _settings_failure(error)
-    configure_logging(settings.log_level)
+    configure_logging(
+        settings.log_level, secrets=secret_values(settings, enabled_providers(settings))
+    )
     apply_serving_gc_policy()
     try:
         with asyncio.Runner(loop_factory=_loop_factory(settings.server.uvloop)) as runner:

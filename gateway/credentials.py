@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -25,6 +26,7 @@ __all__ = [
     "load_operator_keys",
     "secret_env_name",
     "secret_path",
+    "secret_values",
 ]
 
 OPERATOR_KEYS_FILE = Path("secrets") / "operator_api_keys"
@@ -115,6 +117,22 @@ def _read_secret_file(path: Path, key: str) -> bytes:
 
 def load_operator_keys(settings: Settings) -> OperatorKeys:
     """Operator API keys from `GAMEGATE_OPERATOR_API_KEYS`, else from the key file."""
+    pairs, source = _operator_key_pairs(settings)
+    return OperatorKeys(MappingProxyType(_roles(pairs, source)))
+
+
+def secret_values(settings: Settings, instances: Iterable[str]) -> list[bytes]:
+    """Every secret the process holds, for the log redactor: the key material of the
+    given provider instances and the operator API keys."""
+    values = [value for name in instances for value in instance_secrets(settings, name).values()]
+    values.extend(
+        key.encode("utf-8", "surrogateescape") for key, _ in _operator_key_pairs(settings)[0]
+    )
+    return values
+
+
+def _operator_key_pairs(settings: Settings) -> tuple[list[tuple[str, str]], str]:
+    """(key, role) pairs and where they came from."""
     pairs: list[tuple[str, str]] = []
     if settings.operator_api_keys is not None:
         source = "operator_api_keys"
@@ -131,7 +149,7 @@ def load_operator_keys(settings: Settings) -> OperatorKeys:
                 if line.strip() and not line.lstrip().startswith("#"):
                     key, _, role = line.strip().partition(" ")
                     pairs.append((key, role.strip()))
-    return OperatorKeys(MappingProxyType(_roles(pairs, source)))
+    return pairs, source
 
 
 def _roles(pairs: list[tuple[str, str]], source: str) -> dict[bytes, Role]:

@@ -22,6 +22,7 @@ from core.errors import (
     RetryableError,
     RoundClosed,
     SessionError,
+    Underage,
     WalletRefused,
     lookup_by_mro,
 )
@@ -39,6 +40,7 @@ HTTP_STATUS_BY_ERROR: dict[type[GatewayError], int] = {
     SessionError: 403,
     PlayerError: 403,
     PlayerNotFound: 404,
+    Underage: 422,
     ComplianceRefused: 403,
     WalletRefused: 422,
     ReferenceNotFound: 404,

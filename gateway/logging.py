@@ -8,6 +8,10 @@ The per-request line is the one written for every request, so `log_request` rend
 with orjson straight into the same buffer once `configure_logging` has run: the same JSON
 object the structlog chain would make, without its processor calls and dict copies.
 
+Exceptions are rendered without frame locals (a local may hold a key, a body or a
+token), and every structlog line passes a `SecretRedactor` last. Records of the standard
+`logging` module (aiohttp's server, asyncio) are bridged into the same JSON lines.
+
 Nothing here runs at import. Tests do not call `configure_logging` (or undo it with
 `reset_logging`); they read events with `structlog.testing.capture_logs`.
 """
@@ -18,12 +22,15 @@ import atexit
 import logging
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 import orjson
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
+
+from gateway.redaction import SecretRedactor
 
 __all__ = ["BufferedLineStream", "configure_logging", "log_request", "reset_logging"]
 
@@ -55,8 +62,13 @@ _write_request_line: Callable[[dict[str, Any]], None] = _request_line_via_struct
 """structlog until `configure_logging` says where lines go and whether info lines are on."""
 
 
-def configure_logging(level: str, *, stream: BinaryIO | None = None) -> None:
-    """JSON lines with a UTC timestamp and the level; context vars merged first."""
+def configure_logging(
+    level: str, *, stream: BinaryIO | None = None, secrets: Iterable[bytes] = ()
+) -> None:
+    """JSON lines with a UTC timestamp and the level; context vars merged first.
+
+    `secrets` are the values no line may show (`gateway.credentials.secret_values`).
+    """
     global _sink, _write_request_line  # the process's one sink, set once by the CLI
     assert level in _LEVELS, level
     sink = _sink = BufferedLineStream(stream or sys.stdout.buffer)
@@ -69,13 +81,17 @@ def configure_logging(level: str, *, stream: BinaryIO | None = None) -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.dict_tracebacks,
+            structlog.processors.ExceptionRenderer(
+                ExceptionDictTransformer(show_locals=False, use_rich=False)
+            ),
             structlog.processors.JSONRenderer(serializer=orjson.dumps),
+            _Redact(SecretRedactor(secrets)),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
         logger_factory=structlog.BytesLoggerFactory(sink),  # type: ignore[arg-type]  # -- file-like
         cache_logger_on_first_use=True,
     )
+    _bridge_stdlib_logging(_LEVELS[level])
 
 
 def reset_logging() -> None:
@@ -90,11 +106,73 @@ def reset_logging() -> None:
     _sink = None
     _write_request_line = _request_line_via_structlog
     structlog.reset_defaults()
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _StdlibBridge)]:
+        root.removeHandler(handler)
 
 
 def log_request(fields: dict[str, Any]) -> None:
     """The canonical line of one request, at level info (`fields` is consumed)."""
     _write_request_line(fields)
+
+
+class _Redact:
+    """The chain's last processor: the rendered line with every secret replaced."""
+
+    __slots__ = ("_redactor",)
+
+    def __init__(self, redactor: SecretRedactor) -> None:
+        self._redactor = redactor
+
+    def __call__(self, logger: object, method: str, rendered: Any) -> bytes:
+        assert isinstance(rendered, bytes), "runs after JSONRenderer"
+        return self._redactor(rendered)
+
+
+STDLIB_MESSAGE_CHARS_MAX = 500
+"""A bridged record's message is cut here: a library may put a whole request in one."""
+
+
+def _bridge_stdlib_logging(level: int) -> None:
+    """Route `logging` records (aiohttp's server, asyncio) into the structured lines."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(_StdlibBridge())
+    root.setLevel(level)
+    # The gateway writes its own line per request; aiohttp's access lines would double it.
+    logging.getLogger("aiohttp.access").setLevel(max(level, logging.WARNING))
+
+
+class _StdlibBridge(logging.Handler):
+    """One JSON line per standard-library record, through the structlog chain.
+
+    The message and the exception's text keep their first line only: aiohttp's parser
+    errors append the offending raw header line (a key, a token) after a line break. An
+    exception is its type, that first line and `file:line in function` per frame."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage().partition("\n")[0][:STDLIB_MESSAGE_CHARS_MAX]
+            fields: dict[str, Any] = {"logger": record.name}
+            if record.exc_info and record.exc_info[1] is not None:
+                error = record.exc_info[1]
+                fields["error_type"] = type(error).__name__
+                fields["error"] = str(error).partition("\n")[0][:STDLIB_MESSAGE_CHARS_MAX]
+                fields["traceback_frames"] = _frames(record.exc_info[2])
+            structlog.get_logger(record.name).log(record.levelno, message, **fields)
+        except Exception:  # noqa: BLE001, S110 -- a failure to log cannot be logged; and
+            pass  # `handleError` would print the record's arguments (request bytes) to stderr
+
+
+def _frames(traceback: Any) -> list[str]:
+    """`file:line in function` per frame: where it failed, without any value."""
+    frames: list[str] = []
+    while traceback is not None:
+        code = traceback.tb_frame.f_code
+        frames.append(f"{code.co_filename}:{traceback.tb_lineno} in {code.co_name}")
+        traceback = traceback.tb_next
+    return frames
 
 
 class _DirectRequestLines:

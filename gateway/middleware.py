@@ -38,9 +38,14 @@ __all__ = ["REQUEST_ID_HEADER", "build_middlewares"]
 REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _STATUS_CLIENT_CLOSED = 499
+_CLIENT_CLOSED = "client_closed"
 _KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
-_HTTP_ERROR_CODES = {413: "payload_too_large"}
-"""The same code whether the declared length or the bytes read exceeded the cap."""
+_HTTP_ERROR_CODES = {
+    400: "invalid_request",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+"""413: the same code whether the declared length or the bytes read exceeded the cap."""
 
 _log = structlog.get_logger("gamegate.http")
 _bind_request_id = structlog.contextvars.bind_contextvars
@@ -83,6 +88,7 @@ def _gateway_middleware(
         try:
             response = await _respond(request, handler, info, body_bytes_max, time_limit)
         except asyncio.CancelledError:
+            info.outcome = _CLIENT_CLOSED
             _report(request, info, _STATUS_CLIENT_CLOSED, started_s, metrics)
             raise
         finally:
@@ -113,6 +119,11 @@ async def _respond(
         return await _within_time_limit(request, handler, info, time_limit)
     except web.HTTPException as exc:
         return _http_error(exc, info)
+    except ConnectionError:
+        # The client went away while its body was being read: nothing was applied (the
+        # body comes before any work), and the answer can no longer be delivered.
+        info.outcome = _CLIENT_CLOSED
+        return error_response(_STATUS_CLIENT_CLOSED, "client_closed", "client closed request")
     except Exception:  # noqa: BLE001 -- a bug must answer 500, not drop the connection; logged
         _log.exception("unhandled error", route=info.route, provider=info.provider)
         info.outcome = "internal_error"

@@ -159,7 +159,8 @@ async def _post(
     body: Mapping[str, Any],
     headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    async with client.post(path, data=orjson.dumps(body), headers=headers) as response:
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    async with client.post(path, data=orjson.dumps(body), headers=sent) as response:
         raw = await response.read()
         if response.status >= 300:
             raise RuntimeError(f"POST {path} answered {response.status}: {raw[:300]!r}")

@@ -25,10 +25,13 @@ _BEARER = "bearer "
 
 
 def _bearer_key(request: web.Request) -> str | None:
+    """The key, or None when absent or not printable ASCII (a byte that is not UTF-8
+    arrives as a surrogate: no key can match it, and it must not reach `encode`)."""
     header = request.headers.get("Authorization", "")
     if header[: len(_BEARER)].lower() != _BEARER:
         return None
-    return header[len(_BEARER) :].strip() or None
+    key = header[len(_BEARER) :].strip()
+    return key if key and key.isascii() and key.isprintable() else None
 
 
 def _refusal(request: web.Request, *, write: bool) -> web.Response | None:

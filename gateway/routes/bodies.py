@@ -1,14 +1,22 @@
-"""Operator API request bodies: parsed strictly from the raw JSON, unknown fields refused."""
+"""Operator API request bodies: parsed strictly from the raw JSON, unknown fields refused.
+
+Strict means: `application/json` only (415 otherwise), UTF-8, no key given twice in one
+object (a duplicate is ambiguous: `{"amount": "1.00", "amount": "2.00"}` must not deposit
+either), no JSON numbers where an amount is expected.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import date
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from core.errors import InvalidAmount, InvalidRequest
+from gateway.body import read_body
+from gateway.keys import SETTINGS
 
 __all__ = ["CashierBody", "NewPlayerBody", "NewSessionBody", "parse_body"]
 
@@ -47,11 +55,45 @@ class NewSessionBody(_Body):
 
 
 _B = TypeVar("_B", bound=_Body)
+JSON_MEDIA_TYPE = "application/json"
+
+
+def _refuse_duplicate_keys(raw: bytes) -> None:
+    """A first pass with the standard parser, only to find a key given twice (pydantic
+    and orjson keep the last silently). Syntax errors are left to the model's parse."""
+    try:
+        json.loads(raw, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as duplicate:
+        raise InvalidRequest(f"body: key {duplicate.key!r} appears more than once") from None
+    except (ValueError, RecursionError):  # not JSON (or absurdly nested): the model says why
+        return
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key[:64]
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return found
 
 
 async def parse_body(request: web.Request, model: type[_B]) -> _B:
     """Validate the body; the error names each bad field. `amount` errors are InvalidAmount."""
-    raw = await request.read()
+    if request.content_type != JSON_MEDIA_TYPE:
+        raise web.HTTPUnsupportedMediaType(
+            reason=f"the body must be {JSON_MEDIA_TYPE} (Content-Type: {JSON_MEDIA_TYPE})"
+        )
+    raw = await read_body(request, request.app[SETTINGS].server.request_body_bytes_max)
+    _refuse_duplicate_keys(raw)
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
+from core.age import age_years
 from core.errors import (
     ConflictingReplay,
     CurrencyMismatch,
@@ -19,6 +20,7 @@ from core.errors import (
     PlayerBlocked,
     ReferenceNotFound,
     SelfExcluded,
+    Underage,
 )
 from core.model import BonusGrant, Deposit, FundingOrder, PlayerStatus, Withdrawal
 from core.money import minor_from_decimal
@@ -34,6 +36,10 @@ __all__ = ["add_operator_routes"]
 TRANSACTIONS_PAGE_DEFAULT = 50
 TRANSACTIONS_PAGE_MAX = 500
 DATE_OF_BIRTH_MIN = date(1900, 1, 1)
+AGE_YEARS_MIN = 18
+"""The floor in every market; a market's own higher minimum comes with its rules."""
+_ASCII_WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
+"""With `fullmatch`: `str.isdecimal` also takes Arabic-Indic and other Unicode digits."""
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 _T = TypeVar("_T")
 
@@ -55,6 +61,8 @@ async def create_player(request: web.Request) -> web.Response:
     today = datetime.fromtimestamp(request.app[CLOCK].seconds(), tz=UTC).date()
     if not DATE_OF_BIRTH_MIN <= body.date_of_birth < today:
         raise InvalidRequest("date_of_birth: must be a past date after 1900-01-01")
+    if age_years(body.date_of_birth, today) < AGE_YEARS_MIN:
+        raise Underage(f"the player must be at least {AGE_YEARS_MIN} years old")
     request[REQUEST_INFO].player_id = body.player_id
     record = PlayerRecord(
         player_id=body.player_id,
@@ -83,8 +91,10 @@ def _cashier_handler(command: CashierCommand) -> Handler:
         body = await parse_body(request, CashierBody)
         service = request.app[SERVICE]
         player = await service.player(player_id)
-        if body.currency is not None and body.currency != player.currency:
-            raise CurrencyMismatch(f"the player's wallet is in {player.currency}")
+        if body.currency is not None:
+            service.currencies.get(body.currency)  # UnknownCurrency (400) before a mismatch
+            if body.currency != player.currency:
+                raise CurrencyMismatch(f"the player's wallet is in {player.currency}")
         amount_minor = minor_from_decimal(body.amount, service.currencies.get(player.currency))
         if amount_minor == 0:
             raise InvalidAmount("amount must be greater than zero")
@@ -141,7 +151,7 @@ def _query_int(request: web.Request, name: str, high: int) -> int | None:
     text = request.query.get(name)
     if text is None:
         return None
-    if not text.isdecimal() or len(text) > 19 or not 1 <= int(text) <= high:
+    if not _ASCII_WHOLE_NUMBER.fullmatch(text) or not 1 <= int(text) <= high:
         raise InvalidRequest(f"{name}: must be a whole number from 1 to {high}")
     return int(text)
 

@@ -3,6 +3,10 @@
 The adapter verifies, executes and renders in its own protocol; this handler only
 builds the `ProviderRequest`, picks up the metrics labels from the response, and turns
 an adapter exception (a bug: adapters answer every expected outcome) into a logged 500.
+
+A body whose `Content-Encoding` cannot be undone reaches the adapter as the bytes
+received: no protocol's signature or syntax accepts them, so the caller gets its own
+protocol's refusal instead of a gateway error it cannot parse.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ import structlog
 from aiohttp import web
 
 from adapters.providers.base import ProviderRequest, ProviderResponse
-from gateway.keys import ADAPTERS, REQUEST_INFO
+from core.errors import InvalidRequest
+from gateway.body import UnsupportedEncoding, read_body
+from gateway.keys import ADAPTERS, REQUEST_INFO, SETTINGS
 from gateway.responses import error_response
 
 __all__ = ["provider_callback"]
@@ -33,7 +39,7 @@ async def provider_callback(request: web.Request) -> web.StreamResponse:
         query_string=query_string,
         query=_first_values(request) if query_string else {},
         headers=request.headers,
-        body=await request.read(),
+        body=await _body(request),
         remote=request.remote,
     )
     try:
@@ -46,6 +52,13 @@ async def provider_callback(request: web.Request) -> web.StreamResponse:
     info.outcome = response.outcome
     info.player_id = response.player_id
     return _to_http(response)
+
+
+async def _body(request: web.Request) -> bytes:
+    try:
+        return await read_body(request, request.app[SETTINGS].server.request_body_bytes_max)
+    except (UnsupportedEncoding, InvalidRequest):
+        return await request.read()  # the encoded bytes, already read and kept by aiohttp
 
 
 def _first_values(request: web.Request) -> dict[str, str]:

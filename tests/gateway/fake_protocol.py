@@ -33,7 +33,8 @@ class FakeAdapter:
         if request.path == "echo":
             return _ok("echo", self._echo(request))
         if request.path == "boom":
-            raise RuntimeError("adapter bug")
+            hmac_key = self.context.secrets["hmac_key"]  # a local that a traceback could show
+            raise RuntimeError(f"adapter bug (key of {len(hmac_key)} bytes)")
         if request.path == "slow":
             await asyncio.sleep(SLOW_S)
         body: dict[str, Any] = orjson.loads(request.body or b"{}")

@@ -95,6 +95,7 @@ async def test_a_date_of_birth_in_the_future_is_refused(client: Client) -> None:
 
 
 async def test_a_body_that_is_not_json_is_a_400(client: Client) -> None:
-    response = await client.post("/v1/players", data=b"player_id=p1", headers=ADMIN)
+    headers = {**ADMIN, "Content-Type": "application/json"}
+    response = await client.post("/v1/players", data=b"player_id=p1", headers=headers)
     assert response.status == 400
     assert (await response.json())["error"]["code"] == "invalid_request"
