@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,8 @@ def prepare(
     settings: Settings, warn: Warn, *, protocols: Mapping[str, ProtocolSpec] = PROTOCOLS
 ) -> Settings:
     """Write missing demo secrets; disable instances whose protocol is not available yet."""
+    for directory in (settings.data_dir, settings.data_dir / "secrets"):
+        _private_directory(directory)
     _write_secret(
         settings.data_dir / OPERATOR_KEYS_FILE,
         f"# <key> <role> per line\n{DEMO_OPERATOR_KEY} admin\n".encode(),
@@ -107,6 +110,16 @@ def _write_instance_secrets(
     for key, value in generated.items():
         default = settings.data_dir / "secrets" / name / key
         _write_secret(paths.get(key, default), value)
+
+
+def _private_directory(directory: Path) -> None:
+    """Create `directory` 0700, or take group and other access off an existing one of
+    ours (an older build, or `mkdir -p` under another umask, may have left it open)."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    status = directory.stat()
+    mode = stat.S_IMODE(status.st_mode)
+    if mode & 0o077 and status.st_uid == os.geteuid():
+        directory.chmod(mode & ~0o077)
 
 
 def _write_secret(path: Path, value: bytes) -> None:
