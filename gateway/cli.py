@@ -247,7 +247,7 @@ def verify_command(args: argparse.Namespace) -> int:
     from adapters.stores.sqlite_verify import verify_wallet  # lazy: only verify needs it
 
     try:
-        report = verify_wallet(path)
+        report = verify_wallet(path, currencies_extra=settings.currencies_extra)
     except RuntimeError as error:  # a file this build cannot read (another schema version)
         _warn(str(error))
         return EXIT_FAILED

@@ -33,6 +33,8 @@ from adapters.stores.sqlite_schema import (
     player_to_row,
     round_from_row,
     session_from_row,
+    session_to_row,
+    token_digest,
     tx_from_row,
     tx_to_row,
 )
@@ -346,8 +348,9 @@ class SqliteLedger:
             return  # not a decision about this transaction: its bet may still arrive
         if self.tx(command.provider, command.tx_id) is not None:
             return  # the key already holds a tombstone or an earlier answer
-        record = refusal_record(command, error, self._next_seq, self._clock_us())
-        self._insert_records([record])
+        record = refusal_record(command, error, self, self._next_seq, self._clock_us())
+        if record is not None:
+            self._insert_records([record])
 
     def balance_of(self, player_id: str, currency: str | None = None) -> Balance:
         """Balances in `currency`, by default the player's wallet currency."""
@@ -360,10 +363,9 @@ class SqliteLedger:
         return Balance(currency, real, bonus)
 
     def _replayed(self, record: TxRecord) -> TxOutcome:
-        currency = record.currency or self._player_currency(record.player_id)
         return TxOutcome(
             transaction_id=record.transaction_id,
-            balance=self.balance_of(record.player_id, currency),
+            balance=self.balance_of(record.player_id, record.currency),
             real_delta_minor=record.real_delta_minor,
             bonus_delta_minor=record.bonus_delta_minor,
             replay=True,
@@ -396,7 +398,7 @@ class SqliteLedger:
 
         The cache writes are inlined (not `_set`): this runs once per money command.
         """
-        currency = planned.currency or self._player_currency(planned.player_id)
+        currency = planned.currency
         balance_key = (planned.player_id, currency)
         real, bonus = self.balances(*balance_key)  # read before the deltas are staged
         self._insert_records(planned.records)
@@ -437,10 +439,6 @@ class SqliteLedger:
             False,
             record.detail == TOMBSTONE_DETAIL,
         )
-
-    def _player_currency(self, player_id: str) -> str:
-        player = self.player(player_id)
-        return player.currency if player is not None else ""
 
     def _insert_records(self, records: list[TxRecord]) -> None:
         undo, txs, head = self._undo, self._txs, self._head
@@ -504,13 +502,10 @@ class SqliteLedger:
         return player
 
     def create_session(self, session: SessionRecord) -> None:
+        """Stored under the token's digest: the file never holds a token that could bet."""
         self._conn.execute(
-            "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                session.token, session.player_id, session.provider, session.game_id,
-                session.currency, session.expires_at_us, session.created_at_us,
-            ),
-        )  # fmt: skip
+            "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)", session_to_row(session)
+        )
 
     def rotate_session(self, old_token: str, new: SessionRecord) -> None:
         old = self.get_session(old_token)
@@ -519,7 +514,8 @@ class SqliteLedger:
         self.create_session(new)
         ends_at_us = min(old.expires_at_us, new.created_at_us)
         self._conn.execute(
-            "UPDATE sessions SET expires_at_us = ? WHERE token = ?", (ends_at_us, old_token)
+            "UPDATE sessions SET expires_at_us = ? WHERE token_sha256 = ?",
+            (ends_at_us, token_digest(old_token)),
         )
         self._set(self._sessions, old_token, dataclasses.replace(old, expires_at_us=ends_at_us))
 
@@ -527,10 +523,12 @@ class SqliteLedger:
         cached = self._sessions.get(token)
         if cached is not None:
             return cached
-        row = self._conn.execute("SELECT * FROM sessions WHERE token = ?", (token,)).fetchone()
+        row = self._conn.execute(
+            "SELECT * FROM sessions WHERE token_sha256 = ?", (token_digest(token),)
+        ).fetchone()
         if row is None:
             return None
-        session = session_from_row(row)
+        session = session_from_row(token, row)
         self._sessions[token] = session
         return session
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from datetime import date
 from typing import Any
@@ -18,21 +19,25 @@ __all__ = [
     "apply_pragmas",
     "create_schema",
     "meta_int",
-    "migrate_2_to_3",
     "player_from_row",
     "player_to_row",
     "round_from_row",
     "round_to_row",
     "schema_version",
     "session_from_row",
+    "session_to_row",
+    "token_digest",
     "tx_from_row",
     "tx_to_row",
 ]
 
-SCHEMA_VERSION = 3
-"""3: per-player chains (`txs.prev_player_seq`, `player_heads`) replace the
-`txs_by_player` index, and `accounts` and `player_heads` are snapshots written every
-so many transactions (`sqlite_snapshot`); `migrate_2_to_3` converts a version 2 file."""
+SCHEMA_VERSION = 4
+"""4: sessions are keyed by the SHA-256 of their token (`sessions.token_sha256`), never
+the token itself, and every transaction has a currency (version 3 stored refused and
+tombstone rollbacks with ''). 3: per-player chains (`txs.prev_player_seq`,
+`player_heads`) replace the `txs_by_player` index, and `accounts` and `player_heads` are
+snapshots written every so many transactions (`sqlite_snapshot`). `sqlite_migrations`
+converts older files."""
 SNAPSHOT_SEQ_KEY = "snapshot_through_seq"
 """meta key: `accounts` holds the sums of the entries of the txs up to this seq, and
 `player_heads` each player's last seq up to it."""
@@ -60,8 +65,9 @@ CREATE TABLE IF NOT EXISTS players (
     kyc_verified INTEGER NOT NULL
 ) WITHOUT ROWID;
 
+-- A copy of the file must not let anyone play: the token is known only as its digest.
 CREATE TABLE IF NOT EXISTS sessions (
-    token TEXT PRIMARY KEY,
+    token_sha256 TEXT PRIMARY KEY,  -- hex SHA-256 of the token (`token_digest`)
     player_id TEXT NOT NULL,
     provider TEXT NOT NULL,
     game_id TEXT NOT NULL,
@@ -177,7 +183,8 @@ def apply_pragmas(conn: sqlite3.Connection, *, synchronous: str) -> None:
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
-    """Create a new wallet file, or check (and if it is version 2, migrate) an existing one."""
+    """Create a new wallet file, or check that an existing one is of this build's version
+    (`sqlite_migrations.migrate` converts older ones first)."""
     version = schema_version(conn)
     if version is None:
         conn.executescript(_DDL)
@@ -186,9 +193,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
             [("schema_version", str(SCHEMA_VERSION)), (SNAPSHOT_SEQ_KEY, "0")],
         )
         return
-    if version == 2:
-        migrate_2_to_3(conn)
-    elif version != SCHEMA_VERSION:
+    if version != SCHEMA_VERSION:
         raise RuntimeError(f"wallet schema version {version}, this build needs {SCHEMA_VERSION}")
 
 
@@ -206,40 +211,6 @@ def meta_int(conn: sqlite3.Connection, key: str) -> int | None:
     return None if row is None else int(row[0])
 
 
-def migrate_2_to_3(conn: sqlite3.Connection) -> None:
-    """Link each player's transactions into a chain, drop the per-player index, and
-    mark `accounts` and the new `player_heads` as a snapshot of the whole log.
-
-    One transaction: a crash leaves the file at version 2, and the next start migrates
-    again. The hash chain does not cover the new column, so no link changes.
-    """
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute("ALTER TABLE txs ADD COLUMN prev_player_seq INTEGER")
-        conn.execute(
-            "UPDATE txs SET prev_player_seq = chained.prev FROM ("
-            " SELECT seq, LAG(seq) OVER (PARTITION BY player_id ORDER BY seq) AS prev FROM txs"
-            ") AS chained WHERE txs.seq = chained.seq"
-        )
-        conn.execute(
-            "CREATE TABLE player_heads (player_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL)"
-            " WITHOUT ROWID"
-        )
-        conn.execute(
-            "INSERT INTO player_heads SELECT player_id, MAX(seq) FROM txs GROUP BY player_id"
-        )
-        conn.execute(  # version 2 kept accounts current: they cover the whole log
-            "INSERT INTO meta (key, value) SELECT ?, COALESCE(MAX(seq), 0) FROM txs",
-            (SNAPSHOT_SEQ_KEY,),
-        )
-        conn.execute("DROP INDEX txs_by_player")
-        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
 def player_to_row(p: PlayerRecord) -> tuple[Any, ...]:
     return (
         p.player_id, p.brand, p.jurisdiction, p.currency, p.date_of_birth.isoformat(),
@@ -255,9 +226,23 @@ def player_from_row(row: tuple[Any, ...]) -> PlayerRecord:
     )  # fmt: skip
 
 
-def session_from_row(row: tuple[Any, ...]) -> SessionRecord:
+def token_digest(token: str) -> str:
+    """What the file keeps of a session token: its SHA-256, in hex. Tokens are random
+    (24 bytes or more), so an unsalted digest cannot be reversed by guessing."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def session_to_row(session: SessionRecord) -> tuple[Any, ...]:
+    return (
+        token_digest(session.token), session.player_id, session.provider, session.game_id,
+        session.currency, session.expires_at_us, session.created_at_us,
+    )  # fmt: skip
+
+
+def session_from_row(token: str, row: tuple[Any, ...]) -> SessionRecord:
+    """The session stored under `token`'s digest; the file does not hold the token."""
     return SessionRecord(
-        token=row[0], player_id=row[1], provider=row[2], game_id=row[3], currency=row[4],
+        token=token, player_id=row[1], provider=row[2], game_id=row[3], currency=row[4],
         expires_at_us=row[5], created_at_us=row[6],
     )  # fmt: skip
 

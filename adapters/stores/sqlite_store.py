@@ -20,6 +20,7 @@ from adapters.stores.sqlite_ledger import (
     CacheLimits,
     SqliteLedger,
 )
+from adapters.stores.sqlite_migrations import migrate
 from adapters.stores.sqlite_schema import apply_pragmas, create_schema
 from adapters.stores.sqlite_snapshot import SNAPSHOT_ROWS_MAX, SNAPSHOT_TXS_MIN
 from adapters.stores.sqlite_writer import SqliteWriter
@@ -88,6 +89,7 @@ class SqliteWalletStore:
         store = cls(path, writer, cache_limits.sessions)
 
         def setup(conn: sqlite3.Connection) -> None:
+            migrate(conn)
             create_schema(conn)
             store._ledger = SqliteLedger(
                 conn, clock_us, snapshot_txs_min, snapshot_rows_max, cache_limits

@@ -13,11 +13,12 @@ from __future__ import annotations
 import sqlite3
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adapters.stores.sqlite_render_check import RenderCheck
 from adapters.stores.sqlite_schema import (
     SCHEMA_VERSION,
     SNAPSHOT_SEQ_KEY,
@@ -27,10 +28,11 @@ from adapters.stores.sqlite_schema import (
     tx_from_row,
 )
 from core.model import TxKind, TxStatus
+from core.money import CurrencyTable
 from core.wallet.chain import GENESIS_HASH, link_hash
 from core.wallet.records import Entry, TxRecord, player_account
 
-__all__ = ["CheckResult", "VerifyReport", "verify_wallet"]
+__all__ = ["CHECK_RENDERABLE", "CheckResult", "VerifyReport", "verify_wallet"]
 
 FETCH_ROWS_MAX = 2_000
 """Rows pulled from SQLite per fetch while streaming."""
@@ -105,10 +107,16 @@ CHECK_OUTBOX = "outbox: events tile the transaction log, seq 1 to the last, in o
 CHECK_PLAYER_CHAINS = (
     "player chains: each transaction links to its player's previous one, heads are current"
 )
+CHECK_RENDERABLE = (
+    "renderable: known currencies, each transaction's amounts as its kind and status allow"
+)
 
 
-def verify_wallet(path: Path) -> VerifyReport:
-    """Check a wallet file without changing it; `report.ok` is the verdict."""
+def verify_wallet(path: Path, *, currencies_extra: Mapping[str, int] | None = None) -> VerifyReport:
+    """Check a wallet file without changing it; `report.ok` is the verdict.
+
+    `currencies_extra`: the currencies configured beyond the built-in table (settings'
+    `currencies_extra`), which the operator API renders too."""
     started = time.perf_counter()
     report = VerifyReport(path=Path(path))
     conn = _connect_read_only(report.path)
@@ -119,7 +127,11 @@ def verify_wallet(path: Path) -> VerifyReport:
         balances, negative = _check_balances(conn, report)
         report.checks.append(balances)
         report.checks.append(_check_currency_totals(conn))
-        report.checks.extend(_check_log(conn, report))
+        renderable = CheckResult(CHECK_RENDERABLE)
+        render = RenderCheck(conn, CurrencyTable(currencies_extra), renderable.fail)
+        report.checks.extend(_check_log(conn, report, render))
+        render.finish()
+        report.checks.append(renderable)
         report.checks.append(_check_negative(conn, negative))
         report.checks.append(_check_outbox(conn))
         conn.execute("COMMIT")
@@ -268,8 +280,11 @@ def _entry_groups(
         yield seq, group
 
 
-def _check_log(conn: sqlite3.Connection, report: VerifyReport) -> list[CheckResult]:
-    """One pass over txs and entries, both by seq: balance per tx, chains and player legs."""
+def _check_log(
+    conn: sqlite3.Connection, report: VerifyReport, render: RenderCheck
+) -> list[CheckResult]:
+    """One pass over txs and entries, both by seq: balance per tx, chains, player legs
+    and whether the operator API can render each record."""
     balanced = CheckResult(CHECK_TX_BALANCED)
     chain = CheckResult(CHECK_CHAIN)
     legs = CheckResult(CHECK_PLAYER_LEGS)
@@ -303,6 +318,7 @@ def _check_log(conn: sqlite3.Connection, report: VerifyReport) -> list[CheckResu
             continue
         link = _check_link(chain, record, link, row[-1])
         _check_legs(legs, record, entries)
+        render.record(record)
     while group is not None:
         _check_group_sum(balanced, group)
         legs.fail(f"seq {group[0]}: {len(group[1])} entries but no transaction")

@@ -11,7 +11,9 @@ does I/O, so every store (and the tests) get the same rules:
 - a win is split back in proportion to the stake split of its bet (or of its round);
 - a rollback reverses the exact split of the original; reversing a spent win leaves
   a recorded debt (negative balance) that blocks betting until repaid;
-- a rollback before its original leaves a tombstone; a settled bet cannot be rolled back.
+- a rollback before its original leaves a tombstone; a settled bet cannot be rolled back;
+  a rollback that moves nothing (tombstone, refusal) is stored in the player's wallet
+  currency, and one for a player without a wallet is refused and not stored.
 """
 
 from __future__ import annotations
@@ -124,9 +126,25 @@ def plan(command: MoneyCommand, view: LedgerView, seq: int, now_us: int) -> Plan
     return _plan_cashier(command, view, seq, now_us)
 
 
-def refusal_record(command: MoneyCommand, error: GatewayError, seq: int, now_us: int) -> TxRecord:
-    """The record that stores a refusal under the command's key."""
-    return _new_record(command, seq, now_us, 0, 0, status=TxStatus.REFUSED, reason=error)
+def refusal_record(
+    command: MoneyCommand, error: GatewayError, view: LedgerView, seq: int, now_us: int
+) -> TxRecord | None:
+    """The record that stores a refusal under the command's key, or None to store none.
+
+    A rollback carries no currency of its own: its refusal is stored in the player's
+    wallet currency, so the history can show it like any other record. A player without
+    a wallet has no currency to show it in (and no bet to protect): None, and a retry is
+    refused the same way again.
+    """
+    currency = ""
+    if isinstance(command, Rollback):
+        player = view.player(command.player_id)
+        if player is None:
+            return None
+        currency = player.currency
+    return _new_record(
+        command, seq, now_us, 0, 0, status=TxStatus.REFUSED, reason=error, currency=currency
+    )
 
 
 def _new_record(
@@ -343,9 +361,12 @@ def _plan_credit(command: Credit, view: LedgerView, seq: int, now_us: int) -> Pl
 
 def _plan_rollback(command: Rollback, view: LedgerView, seq: int, now_us: int) -> Plan:
     assert command.ref_tx_id != command.tx_id, "a rollback needs its own key"
+    player = view.player(command.player_id)
+    if player is None:  # no wallet: nothing of theirs to reverse, no bet of theirs to come
+        raise PlayerNotFound(f"unknown player {command.player_id!r}")
     original = view.tx(command.provider, command.ref_tx_id)
     if original is None or original.status is TxStatus.REFUSED:
-        return _plan_tombstone(command, original, seq, now_us)
+        return _plan_tombstone(command, original, player.currency, seq, now_us)
     if original.player_id != command.player_id:
         raise ReferenceNotFound("the referenced transaction belongs to another player")
     if original.status in (TxStatus.ROLLED_BACK, TxStatus.TOMBSTONE):
@@ -359,9 +380,12 @@ def _plan_rollback(command: Rollback, view: LedgerView, seq: int, now_us: int) -
     return _plan_reversal(command, original, round_, view, seq, now_us)
 
 
-def _plan_tombstone(command: Rollback, original: TxRecord | None, seq: int, now_us: int) -> Plan:
-    """Nothing to reverse: record the rollback and (if the key is free) a tombstone."""
-    records = [_new_record(command, seq, now_us, 0, 0, detail=TOMBSTONE_DETAIL)]
+def _plan_tombstone(
+    command: Rollback, original: TxRecord | None, currency: str, seq: int, now_us: int
+) -> Plan:
+    """Nothing to reverse: record the rollback and (if the key is free) a tombstone, both
+    in the player's wallet `currency`, the one its answer's balance is given in."""
+    records = [_new_record(command, seq, now_us, 0, 0, detail=TOMBSTONE_DETAIL, currency=currency)]
     if original is None:
         records.append(
             TxRecord(
@@ -370,7 +394,7 @@ def _plan_tombstone(command: Rollback, original: TxRecord | None, seq: int, now_
                 tx_id=command.ref_tx_id,
                 kind=TxKind.DEBIT,
                 player_id=command.player_id,
-                currency="",
+                currency=currency,
                 amount_minor=0,
                 real_delta_minor=0,
                 bonus_delta_minor=0,
@@ -383,7 +407,7 @@ def _plan_tombstone(command: Rollback, original: TxRecord | None, seq: int, now_
                 detail=TOMBSTONE_DETAIL,
             )
         )
-    return Plan(records=records, player_id=command.player_id)
+    return Plan(records=records, player_id=command.player_id, currency=currency)
 
 
 def _plan_reversal(

@@ -14,6 +14,7 @@ from adapters.stores.sqlite_verify import verify_wallet
 from core.model import Debit, Deposit
 from core.wallet.records import PlayerRecord
 from tests.conftest import FakeClock
+from tests.contract.wallet_files import downgrade_to_version_3
 
 
 def _player(player_id: str) -> PlayerRecord:
@@ -150,7 +151,8 @@ async def test_a_player_without_transactions_has_an_empty_history(
 
 def _downgrade_to_version_2(path: Path) -> None:
     """The file as schema version 2 left it: no chain column or heads, the player index,
-    and balances current with every commit."""
+    and balances current with every commit (and what version 3 kept of version 2)."""
+    downgrade_to_version_3(path)
     with sqlite3.connect(path) as conn:
         conn.executescript(
             """

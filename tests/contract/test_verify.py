@@ -17,6 +17,7 @@ from adapters.stores.sqlite_verify import (
     CHECK_OUTBOX,
     CHECK_PLAYER_CHAINS,
     CHECK_PLAYER_LEGS,
+    CHECK_RENDERABLE,
     CHECK_TX_BALANCED,
     VerifyReport,
     verify_wallet,
@@ -91,7 +92,7 @@ def test_a_clean_wallet_passes_every_check(wallet: Path) -> None:
     lines = report.lines()
     assert lines[0].startswith(f"wallet {wallet}: OK — 15 txs")
     assert "verified in" in lines[0]
-    assert len(lines) == 1 + 9
+    assert len(lines) == 1 + 10
     assert all(line.startswith("PASS ") for line in lines[1:])
 
 
@@ -142,10 +143,14 @@ def test_a_changed_transaction_amount_breaks_the_chain_at_that_seq_only(
     copy = _tampered(wallet, tmp_path, "UPDATE txs SET amount_minor = 11000 WHERE tx_id = 'b1'")
     report = verify_wallet(copy)
     chain = report.check(CHECK_CHAIN)
-    assert list(_failed(report)) == [CHECK_CHAIN]
+    assert list(_failed(report)) == [CHECK_CHAIN, CHECK_RENDERABLE]
     assert chain.failures == 1
     assert chain.first_failure.startswith("seq 5: expected hash ")
     assert "found " in chain.first_failure
+    assert report.check(CHECK_RENDERABLE).first_failure == (  # and the bet no longer adds up
+        "seq 5 (debit prov/b1): debit of 11000: expected real+bonus -11000, "
+        "found real -10000, bonus -2000"
+    )
 
 
 def test_a_removed_transaction_leaves_a_gap_in_the_seqs(wallet: Path, tmp_path: Path) -> None:
@@ -181,7 +186,7 @@ def test_a_file_of_another_schema_version_is_refused_with_what_to_do(
     wallet: Path, tmp_path: Path
 ) -> None:
     copy = _tampered(wallet, tmp_path, "UPDATE meta SET value = '2' WHERE key = 'schema_version'")
-    with pytest.raises(RuntimeError, match="schema version 2, this build verifies 3"):
+    with pytest.raises(RuntimeError, match="schema version 2, this build verifies 4"):
         verify_wallet(copy)
 
 
