@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.gamegate-installed
 CONFIG ?= config/gamegate.toml
 
-.PHONY: help venv run test check fmt lint typecheck imports verify clean
+.PHONY: help venv run test check floors fmt lint typecheck imports verify clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ check: $(STAMP) ## formatting, lint, types, import contracts, then the tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
+
+floors: ## prove pyproject's floors: `check` in a fresh .venv-floors with each floor exactly
+	$(PYTHON) tools/check_floors.py
 
 fmt: $(STAMP) ## format the code and apply safe lint fixes
 	$(BIN)/ruff format .
