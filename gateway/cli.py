@@ -27,11 +27,12 @@ from pydantic import ValidationError
 
 from gateway import demo
 from gateway.app import create_app, enabled_providers
+from gateway.connections import ConnectionGuard, fit_to_descriptor_limit
 from gateway.credentials import secret_values
 from gateway.gc_policy import apply_serving_gc_policy
-from gateway.keys import SERVICE
+from gateway.keys import METRICS, SERVICE
 from gateway.logging import configure_logging
-from gateway.settings import Settings, SettingsError
+from gateway.settings import ServerSettings, Settings, SettingsError
 
 __all__ = ["build_parser", "main", "startup_line"]
 
@@ -170,35 +171,63 @@ async def _serve(app: web.Application, settings: Settings, *, demo_mode: bool) -
 
     The signal handlers go in first, so a signal that arrives during start-up (a test
     that reads the start-up line and stops at once) still ends in a clean shutdown.
+    Connections are accepted by the guard, not a `web.TCPSite`: every one of them gets
+    the time limits and counts towards the cap (`gateway.connections`).
     """
     with _stop_on_signals() as stop:
+        guard = _connection_guard(settings.server)
         runner = web.AppRunner(
-            app, access_log=None, shutdown_timeout=settings.server.shutdown_timeout_s
+            app,
+            access_log=None,
+            shutdown_timeout=settings.server.shutdown_timeout_s,
+            keepalive_timeout=guard.aiohttp_keepalive_timeout_s,
         )
         try:
             await runner.setup()
         except (OSError, sqlite3.Error) as exc:
             where = settings.wallet_path()
             raise StartupError(f"cannot open the wallet at {where}: {exc}") from exc
+        app[METRICS].connection_stats = guard.stats
         try:
-            await _start(runner, app, settings, demo_mode=demo_mode)
+            await _start(runner, guard, app, settings, demo_mode=demo_mode)
             await stop.wait()
         finally:
+            guard.close()
             await runner.cleanup()
 
 
+def _connection_guard(server: ServerSettings) -> ConnectionGuard:
+    connections_max, open_files_max = fit_to_descriptor_limit(server.connections_max)
+    if connections_max < server.connections_max:
+        _warn(
+            f"server.connections_max {server.connections_max} lowered to {connections_max}: "
+            f"the open-file limit is {open_files_max} (raise `ulimit -n`)"
+        )
+    return ConnectionGuard(
+        header_read_timeout_s=server.header_read_timeout_s,
+        body_read_timeout_s=server.body_read_timeout_s,
+        keepalive_idle_timeout_s=server.keepalive_idle_timeout_s,
+        connections_max=connections_max,
+    )
+
+
 async def _start(
-    runner: web.AppRunner, app: web.Application, settings: Settings, *, demo_mode: bool
+    runner: web.AppRunner,
+    guard: ConnectionGuard,
+    app: web.Application,
+    settings: Settings,
+    *,
+    demo_mode: bool,
 ) -> None:
     if demo_mode:
         await demo.seed(app[SERVICE], settings, _warn)
-    site = web.TCPSite(runner, settings.server.host, settings.server.port, backlog=LISTEN_BACKLOG)
+    assert runner.server is not None  # set by setup()
+    host, port = settings.server.host, settings.server.port
     try:
-        await site.start()
+        listener = await guard.listen(runner.server, host, port, backlog=LISTEN_BACKLOG)
     except OSError as exc:
-        where = f"{settings.server.host}:{settings.server.port}"
-        raise StartupError(f"cannot listen on {where}: {exc.strerror}") from exc
-    print(startup_line(settings, port=runner.addresses[0][1]), flush=True)
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    print(startup_line(settings, port=listener.sockets[0].getsockname()[1]), flush=True)
     if demo_mode:
         print(_demo_line(), flush=True)
 

@@ -15,6 +15,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 
 from core.wallet.store import StoreStats
+from gateway.connections import LIMITS, ConnectionStats
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
@@ -54,7 +55,10 @@ class Metrics:
         """HTTP requests being handled right now: a plain count (the event loop's own),
         read at scrape time, so a request costs no gauge lock."""
         self.wallet_stats: Callable[[], StoreStats] | None = None
+        self.connection_stats: Callable[[], ConnectionStats] | None = None
+        """Set by `gamegate serve`, whose connections have limits (`gateway.connections`)."""
         self.registry.register(_ScrapeTimeCollector(self))
+        self.registry.register(_ConnectionCollector(self))
         self._provider_series: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
         """Labelled children by label values: `labels()` validates and locks on every call,
         which is most of the cost per provider callback. Bounded like the labels are."""
@@ -120,5 +124,41 @@ class _ScrapeTimeCollector(Collector):
             GaugeMetricFamily(
                 "gamegate_wallet_store_queue_depth",
                 "Wallet store calls waiting for the writer right now.",
+            ),
+        )
+
+
+class _ConnectionCollector(Collector):
+    """Client connections and the limits that closed them, read at scrape time.
+
+    The closes are exported (as zeros) even where no limits apply, so a rate over them
+    starts at the first scrape; open connections only where they are counted.
+    """
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        opened, closed = self._families()
+        source = self._metrics.connection_stats
+        stats = source() if source is not None else None
+        if stats is not None:
+            opened.add_metric([], stats.open)
+        for limit in LIMITS:
+            closed.add_metric([limit], stats.closed_by_limit[limit] if stats else 0)
+        yield from (opened, closed)
+
+    def describe(self) -> Iterator[Metric]:
+        yield from self._families()
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, CounterMetricFamily]:
+        return (
+            GaugeMetricFamily("gamegate_connections_open", "Client connections open right now."),
+            CounterMetricFamily(
+                "gamegate_connections_closed",
+                "Client connections closed by a limit: header_read, body_read, "
+                "keepalive_idle, connections_max.",
+                labels=["limit"],
             ),
         )

@@ -63,6 +63,18 @@ class ServerSettings(_Section):
     request_timeout_s: float = Field(default=10.0, gt=0, le=300)
     """Last-resort limit per request; keep it above `wallet.store_timeout_s`."""
     shutdown_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    header_read_timeout_s: float = Field(default=10.0, ge=0.1, le=300)
+    """From accept (or the first byte after a keep-alive pause) until the request head is
+    complete; past it the connection is closed (`gateway.connections`)."""
+    body_read_timeout_s: float = Field(default=30.0, ge=0.1, le=600)
+    """From a complete head until the whole body has arrived: 1 MiB in 30 s is ~35 KB/s."""
+    keepalive_idle_timeout_s: float = Field(default=75.0, ge=0.1, le=3_600)
+    """An idle keep-alive connection is closed after this; keep it above the idle timeout
+    of any proxy or load balancer in front (often 60 s), so they close first."""
+    connections_max: int = Field(default=10_000, ge=1, le=1_000_000)
+    """Open client connections. At the cap a new one closes the longest-waiting idle one,
+    or is closed itself if every connection is busy. Lowered at start-up (with a warning)
+    to fit the open-file limit."""
     uvloop: bool = True
     """Use uvloop when it is installed (it is on Linux and macOS)."""
 
