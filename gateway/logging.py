@@ -32,7 +32,13 @@ from structlog.tracebacks import ExceptionDictTransformer
 
 from gateway.redaction import SecretRedactor
 
-__all__ = ["BufferedLineStream", "configure_logging", "log_request", "reset_logging"]
+__all__ = [
+    "BufferedLineStream",
+    "configure_logging",
+    "flush_logging",
+    "log_request",
+    "reset_logging",
+]
 
 LOG_FLUSH_INTERVAL_S = 0.2
 LOG_BUFFER_BYTES_MAX = 256 * 1024
@@ -92,6 +98,12 @@ def configure_logging(
         cache_logger_on_first_use=True,
     )
     _bridge_stdlib_logging(_LEVELS[level])
+
+
+def flush_logging() -> None:
+    """Write out what is buffered now (tests that read the configured stream)."""
+    if _sink is not None:
+        _sink.flush_now()
 
 
 def reset_logging() -> None:

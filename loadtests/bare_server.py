@@ -24,7 +24,7 @@ from aiohttp import web
 
 __all__ = ["build_app", "main"]
 
-LISTEN_BACKLOG = 4_096  # as gateway/cli.py
+LISTEN_BACKLOG = 4_096  # as gateway/serving.py
 REPLY = orjson.dumps({"status": "ok"})
 
 

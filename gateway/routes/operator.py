@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import TypeVar
 
@@ -44,6 +45,7 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 _T = TypeVar("_T")
 
 CashierCommand = type[Deposit] | type[Withdrawal] | type[BonusGrant]
+ExpectHandler = Callable[[web.Request], Awaitable[None]]
 
 
 def _player_id(request: web.Request) -> str:
@@ -212,17 +214,20 @@ async def get_round(request: web.Request) -> web.Response:
     return json_response(round_json(found, records, service.currencies))
 
 
-def add_operator_routes(app: web.Application) -> None:
+def add_operator_routes(app: web.Application, *, expect_handler: ExpectHandler) -> None:
     players = "/v1/players/{player_id}"
+    expect = expect_handler
     app.router.add_routes(
         [
-            web.post("/v1/players", create_player),
-            web.post(f"{players}/deposits", _cashier_handler(Deposit)),
-            web.post(f"{players}/withdrawals", _cashier_handler(Withdrawal)),
-            web.post(f"{players}/bonus-grants", _cashier_handler(BonusGrant)),
-            web.get(f"{players}/balance", balance),
-            web.get(f"{players}/transactions", transactions),
-            web.post("/v1/sessions", create_session),
-            web.get("/v1/rounds/{provider}/{round_id}", get_round),
+            web.post("/v1/players", create_player, expect_handler=expect),
+            web.post(f"{players}/deposits", _cashier_handler(Deposit), expect_handler=expect),
+            web.post(f"{players}/withdrawals", _cashier_handler(Withdrawal), expect_handler=expect),
+            web.post(
+                f"{players}/bonus-grants", _cashier_handler(BonusGrant), expect_handler=expect
+            ),
+            web.get(f"{players}/balance", balance, expect_handler=expect),
+            web.get(f"{players}/transactions", transactions, expect_handler=expect),
+            web.post("/v1/sessions", create_session, expect_handler=expect),
+            web.get("/v1/rounds/{provider}/{round_id}", get_round, expect_handler=expect),
         ]
     )

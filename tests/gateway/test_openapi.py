@@ -23,6 +23,7 @@ from core.errors import Reason
 from core.model import CreditKind, FundingOrder, PlayerStatus, TxKind, TxStatus
 from gateway.app import create_app
 from gateway.keys import STORE
+from gateway.routes.fallback import FALLBACK_ROUTE_NAME
 from tests.conftest import FakeClock
 from tests.gateway.conftest import ADMIN, VIEWER, Client, MakeSettings, app_of
 from tests.gateway.fake_protocol import FAKE_PROTOCOLS
@@ -182,9 +183,14 @@ def test_the_validator_reports_missing_mistyped_undeclared_and_unlisted_values(
 
 
 def _app_routes(make_settings: MakeSettings) -> list[web.AbstractRoute]:
-    """Every route `create_app` registers, without aiohttp's HEAD twins of GET routes."""
+    """Every route `create_app` registers, without aiohttp's HEAD twins of GET routes and
+    without the fallback that answers 404/405 for every other path."""
     app = create_app(make_settings(), protocols=FAKE_PROTOCOLS)
-    return [route for route in app.router.routes() if route.method != "HEAD"]
+    return [
+        route
+        for route in app.router.routes()
+        if route.method != "HEAD" and route.name != FALLBACK_ROUTE_NAME
+    ]
 
 
 def _serves(route: web.AbstractRoute, path: str, method: str) -> bool:
