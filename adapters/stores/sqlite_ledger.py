@@ -9,16 +9,16 @@ the writer replays a batch one SAVEPOINT at a time. Balances and the heads of th
 players' chains are not staged: they are kept exact in memory and written with the next
 snapshot (`sqlite_snapshot`).
 
-A refused command has written nothing: every refusal is decided before its plan is
-written. So only a job of several commands, whose later command can be refused after
-an earlier one was written, logs its cache and staging changes for `undo_command`; a
-single command (nearly every job) skips the log. A job the database refuses is
-forgotten with `reload()` instead.
+Each job is decided whole by `core.wallet.step.run_step`, with this object as its
+view, before anything is staged: a refused job stages at most its stored refusal, and
+nothing has to be undone. A job the database refuses (or that fails with a bug) is
+forgotten with `reload()`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -43,26 +43,17 @@ from adapters.stores.sqlite_staging import StagedWrites
 from core.errors import (
     ConflictingReplay,
     GatewayError,
-    InvalidRequest,
     PlayerNotFound,
-    ReferenceNotFound,
     SessionInvalid,
     StorageUnavailable,
 )
-from core.model import (
-    Balance,
-    CloseRound,
-    Debit,
-    MoneyCommand,
-    TxOutcome,
-    WalletCommand,
-)
+from core.model import Balance, CloseRound, TxOutcome, WalletCommand
 from core.wallet.chain import GENESIS_HASH, link_hash
-from core.wallet.engine import TOMBSTONE_DETAIL, Plan, check_replay, plan, refusal_record
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
+from core.wallet.step import StepWrites, run_step
 from core.wallet.store import DebitGuard
 
-__all__ = ["DEFAULT_CACHE_LIMITS", "BatchRefused", "CacheLimits", "SqliteLedger"]
+__all__ = ["DEFAULT_CACHE_LIMITS", "CacheLimits", "SqliteLedger"]
 
 
 _MISSING: Any = object()
@@ -87,8 +78,6 @@ class CacheLimits:
 DEFAULT_CACHE_LIMITS = CacheLimits()
 
 
-UndoLog = list[tuple[dict[Any, Any], Any, Any]]
-"""(cache, key, old value) per change of the current job (`_undo` is None: no log)."""
 _SELECT_LINK = "SELECT player_id, prev_player_seq FROM txs WHERE seq = ?"
 _SELECT_CHAINED = f"SELECT {TX_COLUMNS}, prev_player_seq FROM txs WHERE seq = ?"
 _HEAD = "head"
@@ -96,7 +85,8 @@ _HEAD = "head"
 
 
 class SqliteLedger:
-    """Cached ledger state and the SQL that persists each plan. Writer thread only."""
+    """Cached ledger state (a `StepView`) and the SQL that persists each job's writes.
+    Writer thread only."""
 
     def __init__(
         self,
@@ -115,7 +105,6 @@ class SqliteLedger:
         self._txs: OrderedDict[tuple[str, str], TxRecord | None] = OrderedDict()
         self._rounds: OrderedDict[tuple[str, str], RoundRecord | None] = OrderedDict()
         self._staged = StagedWrites()
-        self._undo: UndoLog | None = None
         self._head: dict[str, tuple[int, bytes]] = {_HEAD: (1, GENESIS_HASH)}
         self._chains = PlayerChains(conn)
         self._snapshot = Snapshot(conn, self._chains, snapshot_txs_min, snapshot_rows_max)
@@ -132,22 +121,9 @@ class SqliteLedger:
         self._txs.clear()
         self._rounds.clear()
         self._staged.clear()
-        self._undo = None
         row = self._conn.execute("SELECT seq, hash FROM txs ORDER BY seq DESC LIMIT 1").fetchone()
         self._head[_HEAD] = (1, GENESIS_HASH) if row is None else (row[0] + 1, row[1])
         self._snapshot.load()
-
-    def undo_command(self) -> None:
-        """Forget what the refused job staged or cached (a job of one command: nothing)."""
-        undo, self._undo = self._undo, None
-        if undo is None:
-            return
-        for cache, key, old in reversed(undo):
-            if old is _MISSING:
-                cache.pop(key, None)
-            else:
-                cache[key] = old
-        self._staged.truncate_to_mark()
 
     def flush(self) -> None:
         """Write what the batch (or, when isolating, the job) staged."""
@@ -267,90 +243,27 @@ class SqliteLedger:
 
     # -- commands --------------------------------------------------------------
 
-    def apply(
-        self,
-        commands: Sequence[WalletCommand],
-        refusal: GatewayError | None,
-        guard: DebitGuard | None = None,
-    ) -> list[TxOutcome]:
-        """Apply a job's commands, or raise `BatchRefused` for `undo_command` to undo them.
-
-        Only through `apply_or_refuse`, which ends the undo log this may start.
-        """
-        if len(commands) > 1:  # a later command's refusal must undo the earlier ones
-            self._undo = []
-            self._staged.mark()
-        now_us = self._clock_us()
-        outcomes: list[TxOutcome] = []
-        guarded: tuple[PlayerRecord, SessionRecord | None] | None = None
-        for command in commands:
-            if isinstance(command, CloseRound):
-                outcomes.append(self._close_round(command, now_us))
-                continue
-            try:
-                stored = check_replay(command, self)
-                if stored is not None:
-                    outcomes.append(self._replayed(stored))
-                    continue
-                if isinstance(command, Debit):
-                    if refusal is not None:
-                        raise refusal
-                    if guard is not None:
-                        guarded = guarded or self._guard_context(guard, command)
-                        guard.check(*guarded, command)
-                outcomes.append(self._write_plan(plan(command, self, self._next_seq, now_us)))
-            except GatewayError as error:
-                raise BatchRefused(command, error) from error
-        return outcomes
-
     def apply_or_refuse(
         self,
         commands: Sequence[WalletCommand],
         refusal: GatewayError | None,
         guard: DebitGuard | None,
     ) -> list[TxOutcome] | GatewayError:
-        """`apply`, or the refusal to raise once the batch commits (with the refusal stored
-        under the refused command's key, and the player's balance attached)."""
-        try:
-            outcomes = self.apply(commands, refusal, guard)
-            self._undo = None
-            return outcomes
-        except BatchRefused as refused:
-            self.undo_command()
-            if refused.command is not None:
-                self.store_refusal(refused.command, refused.error)
-            player_id = commands[0].player_id
-            if self.player(player_id) is not None:
-                refused.error.balance = self.balance_of(player_id)
-            # Without its traceback: the frames in it reach back to the writer's whole
-            # batch, which would then live on as cyclic garbage for the collector.
-            return refused.error.with_traceback(None)
-
-    def _guard_context(
-        self, guard: DebitGuard, debit: Debit
-    ) -> tuple[PlayerRecord, SessionRecord | None]:
-        """The player and session a guarded debit is checked against."""
-        session = None
-        if guard.session_token is not None:
-            session = self.get_session(guard.session_token)
-            if session is None or session.provider != debit.provider:
-                raise SessionInvalid("unknown session token")
-        player = self.player(debit.player_id)
-        if player is None:
-            raise PlayerNotFound(f"unknown player {debit.player_id!r}")
-        return player, session
-
-    def store_refusal(self, command: MoneyCommand, error: GatewayError) -> None:
-        """Persist a refusal under the command's key (conflicts are never stored)."""
-        if isinstance(error, ConflictingReplay) or error.replay:
-            return
-        if isinstance(error, PlayerNotFound | InvalidRequest | ReferenceNotFound | SessionInvalid):
-            return  # not a decision about this transaction: its bet may still arrive
-        if self.tx(command.provider, command.tx_id) is not None:
-            return  # the key already holds a tombstone or an earlier answer
-        record = refusal_record(command, error, self, self._next_seq, self._clock_us())
-        if record is not None:
-            self._insert_records([record])
+        """Decide a job (`run_step`) and stage what it writes; the outcomes, or the
+        refusal to raise once the batch commits (stored, if it is, by then)."""
+        result = run_step(
+            commands,
+            self,
+            refusal=refusal,
+            guard=guard,
+            new_seq=itertools.count(self._next_seq).__next__,  # dense: a job's seqs follow on
+            now_us=self._clock_us(),
+        )
+        self._stage(result.writes)
+        if result.refusal is not None:
+            return result.refusal
+        assert result.outcomes is not None
+        return result.outcomes
 
     def balance_of(self, player_id: str, currency: str | None = None) -> Balance:
         """Balances in `currency`, by default the player's wallet currency."""
@@ -362,91 +275,38 @@ class SqliteLedger:
         real, bonus = self.balances(player_id, currency)
         return Balance(currency, real, bonus)
 
-    def _replayed(self, record: TxRecord) -> TxOutcome:
-        return TxOutcome(
-            transaction_id=record.transaction_id,
-            balance=self.balance_of(record.player_id, record.currency),
-            real_delta_minor=record.real_delta_minor,
-            bonus_delta_minor=record.bonus_delta_minor,
-            replay=True,
-            tombstone=record.detail == TOMBSTONE_DETAIL,
-        )
+    def _stage(self, writes: StepWrites) -> None:
+        """Stage a job's rows and move the caches to the state after it.
 
-    def _close_round(self, command: CloseRound, now_us: int) -> TxOutcome:
-        player = self.player(command.player_id)
-        if player is None:
-            raise BatchRefused(None, PlayerNotFound(f"unknown player {command.player_id!r}"))
-        existing = self.round(command.provider, command.round_id)
-        if existing is None:
-            existing = RoundRecord(
-                provider=command.provider, round_id=command.round_id,
-                player_id=command.player_id, currency=player.currency,
-                game_id=command.game_id, closed=False, stake_real_minor=0,
-                stake_bonus_minor=0, win_real_minor=0, win_bonus_minor=0, bet_count=0,
-                settled_before_seq=0, opened_at_us=now_us, updated_at_us=now_us,
-            )  # fmt: skip
-        elif existing.player_id != command.player_id:
-            raise BatchRefused(None, InvalidRequest("round belongs to another player"))
-        if not existing.closed:
-            self._write_round(existing._replace(closed=True, updated_at_us=now_us))
-        return TxOutcome(
-            transaction_id="", balance=self.balance_of(player.player_id, player.currency)
-        )
-
-    def _write_plan(self, planned: Plan) -> TxOutcome:
-        """Stage a plan's rows and move the caches, logging each old value if undoable.
-
-        The cache writes are inlined (not `_set`): this runs once per money command.
-        """
-        currency = planned.currency
-        balance_key = (planned.player_id, currency)
-        real, bonus = self.balances(*balance_key)  # read before the deltas are staged
-        self._insert_records(planned.records)
-        undo, staged, txs = self._undo, self._staged, self._txs
-        for updated in planned.updates:
+        Inlined loops (no helper per row): this runs once per money command."""
+        if writes.records:
+            self._insert_records(writes.records)
+        staged, txs = self._staged, self._txs
+        for updated in writes.updates:
             staged.status_rows.append((updated.status._value_, updated.seq))
-            key = (updated.provider, updated.tx_id)
-            if undo is not None:
-                undo.append((txs, key, txs.get(key, _MISSING)))
-            txs[key] = updated
-        if planned.entries:
-            seq = planned.record.seq
+            txs[(updated.provider, updated.tx_id)] = updated
+        if writes.entries:
             deltas, entry_rows = self._account_deltas, staged.entry_rows
-            for account, entry_currency, amount_minor in planned.entries:
-                entry_rows.append((seq, account, entry_currency, amount_minor))
-                delta_key = (account, entry_currency)
-                old_delta = deltas.get(delta_key, _MISSING)
-                if undo is not None:
-                    undo.append((deltas, delta_key, old_delta))
-                deltas[delta_key] = (
-                    amount_minor if old_delta is _MISSING else old_delta + amount_minor
-                )
-        for round_ in planned.rounds:
-            self._write_round(round_)
-        record = planned.record
-        if planned.real_delta_minor or planned.bonus_delta_minor:
-            real += planned.real_delta_minor
-            bonus += planned.bonus_delta_minor
+            for seq, (account, currency, amount_minor) in writes.entries:
+                entry_rows.append((seq, account, currency, amount_minor))
+                delta_key = (account, currency)
+                deltas[delta_key] = deltas.get(delta_key, 0) + amount_minor
+        if writes.rounds:
+            round_rows, rounds = staged.round_rows, self._rounds
+            for round_ in writes.rounds:
+                key = (round_.provider, round_.round_id)
+                round_rows[key] = round_  # its row at flush: same fields, same order
+                rounds[key] = round_
+        if writes.balances:
             balances = self._balances
-            if undo is not None:
-                undo.append((balances, balance_key, balances.get(balance_key, _MISSING)))
-            balances[balance_key] = (real, bonus)
-        return TxOutcome(
-            record.transaction_id,
-            Balance(currency, real, bonus),
-            planned.real_delta_minor,
-            planned.bonus_delta_minor,
-            False,
-            record.detail == TOMBSTONE_DETAIL,
-        )
+            for key, balance in writes.balances.items():  # cheaper than OrderedDict.update
+                balances[key] = balance
 
     def _insert_records(self, records: list[TxRecord]) -> None:
-        undo, txs, head = self._undo, self._txs, self._head
+        txs, head = self._txs, self._head
         chains = self._chains
         player_heads, moved = chains.heads, chains.moved
         next_seq, link = head[_HEAD]
-        if undo is not None:
-            undo.append((head, _HEAD, (next_seq, link)))
         tx_rows = self._staged.tx_rows
         for record in records:
             assert record.seq == next_seq, "seqs are dense and ordered"
@@ -456,36 +316,16 @@ class SqliteLedger:
             if previous is None:
                 previous = chains.head(player_id)
             tx_rows.append(tx_to_row(record, link, previous or None))
-            key = (record.provider, record.tx_id)
-            if undo is not None:
-                undo.append((player_heads, player_id, previous))
-                undo.append((txs, key, txs.get(key, _MISSING)))
             player_heads[player_id] = next_seq
             moved.add(player_id)
             next_seq += 1
-            txs[key] = record
+            txs[(record.provider, record.tx_id)] = record
         head[_HEAD] = (next_seq, link)
 
     @property
     def _next_seq(self) -> int:
         seq: int = self._head[_HEAD][0]
         return seq
-
-    def _write_round(self, round_: RoundRecord) -> None:
-        key = (round_.provider, round_.round_id)
-        rows, rounds = self._staged.round_rows, self._rounds
-        undo = self._undo
-        if undo is not None:
-            undo.append((rows, key, rows.get(key, _MISSING)))
-            undo.append((rounds, key, rounds.get(key, _MISSING)))
-        rows[key] = round_  # its row at flush: same fields, same order (`round_to_row`)
-        rounds[key] = round_
-
-    def _set(self, cache: dict[Any, Any], key: Any, value: Any) -> None:
-        """Set a cache entry, logging the old value if `undo_command` may need it."""
-        if self._undo is not None:
-            self._undo.append((cache, key, cache.get(key, _MISSING)))
-        cache[key] = value
 
     # -- players, sessions, reads ----------------------------------------------
 
@@ -498,7 +338,7 @@ class SqliteLedger:
         self._conn.execute(
             "INSERT INTO players VALUES (?, ?, ?, ?, ?, ?, ?, ?)", player_to_row(player)
         )
-        self._set(self._players, player.player_id, player)
+        self._players[player.player_id] = player
         return player
 
     def create_session(self, session: SessionRecord) -> None:
@@ -508,7 +348,7 @@ class SqliteLedger:
         )
 
     def rotate_session(self, old_token: str, new: SessionRecord) -> None:
-        old = self.get_session(old_token)
+        old = self.session(old_token)
         if old is None:
             raise SessionInvalid("unknown session token")
         self.create_session(new)
@@ -517,9 +357,9 @@ class SqliteLedger:
             "UPDATE sessions SET expires_at_us = ? WHERE token_sha256 = ?",
             (ends_at_us, token_digest(old_token)),
         )
-        self._set(self._sessions, old_token, dataclasses.replace(old, expires_at_us=ends_at_us))
+        self._sessions[old_token] = dataclasses.replace(old, expires_at_us=ends_at_us)
 
-    def get_session(self, token: str) -> SessionRecord | None:
+    def session(self, token: str) -> SessionRecord | None:
         cached = self._sessions.get(token)
         if cached is not None:
             return cached
@@ -566,12 +406,3 @@ class SqliteLedger:
             self._conn.execute("SELECT 1").fetchone()
         except sqlite3.Error as exc:
             raise StorageUnavailable("wallet database is not readable") from exc
-
-
-class BatchRefused(Exception):
-    """A batch was refused because of `error` on `command` (None: not a money command)."""
-
-    def __init__(self, command: MoneyCommand | None, error: GatewayError) -> None:
-        super().__init__(error.message)
-        self.command = command
-        self.error = error

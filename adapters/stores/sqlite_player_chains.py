@@ -38,11 +38,9 @@ class PlayerChains:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self.heads: OrderedDict[str, int] = OrderedDict()
-        """Player id -> newest seq (`NO_TX`: none). The ledger sets entries through its
-        undo log, so a refused command's move of a head is undone with the rest."""
+        """Player id -> newest seq (`NO_TX`: none), moved by the ledger as it stages records."""
         self.moved: set[str] = set()
-        """Players whose head moved since the snapshot (the ledger adds to it; an undone
-        move stays listed and writes the restored head, which is right)."""
+        """Players whose head moved since the snapshot (the ledger adds to it)."""
 
     def load_tail(self, snapshot_seq: int) -> None:
         """Forget every head and read the transactions after the snapshot."""

@@ -63,7 +63,7 @@ class Snapshot:
         self.chains = chains
         self.account_deltas: dict[tuple[str, str], int] = {}
         """Balance change per (account, currency) since the snapshot: what `accounts`
-        lacks. The ledger adds to it (through its undo log) as it stages entries."""
+        lacks. The ledger adds to it as it stages entries."""
         self.seq = 0
         """The last seq the snapshot covers."""
 

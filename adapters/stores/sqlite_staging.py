@@ -1,9 +1,10 @@
 """What a group commit will write: rows staged per table, written in bulk by `flush`.
 
-Lists are append-only, so undoing a job of several commands that was refused is
-truncating them back to the marks taken when it began. Rounds are keyed (one row per
-round), set by the ledger through its undo log. Balances are not staged: they reach
-`accounts` with the next snapshot (`sqlite_snapshot`).
+Only decided jobs stage rows (`core.wallet.step` decides a job whole before the ledger
+stages its writes), so nothing staged is ever taken back short of a rollback of the
+transaction, after which the ledger reloads. Rounds are keyed (one row per round, its
+last state). Balances are not staged: they reach `accounts` with the next snapshot
+(`sqlite_snapshot`).
 """
 
 from __future__ import annotations
@@ -25,13 +26,7 @@ _INSERT_OUTBOX = "INSERT INTO outbox (first_seq, last_seq) VALUES (?, ?)"
 class StagedWrites:
     """Rows waiting for the next flush. Writer thread only."""
 
-    __slots__ = (
-        "_marks",
-        "entry_rows",
-        "round_rows",
-        "status_rows",
-        "tx_rows",
-    )
+    __slots__ = ("entry_rows", "round_rows", "status_rows", "tx_rows")
 
     def __init__(self) -> None:
         self.tx_rows: list[tuple[Any, ...]] = []
@@ -39,24 +34,12 @@ class StagedWrites:
         self.entry_rows: list[tuple[int, str, str, int]] = []
         self.round_rows: dict[tuple[str, str], RoundRecord] = {}
         """Last state of each round written in this batch (one upsert per round)."""
-        self._marks = (0, 0, 0)
-
-    def mark(self) -> None:
-        """Remember where the current command's rows start."""
-        self._marks = (len(self.tx_rows), len(self.status_rows), len(self.entry_rows))
-
-    def truncate_to_mark(self) -> None:
-        """Drop the rows the current command appended (its keyed entries are undone apart)."""
-        tx_mark, status_mark, entry_mark = self._marks
-        del self.tx_rows[tx_mark:]
-        del self.status_rows[status_mark:]
-        del self.entry_rows[entry_mark:]
 
     def flush(self, conn: sqlite3.Connection) -> None:
         """Write everything, one `executemany` per table, inside the open transaction.
 
         Cleared only once every statement succeeded; if one fails the caller rolls the
-        transaction (or the command's savepoint) back and undoes the command.
+        transaction (or the job's savepoint) back and the ledger reloads.
         """
         if self.tx_rows:
             conn.executemany(TX_INSERT, self.tx_rows)
@@ -74,4 +57,3 @@ class StagedWrites:
         self.status_rows.clear()
         self.entry_rows.clear()
         self.round_rows.clear()
-        self._marks = (0, 0, 0)

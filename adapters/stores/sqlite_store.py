@@ -172,7 +172,7 @@ class SqliteWalletStore:
             return cached
         epoch = self._session_epoch
         result: SessionRecord | None = await self._writer.submit(
-            self.ledger.get_session, (token,), writes=False
+            self.ledger.session, (token,), writes=False
         )
         assert result is None or isinstance(result, SessionRecord)
         if result is not None and epoch == self._session_epoch:

@@ -13,8 +13,8 @@ to `batch_ops_max`) into one `BEGIN IMMEDIATE` transaction: jobs decide against
 in-memory state and stage their rows, `flush` writes them in bulk, the batch commits
 once (one WAL fsync with `synchronous=FULL`) and only then are the callers' futures
 resolved, in one hop back to the event loop. A job refuses by raising a `GatewayError`
-(or returning one) and then has changed nothing: the ledger decides every refusal before
-it writes, and a job of several commands undoes its own. If the database refuses a row,
+(or returning one) and has then staged at most its stored refusal: the ledger decides a
+whole job (`core.wallet.step`) before it stages anything. If the database refuses a row,
 or a job fails with any other exception (a bug, after which its in-memory changes cannot
 be trusted), the batch is replayed with a SAVEPOINT per job so that job fails alone. A
 failed COMMIT fails the batch with `StorageUnavailable`: the callers' outcome is

@@ -1,7 +1,7 @@
 """The wallet's rules, pure: given a command and a view of the ledger, plan the change.
 
-Stores call `plan()` inside their atomic step and write what it returns. Nothing here
-does I/O, so every store (and the tests) get the same rules:
+`core.wallet.step` calls `plan()` for each new command of a job, inside the store's
+atomic step. Nothing here does I/O, so every store (and the tests) get the same rules:
 
 - idempotency: same key + same fingerprint replays the stored outcome (refusals too,
   except those that are not a decision about the transaction: unknown player, session
@@ -18,8 +18,8 @@ does I/O, so every store (and the tests) get the same rules:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from core.errors import (
     AlreadyRolledBack,
@@ -33,10 +33,12 @@ from core.errors import (
     PlayerNotFound,
     ReferenceNotFound,
     RoundClosed,
+    SessionInvalid,
     error_for_reason,
 )
 from core.model import (
     BonusGrant,
+    CloseRound,
     Credit,
     CreditKind,
     Debit,
@@ -58,23 +60,32 @@ from core.wallet.records import (
     player_account,
     provider_account,
 )
+from core.wallet.rounds import joined_round, updated_round
+from core.wallet.view import LedgerView
 
-__all__ = ["LedgerView", "Plan", "check_replay", "plan", "refusal_record"]
+__all__ = [
+    "TOMBSTONE_DETAIL",
+    "LedgerView",
+    "Plan",
+    "check_replay",
+    "plan",
+    "plan_close",
+    "refusal_record",
+]
 
 TOMBSTONE_DETAIL = "tombstone"
+_NEVER_STORED = (
+    ConflictingReplay,
+    PlayerNotFound,
+    InvalidRequest,
+    ReferenceNotFound,
+    SessionInvalid,
+)
+"""Refusals that are not an answer about the transaction (see `refusal_record`)."""
 _BONUS_FIRST_KINDS = frozenset({CreditKind.BONUS_WIN})
 """Credits paid to the bonus account when no stake tells the split (free-round winnings).
 
 Promo prizes (tournaments, prize drops) and jackpots are cash: they go to real funds."""
-
-
-class LedgerView(Protocol):
-    """Read access to the state a plan depends on, as of the current atomic step."""
-
-    def player(self, player_id: str) -> PlayerRecord | None: ...
-    def balances(self, player_id: str, currency: str) -> tuple[int, int]: ...
-    def tx(self, provider: str, tx_id: str) -> TxRecord | None: ...
-    def round(self, provider: str, round_id: str) -> RoundRecord | None: ...
 
 
 @dataclass(slots=True)
@@ -85,7 +96,8 @@ class Plan:
     """New records, each with its own seq; the command's own record first."""
     updates: list[TxRecord] = field(default_factory=list)
     """Existing records replaced under their key (a bet settled or rolled back)."""
-    entries: list[Entry] = field(default_factory=list)
+    entries: list[tuple[int, Entry]] = field(default_factory=list)
+    """Ledger legs, each with the seq of the record it belongs to."""
     rounds: list[RoundRecord] = field(default_factory=list)
     player_id: str = ""
     currency: str = ""
@@ -115,27 +127,60 @@ def check_replay(command: MoneyCommand, view: LedgerView) -> TxRecord | None:
     return record
 
 
-def plan(command: MoneyCommand, view: LedgerView, seq: int, now_us: int) -> Plan:
-    """Plan a new (non-replayed) command. Raises a `GatewayError` to refuse it."""
+def plan(
+    command: MoneyCommand, view: LedgerView, seq: int, now_us: int, new_seq: Callable[[], int]
+) -> Plan:
+    """Plan a new (non-replayed) command whose record takes `seq`. Raises a
+    `GatewayError` to refuse it. A second record (a tombstone) takes `new_seq()`."""
     if isinstance(command, Debit):
         return _plan_debit(command, view, seq, now_us)
     if isinstance(command, Credit):
         return _plan_credit(command, view, seq, now_us)
     if isinstance(command, Rollback):
-        return _plan_rollback(command, view, seq, now_us)
+        return _plan_rollback(command, view, seq, now_us, new_seq)
     return _plan_cashier(command, view, seq, now_us)
 
 
+def plan_close(
+    command: CloseRound, view: LedgerView, now_us: int
+) -> tuple[PlayerRecord, RoundRecord | None]:
+    """The player of a `CloseRound`, and its round closed (None: it already was).
+
+    A round not seen yet is opened closed, so a late bet into it is refused."""
+    player = view.player(command.player_id)
+    if player is None:
+        raise PlayerNotFound(f"unknown player {command.player_id!r}")
+    round_ = joined_round(
+        view.round(command.provider, command.round_id), command.provider, command.round_id,
+        command.player_id, player.currency, command.game_id, now_us,
+    )  # fmt: skip
+    return player, None if round_.closed else updated_round(round_, now_us, closed=True)
+
+
 def refusal_record(
-    command: MoneyCommand, error: GatewayError, view: LedgerView, seq: int, now_us: int
+    command: MoneyCommand,
+    error: GatewayError,
+    view: LedgerView,
+    new_seq: Callable[[], int],
+    now_us: int,
 ) -> TxRecord | None:
     """The record that stores a refusal under the command's key, or None to store none.
+
+    Stored, so that a retry gets the same answer: the decisions about this transaction.
+    Not stored: conflicts and replays (the key's answer is someone else's); an unknown
+    player, session or referenced bet, and malformed input (not a decision about this
+    transaction: its bet may still arrive, or the retry be well-formed); a refusal under
+    a key that already holds a tombstone or an earlier answer.
 
     A rollback carries no currency of its own: its refusal is stored in the player's
     wallet currency, so the history can show it like any other record. A player without
     a wallet has no currency to show it in (and no bet to protect): None, and a retry is
-    refused the same way again.
+    refused the same way again. `new_seq` is called only for a record that is stored.
     """
+    if error.replay or isinstance(error, _NEVER_STORED):
+        return None
+    if view.tx(command.provider, command.tx_id) is not None:
+        return None
     currency = ""
     if isinstance(command, Rollback):
         player = view.player(command.player_id)
@@ -143,7 +188,7 @@ def refusal_record(
             return None
         currency = player.currency
     return _new_record(
-        command, seq, now_us, 0, 0, status=TxStatus.REFUSED, reason=error, currency=currency
+        command, new_seq(), now_us, 0, 0, status=TxStatus.REFUSED, reason=error, currency=currency
     )
 
 
@@ -186,16 +231,17 @@ def _player(view: LedgerView, player_id: str, currency: str) -> PlayerRecord:
 
 
 def _player_entries(
-    player_id: str, currency: str, real: int, bonus: int, house: str
-) -> list[Entry]:
-    """Legs moving `real`/`bonus` into (positive) or out of (negative) the player's accounts."""
-    entries: list[Entry] = []
+    seq: int, player_id: str, currency: str, real: int, bonus: int, house: str
+) -> list[tuple[int, Entry]]:
+    """Legs of record `seq` moving `real`/`bonus` into (positive) or out of (negative)
+    the player's accounts."""
+    entries: list[tuple[int, Entry]] = []
     if real:
-        entries.append(Entry(player_account(player_id, "real"), currency, real))
+        entries.append((seq, Entry(player_account(player_id, "real"), currency, real)))
     if bonus:
-        entries.append(Entry(player_account(player_id, "bonus"), currency, bonus))
+        entries.append((seq, Entry(player_account(player_id, "bonus"), currency, bonus)))
     if real or bonus:
-        entries.append(Entry(house, currency, -(real + bonus)))
+        entries.append((seq, Entry(house, currency, -(real + bonus))))
     return entries
 
 
@@ -221,41 +267,10 @@ def _split_win(amount: int, stake_real: int, stake_bonus: int, kind: CreditKind)
     return amount - bonus, bonus
 
 
-def _new_round(command: Debit | Credit, now_us: int) -> RoundRecord:
-    return RoundRecord(
-        command.provider, command.round_id, command.player_id, command.currency,
-        command.game_id, False, 0, 0, 0, 0, 0, 0, now_us, now_us,
-    )  # fmt: skip
-
-
 def _round_for(command: Debit | Credit, view: LedgerView, now_us: int) -> RoundRecord:
-    existing = view.round(command.provider, command.round_id)
-    if existing is None:
-        return _new_round(command, now_us)
-    if existing.player_id != command.player_id:
-        raise InvalidRequest("round belongs to another player")
-    if existing.currency != command.currency:
-        raise CurrencyMismatch("round is in another currency")
-    return existing
-
-
-def _updated_round(
-    r: RoundRecord,
-    now_us: int,
-    *,
-    closed: bool,
-    stake: tuple[int, int] = (0, 0),
-    win: tuple[int, int] = (0, 0),
-    bets: int = 0,
-    settled_before_seq: int | None = None,
-) -> RoundRecord:
-    """The round after adding stakes/wins (signed, real and bonus); positional for speed."""
-    return RoundRecord(
-        r.provider, r.round_id, r.player_id, r.currency, r.game_id, closed,
-        r.stake_real_minor + stake[0], r.stake_bonus_minor + stake[1],
-        r.win_real_minor + win[0], r.win_bonus_minor + win[1], r.bet_count + bets,
-        r.settled_before_seq if settled_before_seq is None else settled_before_seq,
-        r.opened_at_us, now_us,
+    return joined_round(
+        view.round(command.provider, command.round_id), command.provider, command.round_id,
+        command.player_id, command.currency, command.game_id, now_us,
     )  # fmt: skip
 
 
@@ -274,7 +289,7 @@ def _plan_debit(command: Debit, view: LedgerView, seq: int, now_us: int) -> Plan
         raise RoundClosed("round is closed")
     real, bonus = view.balances(command.player_id, command.currency)
     from_real, from_bonus = _split_stake(command.amount_minor, real, bonus, player.funding_order)
-    round_ = _updated_round(
+    round_ = updated_round(
         round_,
         now_us,
         closed=command.close_round,
@@ -285,7 +300,7 @@ def _plan_debit(command: Debit, view: LedgerView, seq: int, now_us: int) -> Plan
     return Plan(
         records=[record],
         entries=_player_entries(
-            command.player_id, command.currency, -from_real, -from_bonus,
+            seq, command.player_id, command.currency, -from_real, -from_bonus,
             provider_account(command.provider),
         ),
         rounds=[round_],
@@ -336,7 +351,7 @@ def _plan_credit(command: Credit, view: LedgerView, seq: int, now_us: int) -> Pl
         command.amount_minor, stake_real, stake_bonus, command.credit_kind
     )
     settles_round = bet is None and command.requires_bet
-    round_ = _updated_round(
+    round_ = updated_round(
         round_,
         now_us,
         closed=round_.closed or command.close_round,
@@ -348,7 +363,7 @@ def _plan_credit(command: Credit, view: LedgerView, seq: int, now_us: int) -> Pl
         records=[_new_record(command, seq, now_us, to_real, to_bonus)],
         updates=updates,
         entries=_player_entries(
-            command.player_id, command.currency, to_real, to_bonus,
+            seq, command.player_id, command.currency, to_real, to_bonus,
             provider_account(command.provider),
         ),
         rounds=[round_],
@@ -359,14 +374,16 @@ def _plan_credit(command: Credit, view: LedgerView, seq: int, now_us: int) -> Pl
     )  # fmt: skip
 
 
-def _plan_rollback(command: Rollback, view: LedgerView, seq: int, now_us: int) -> Plan:
+def _plan_rollback(
+    command: Rollback, view: LedgerView, seq: int, now_us: int, new_seq: Callable[[], int]
+) -> Plan:
     assert command.ref_tx_id != command.tx_id, "a rollback needs its own key"
     player = view.player(command.player_id)
     if player is None:  # no wallet: nothing of theirs to reverse, no bet of theirs to come
         raise PlayerNotFound(f"unknown player {command.player_id!r}")
     original = view.tx(command.provider, command.ref_tx_id)
     if original is None or original.status is TxStatus.REFUSED:
-        return _plan_tombstone(command, original, player.currency, seq, now_us)
+        return _plan_tombstone(command, original, player.currency, seq, now_us, new_seq)
     if original.player_id != command.player_id:
         raise ReferenceNotFound("the referenced transaction belongs to another player")
     if original.status in (TxStatus.ROLLED_BACK, TxStatus.TOMBSTONE):
@@ -381,15 +398,21 @@ def _plan_rollback(command: Rollback, view: LedgerView, seq: int, now_us: int) -
 
 
 def _plan_tombstone(
-    command: Rollback, original: TxRecord | None, currency: str, seq: int, now_us: int
+    command: Rollback,
+    original: TxRecord | None,
+    currency: str,
+    seq: int,
+    now_us: int,
+    new_seq: Callable[[], int],
 ) -> Plan:
     """Nothing to reverse: record the rollback and (if the key is free) a tombstone, both
-    in the player's wallet `currency`, the one its answer's balance is given in."""
+    in the player's wallet `currency`, the one its answer's balance is given in. The
+    tombstone's seq comes from the store (`new_seq`), which need not hand out `seq + 1`."""
     records = [_new_record(command, seq, now_us, 0, 0, detail=TOMBSTONE_DETAIL, currency=currency)]
     if original is None:
         records.append(
             TxRecord(
-                seq=seq + 1,
+                seq=new_seq(),
                 provider=command.provider,
                 tx_id=command.ref_tx_id,
                 kind=TxKind.DEBIT,
@@ -420,7 +443,7 @@ def _plan_reversal(
 ) -> Plan:
     real, bonus = -original.real_delta_minor, -original.bonus_delta_minor
     is_debit = original.kind is TxKind.DEBIT
-    round_ = _updated_round(
+    round_ = updated_round(
         round_,
         now_us,
         closed=round_.closed or command.close_round,
@@ -434,7 +457,7 @@ def _plan_reversal(
         if bet is not None and bet.status is TxStatus.SETTLED:
             updates.append(_with_status(bet, TxStatus.APPLIED))
     entries = _player_entries(
-        command.player_id, original.currency, real, bonus, provider_account(command.provider)
+        seq, command.player_id, original.currency, real, bonus, provider_account(command.provider)
     )
     return Plan(
         records=[
@@ -465,7 +488,7 @@ def _plan_cashier(
         real, bonus, house = -amount, 0, CASHIER_ACCOUNT
     return Plan(
         records=[_new_record(command, seq, now_us, real, bonus)],
-        entries=_player_entries(command.player_id, command.currency, real, bonus, house),
+        entries=_player_entries(seq, command.player_id, command.currency, real, bonus, house),
         player_id=command.player_id,
         currency=command.currency,
         real_delta_minor=real,

@@ -1,8 +1,9 @@
 """The port every wallet store implements; one contract test suite runs against each.
 
-A store owns durability and atomicity. The rules live in `core.wallet.engine`; a store
-runs them inside its atomic step (one SQLite transaction, one Redis script) and
-answers only once the result is durable.
+A store owns durability and atomicity. The rules live in `core.wallet.step` (the whole
+atomic step for one job) and `core.wallet.engine` (the plan of each command); a store
+runs `run_step` inside its atomic step (one SQLite transaction, one Redis script),
+persists what it decided, and answers only once that is durable.
 """
 
 from __future__ import annotations

@@ -125,10 +125,11 @@ async def test_a_job_that_fails_with_a_bug_after_writing_leaves_nothing_behind(
 
 
 @pytest.mark.parametrize("refused_at", [0, 1])
-async def test_a_refused_command_of_a_batch_job_undoes_the_earlier_ones(
+async def test_a_refused_command_of_a_batch_job_writes_none_of_the_earlier_ones(
     tmp_path: Path, clock: FakeClock, refused_at: int
 ) -> None:
-    """Only jobs of several commands log their changes; refusal must still undo them."""
+    """A job is decided whole before anything is staged: a refusal at any command stages
+    only the refusal, in the seq the job was first handed (the log stays dense)."""
     store = await _open_funded(tmp_path / "wallet.db", clock)
     try:
         commands: list[WalletCommand] = [_bet("a", "p1", 400), _bet("b", "p1", 400)]
