@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import MappingProxyType
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from adapters.providers.base import AdapterContext, ProviderAdapter
 from adapters.providers.nonces import MemoryNonceCache
 from adapters.providers.registry import PROTOCOLS, AdapterFactory, ProtocolSpec
-from adapters.stores.sqlite_store import SqliteWalletStore
+from adapters.stores.open import open_wallet_store
 from core.money import CurrencyTable
 from core.service import WalletService
+from core.wallet.store import WalletStore
 from gateway.clock import Clock, SystemClock
 from gateway.credentials import instance_secrets, load_operator_keys
 from gateway.keys import ADAPTERS, CLOCK, METRICS, OPERATOR_KEYS, SERVICE, SETTINGS, STORE
@@ -112,17 +112,18 @@ def _wallet(
     return wallet
 
 
-async def _open_store(settings: Settings, clock: Clock) -> SqliteWalletStore:
-    """The backend named by the wallet URL's scheme (settings allow only known ones)."""
-    scheme = urlsplit(settings.wallet.url).scheme or "sqlite"
-    assert scheme == "sqlite", scheme
-    return await SqliteWalletStore.open(
-        settings.wallet_path(),
-        synchronous=settings.wallet.synchronous,
-        batch_ops_max=settings.wallet.batch_ops_max,
-        queue_depth_max=settings.wallet.queue_depth_max,
-        commit_delay_s=settings.wallet.commit_delay_s,
+async def _open_store(settings: Settings, clock: Clock) -> WalletStore:
+    """The backend named by the wallet URL's scheme (settings allow only known ones);
+    `WalletAccessError` if it cannot be opened."""
+    wallet = settings.wallet
+    return await open_wallet_store(
+        wallet.url,
+        data_dir=settings.data_dir,
         clock_us=clock.micros,
+        synchronous=wallet.synchronous,
+        batch_ops_max=wallet.batch_ops_max,
+        queue_depth_max=wallet.queue_depth_max,
+        commit_delay_s=wallet.commit_delay_s,
     )
 
 

@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import contextlib
 import signal
-import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -25,12 +24,13 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from adapters.stores.open import WalletAccessError, verify_wallet_store
 from gateway import demo
 from gateway.app import create_app, enabled_providers
 from gateway.connections import ConnectionGuard, fit_to_descriptor_limit
 from gateway.credentials import secret_values
 from gateway.gc_policy import apply_serving_gc_policy
-from gateway.keys import METRICS, SERVICE
+from gateway.keys import METRICS, SERVICE, STORE
 from gateway.logging import configure_logging
 from gateway.settings import ServerSettings, Settings, SettingsError
 
@@ -184,9 +184,8 @@ async def _serve(app: web.Application, settings: Settings, *, demo_mode: bool) -
         )
         try:
             await runner.setup()
-        except (OSError, sqlite3.Error) as exc:
-            where = settings.wallet_path()
-            raise StartupError(f"cannot open the wallet at {where}: {exc}") from exc
+        except WalletAccessError as exc:  # opening the wallet
+            raise StartupError(str(exc)) from exc
         app[METRICS].connection_stats = guard.stats
         try:
             await _start(runner, guard, app, settings, demo_mode=demo_mode)
@@ -227,7 +226,8 @@ async def _start(
         listener = await guard.listen(runner.server, host, port, backlog=LISTEN_BACKLOG)
     except OSError as exc:
         raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    print(startup_line(settings, port=listener.sockets[0].getsockname()[1]), flush=True)
+    bound_port = listener.sockets[0].getsockname()[1]
+    print(startup_line(settings, port=bound_port, wallet=app[STORE].describe()), flush=True)
     if demo_mode:
         print(_demo_line(), flush=True)
 
@@ -247,11 +247,10 @@ def _stop_on_signals() -> Iterator[asyncio.Event]:
             loop.remove_signal_handler(number)
 
 
-def startup_line(settings: Settings, *, port: int) -> str:
-    """Where the gateway listens and which wallet it uses, in one line."""
+def startup_line(settings: Settings, *, port: int, wallet: str) -> str:
+    """Where the gateway listens and which wallet it uses (the store's `describe()`)."""
     host = settings.server.host
     shown_host = f"[{host}]" if ":" in host else host
-    wallet = f"sqlite {settings.wallet_path()}, synchronous={settings.wallet.synchronous}"
     return f"gamegate listening on http://{shown_host}:{port} (wallet: {wallet})"
 
 
@@ -269,15 +268,13 @@ def verify_command(args: argparse.Namespace) -> int:
         settings = _load_settings(args)
     except (ValidationError, SettingsError) as error:
         return _settings_failure(error)
-    path = settings.wallet_path()
-    if not path.exists():
-        _warn(f"no wallet database at {path}")
-        return EXIT_FAILED
-    from adapters.stores.sqlite_verify import verify_wallet  # lazy: only verify needs it
-
     try:
-        report = verify_wallet(path, currencies_extra=settings.currencies_extra)
-    except RuntimeError as error:  # a file this build cannot read (another schema version)
+        report = verify_wallet_store(
+            settings.wallet.url,
+            data_dir=settings.data_dir,
+            currencies_extra=settings.currencies_extra,
+        )
+    except WalletAccessError as error:  # no wallet there, or one this build cannot read
         _warn(str(error))
         return EXIT_FAILED
     for line in report.lines():

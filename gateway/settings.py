@@ -16,12 +16,12 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from adapters.stores.open import check_wallet_url
 from core.model import FundingOrder
 from core.money import CurrencyTable
 
@@ -38,8 +38,6 @@ __all__ = [
 
 ENV_PREFIX = "GAMEGATE_"
 SECRET_ENV_PREFIX = "GAMEGATE_SECRET_"  # noqa: S105 -- a variable name prefix, not a secret
-WALLET_SCHEMES = ("sqlite",)
-"""Wallet backends by URL scheme. A new backend is a new scheme here and in `gateway.app`."""
 
 _INSTANCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _CURRENCY_CODE = re.compile(r"^[A-Z0-9]{2,8}$")
@@ -81,10 +79,11 @@ class ServerSettings(_Section):
 
 class WalletSettings(_Section):
     url: str = ""
-    """`sqlite:///abs/path.db`, `sqlite:relative.db` (to the data dir), or empty for
-    `<data_dir>/wallet.db`. The scheme picks the backend."""
+    """The wallet; its scheme picks the backend (`adapters.stores.open`), a relative path
+    is relative to the data directory. Empty: the embedded wallet in the data directory."""
     synchronous: Literal["FULL", "EXTRA", "NORMAL"] = "FULL"
-    """SQLite durability. FULL fsyncs every group commit: nothing acknowledged is lost."""
+    """Embedded wallet durability. FULL fsyncs every group commit: nothing acknowledged
+    is lost."""
     batch_ops_max: int = Field(default=512, ge=1, le=100_000)
     queue_depth_max: int = Field(default=20_000, ge=1, le=10_000_000)
     commit_delay_s: float = Field(default=0.0005, ge=0, le=0.01)
@@ -93,15 +92,9 @@ class WalletSettings(_Section):
 
     @field_validator("url")
     @classmethod
-    def _known_scheme(cls, url: str) -> str:
-        if not url:
-            return url
-        parts = urlsplit(url)
-        if parts.scheme not in WALLET_SCHEMES:
-            known = ", ".join(WALLET_SCHEMES)
-            raise ValueError(f"unsupported wallet URL scheme {parts.scheme!r} (supported: {known})")
-        if parts.netloc or not parts.path or parts.query or parts.fragment:
-            raise ValueError("expected sqlite:///absolute/path.db or sqlite:relative/path.db")
+    def _known_backend(cls, url: str) -> str:
+        """A URL no backend takes fails here, with the settings, naming `wallet.url`."""
+        check_wallet_url(url)
         return url
 
 
@@ -171,13 +164,6 @@ class Settings(BaseSettings):
                 raise ValueError(f"currency {code!r}: code is 2-8 of A-Z0-9, exponent 0-18")
         CurrencyTable(extra)  # raises ValueError if an exponent contradicts a known one
         return extra
-
-    def wallet_path(self) -> Path:
-        """Where the SQLite wallet lives, from `wallet.url` or the data directory."""
-        if not self.wallet.url:
-            return self.data_dir / "wallet.db"
-        path = Path(urlsplit(self.wallet.url).path)
-        return path if path.is_absolute() else self.data_dir / path
 
     @classmethod
     def settings_customise_sources(

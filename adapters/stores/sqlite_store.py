@@ -42,8 +42,11 @@ def wall_clock_us() -> int:
 class SqliteWalletStore:
     """`WalletStore` on one SQLite file. Use `await SqliteWalletStore.open(...)`."""
 
-    def __init__(self, path: Path, writer: SqliteWriter, sessions_max: int) -> None:
+    def __init__(
+        self, path: Path, writer: SqliteWriter, sessions_max: int, synchronous: str
+    ) -> None:
         self.path = path
+        self.synchronous = synchronous
         self._writer = writer
         self._sessions_max = sessions_max
         self._ledger: SqliteLedger | None = None
@@ -86,7 +89,7 @@ class SqliteWalletStore:
             queue_depth_max=queue_depth_max,
             commit_delay_s=commit_delay_s,
         )
-        store = cls(path, writer, cache_limits.sessions)
+        store = cls(path, writer, cache_limits.sessions, synchronous)
 
         def setup(conn: sqlite3.Connection) -> None:
             migrate(conn)
@@ -116,6 +119,9 @@ class SqliteWalletStore:
     def stats(self) -> StoreStats:
         writer = self._writer
         return StoreStats(writer.commits, writer.ops, writer.queue_depth)
+
+    def describe(self) -> str:
+        return f"sqlite {self.path}, synchronous={self.synchronous}"
 
     async def apply(
         self,

@@ -110,6 +110,11 @@ class WalletStore(Protocol):
 
     def stats(self) -> StoreStats: ...
 
+    def describe(self) -> str:
+        """Which backend and where, for a person (the start-up line):
+        `sqlite /srv/gamegate/wallet.db, synchronous=FULL`."""
+        ...
+
     async def ping(self) -> None:
         """Raise `StorageUnavailable` if the store cannot serve requests."""
         ...

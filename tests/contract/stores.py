@@ -1,7 +1,11 @@
-"""The wallet stores the contract suite runs against: adding a backend is one line here.
+"""The wallet stores the contract suite runs against: adding a backend is one entry here.
 
-Each factory opens a fresh, empty store under `directory` whose clock is `clock_us`
-and closes it on exit.
+Each entry is a store factory: it opens a fresh, empty store under `directory` whose
+clock is `clock_us` and closes it on exit. `by_url` makes one from a wallet URL, opened
+through `open_wallet_store` as the gateway opens it; a relative path is relative to
+`directory`. A backend whose state outlives `directory` (a server) must start each
+store empty: give it a factory of its own that clears its keys first, or a URL that
+names a fresh database.
 """
 
 from __future__ import annotations
@@ -13,20 +17,22 @@ from typing import Any
 
 import pytest
 
-from adapters.stores.sqlite_store import SqliteWalletStore
+from adapters.stores.open import open_wallet_store
 from core.wallet.store import WalletStore
 
-__all__ = ["CONCURRENCY_STORES", "STORES", "StoreFactory"]
+__all__ = ["CONCURRENCY_STORES", "STORES", "StoreFactory", "by_url"]
 
 StoreFactory = Callable[
     [Path, Callable[[], int]], contextlib.AbstractAsyncContextManager[WalletStore]
 ]
 
 
-def _sqlite(**options: Any) -> StoreFactory:
+def by_url(url: str, **options: Any) -> StoreFactory:
+    """A factory opening `url` with `options`, as `gateway.app` does with the settings."""
+
     @contextlib.asynccontextmanager
     async def factory(directory: Path, clock_us: Callable[[], int]) -> AsyncIterator[WalletStore]:
-        store = await SqliteWalletStore.open(directory / "wallet.db", clock_us=clock_us, **options)
+        store = await open_wallet_store(url, data_dir=directory, clock_us=clock_us, **options)
         try:
             yield store
         finally:
@@ -36,12 +42,12 @@ def _sqlite(**options: Any) -> StoreFactory:
 
 
 STORES = [
-    pytest.param(_sqlite(), id="sqlite"),
+    pytest.param(by_url("sqlite:wallet.db"), id="sqlite"),
 ]
 """Every store backend, in its default configuration."""
 
 CONCURRENCY_STORES = [
     *STORES,
-    pytest.param(_sqlite(batch_ops_max=1), id="sqlite-commit-per-op"),
+    pytest.param(by_url("sqlite:wallet.db", batch_ops_max=1), id="sqlite-commit-per-op"),
 ]
 """Backends plus variants whose concurrency control differs (no group commit)."""

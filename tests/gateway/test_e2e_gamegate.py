@@ -255,6 +255,6 @@ async def test_a_player_plays_through_gamegate_and_every_step_shows_up(
     timed = f'operation="bet",provider="{INSTANCE}"'
     assert f"gamegate_provider_request_duration_seconds_count{{{timed}}} 6.0" in metrics
     assert 'gamegate_operator_requests_total{route="/v1/sessions",status="201"} 1.0' in metrics
-    report = verify_wallet(settings.wallet_path())
+    report = verify_wallet(settings.data_dir / "wallet.db")  # the default wallet URL's file
     assert report.ok, "\n".join(report.lines())
     assert report.txs >= 6

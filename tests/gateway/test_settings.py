@@ -56,7 +56,7 @@ def test_the_toml_file_sets_nested_values(tmp_path: Path) -> None:
     assert settings.wallet.synchronous == "EXTRA"
     assert settings.brands == {"acme": FundingOrder.BONUS_FIRST}
     assert settings.providers["hub-eu"].options == {"operator_id": 7}
-    assert settings.wallet_path() == Path("/srv/gamegate/wallet.db")
+    assert settings.data_dir == Path("/srv/gamegate")
 
 
 def test_env_overrides_the_file_and_flags_override_env(
@@ -112,10 +112,19 @@ def test_a_wallet_url_with_another_scheme_says_which_are_supported() -> None:
 
 
 def test_a_sqlite_url_may_be_absolute_or_relative_to_the_data_dir(tmp_path: Path) -> None:
+    """Accepted here; where each one points is `tests/contract/test_wallet_urls.py`'s."""
     absolute = _settings(data_dir=tmp_path, wallet={"url": "sqlite:///var/lib/w.db"})
     relative = _settings(data_dir=tmp_path, wallet={"url": "sqlite:wallets/w.db"})
-    assert absolute.wallet_path() == Path("/var/lib/w.db")
-    assert relative.wallet_path() == tmp_path / "wallets" / "w.db"
+    assert (absolute.wallet.url, relative.wallet.url) == (
+        "sqlite:///var/lib/w.db",
+        "sqlite:wallets/w.db",
+    )
+
+
+def test_a_sqlite_url_that_names_no_file_names_the_setting() -> None:
+    with pytest.raises(ValidationError) as raised:
+        _settings(wallet={"url": "sqlite://host/w.db"})
+    assert "wallet.url" in _locations(raised.value)
 
 
 def test_a_toml_syntax_error_names_the_config_file(tmp_path: Path) -> None:
