@@ -3,8 +3,10 @@ player's currency, so every record renders; files written before that are repair
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,15 @@ async def _settled_then_rolled_back(store: SqliteWalletStore) -> None:
     await store.apply([Rollback(P, "rb-b3", "p1", "b3")])
 
 
+@contextlib.asynccontextmanager
+async def _opened(path: Path, clock: FakeClock) -> AsyncIterator[SqliteWalletStore]:
+    store = await SqliteWalletStore.open(path, clock_us=clock.micros)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
 def _by_tx_id(records: list[TxRecord]) -> dict[str, TxRecord]:
     return {record.tx_id: record for record in records}
 
@@ -48,13 +59,10 @@ async def test_refused_and_tombstone_rollbacks_are_stored_in_the_players_currenc
     tmp_path: Path, clock: FakeClock
 ) -> None:
     path = tmp_path / "wallet.db"
-    store = await SqliteWalletStore.open(path, clock_us=clock.micros)
-    try:
+    async with _opened(path, clock) as store:
         await _settled_then_rolled_back(store)
         history = _by_tx_id(await store.transactions("p1", limit=100))
         in_round = _by_tx_id(await store.round_transactions(P, "r1"))
-    finally:
-        await store.close()
     assert history["rb-b1"].status is TxStatus.REFUSED
     assert history["b2"].status is TxStatus.TOMBSTONE
     assert {tx_id: record.currency for tx_id, record in history.items()} == {
@@ -70,13 +78,10 @@ async def test_a_rollback_for_a_player_without_a_wallet_is_refused_and_not_store
 ) -> None:
     """No wallet, no currency to show it in, and no bet of theirs can ever be taken."""
     path = tmp_path / "wallet.db"
-    store = await SqliteWalletStore.open(path, clock_us=clock.micros)
-    try:
+    async with _opened(path, clock) as store:
         with pytest.raises(PlayerNotFound):
             await store.apply([Rollback(P, "rb-x", "ghost", "bx")])
         assert await store.transactions("ghost", limit=10) == []
-    finally:
-        await store.close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM txs").fetchone() == (0,)
 
@@ -85,23 +90,17 @@ async def test_a_version_3_file_with_rows_without_a_currency_is_repaired_on_open
     tmp_path: Path, clock: FakeClock
 ) -> None:
     path = tmp_path / "wallet.db"
-    store = await SqliteWalletStore.open(path, clock_us=clock.micros)
-    try:
+    async with _opened(path, clock) as store:
         await _settled_then_rolled_back(store)
-    finally:
-        await store.close()
     downgrade_to_version_3(path)
     with sqlite3.connect(path) as conn:
         blank = conn.execute("SELECT tx_id FROM txs WHERE currency = '' ORDER BY seq").fetchall()
     assert blank == [("rb-b1",), ("rb-b2",), ("b2",)]
 
-    store = await SqliteWalletStore.open(path, clock_us=clock.micros)
-    try:
+    async with _opened(path, clock) as store:
         history = _by_tx_id(await store.transactions("p1", limit=100))
         [replayed] = await store.apply([Rollback(P, "rb-b2", "p1", "b2", round_id="r1")])
         await store.apply([Deposit("d2", "p1", "JPY", 5)])  # links onto the repaired chain
-    finally:
-        await store.close()
     assert {record.currency for record in history.values()} == {"JPY"}
     assert replayed.replay
     assert replayed.balance.currency == "JPY"
@@ -118,19 +117,16 @@ async def test_the_repair_keeps_an_earlier_break_of_the_hash_chain_visible(
 ) -> None:
     """Relinking the rows after the repaired ones must not launder a tampered row."""
     path = tmp_path / "wallet.db"
-    store = await SqliteWalletStore.open(path, clock_us=clock.micros)
-    try:
+    async with _opened(path, clock) as store:
         await _settled_then_rolled_back(store)
         await store.apply([Deposit("d2", "p1", "JPY", 5)])
-    finally:
-        await store.close()
     downgrade_to_version_3(path)
     with sqlite3.connect(path) as conn:  # tampered after it was written: its link breaks
         conn.execute("UPDATE txs SET amount_minor = 50 WHERE tx_id = 'd2'")
         (seq,) = conn.execute("SELECT seq FROM txs WHERE tx_id = 'd2'").fetchone()
 
-    store = await SqliteWalletStore.open(path, clock_us=clock.micros)
-    await store.close()
+    async with _opened(path, clock):  # the migration runs on open
+        pass
     report = verify_wallet(path)
     chain = report.check(CHECK_CHAIN)
     assert chain.failures == 1, report.lines()
@@ -141,11 +137,8 @@ async def test_verify_names_a_row_whose_currency_cannot_be_rendered(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     path = tmp_path / "wallet.db"
-    store = await SqliteWalletStore.open(path, clock_us=clock.micros)
-    try:
+    async with _opened(path, clock) as store:
         await _settled_then_rolled_back(store)
-    finally:
-        await store.close()
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE txs SET currency = 'XXX' WHERE tx_id = 'rb-b1'")
         relink(conn)  # a chain that recomputes: only the new check can tell
@@ -162,12 +155,9 @@ async def test_verify_knows_the_configured_extra_currencies(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     path = tmp_path / "wallet.db"
-    store = await SqliteWalletStore.open(path, clock_us=clock.micros)
-    try:
+    async with _opened(path, clock) as store:
         await store.create_player(_player("p1", "XYZ"))
         await store.apply([Deposit("d1", "p1", "XYZ", 1_000)])
-    finally:
-        await store.close()
     assert not verify_wallet(path).check(CHECK_RENDERABLE).ok
     report = verify_wallet(path, currencies_extra={"XYZ": 4})
     assert report.ok, report.lines()
@@ -206,11 +196,8 @@ async def test_verify_names_a_row_whose_amounts_contradict_its_kind(
     tmp_path: Path, clock: FakeClock, tx_id: str, change: str, expected: str
 ) -> None:
     path = tmp_path / "wallet.db"
-    store = await SqliteWalletStore.open(path, clock_us=clock.micros)
-    try:
+    async with _opened(path, clock) as store:
         await _settled_then_rolled_back(store)
-    finally:
-        await store.close()
     with sqlite3.connect(path) as conn:
         conn.execute(f"UPDATE txs SET {change} WHERE tx_id = ?", (tx_id,))
         relink(conn)
