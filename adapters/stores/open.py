@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from adapters.stores.backend import Backend, WalletAccessError, WalletReport
+from adapters.stores.redis_backend import REDIS
 from adapters.stores.sqlite_backend import SQLITE
 from core.wallet.store import WalletStore
 
@@ -31,6 +32,8 @@ __all__ = [
 
 BACKENDS: dict[str, Backend] = {
     "sqlite": SQLITE,
+    "redis": REDIS,
+    "redis+cluster": REDIS,
 }
 """URL scheme -> backend."""
 

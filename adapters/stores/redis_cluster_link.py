@@ -105,9 +105,7 @@ class ClusterLink:
 
     async def _asking(self, address: str, args: tuple[Any, ...]) -> Any:
         """`ASKING` and the command back to back on the target node's connection."""
-        node = self._node(address)
-        await node.call_raw(b"", "ASKING")
-        return await node.call_raw(b"", *args)
+        return await self._node(address).send_together(("ASKING",), args)
 
     def _node(self, address: str) -> NodeLink:
         node = self._nodes.get(address)

@@ -32,12 +32,14 @@ Global keys (each in its own slot, written with single-key commands only):
     gg:claim:round:<field>  player id owning (provider, round_id)
     gg:session:<sha256>     session record, by the digest of its token
     gg:nonce:<key>          a provider nonce, with an expiry
+    gg:step:<id>            hash: the intent of a step spanning slots, while it runs
 
 A field is `len(provider):provider:id`: unambiguous whatever the id contains.
 """
 
 from __future__ import annotations
 
+import functools
 import zlib
 from typing import NamedTuple
 
@@ -57,6 +59,7 @@ __all__ = [
     "seq_for",
     "session_key",
     "split_field",
+    "step_key",
 ]
 
 GROUPS = 1_024
@@ -64,10 +67,14 @@ GROUPS = 1_024
 spread over a cluster's 16,384 slots fine-grained enough to rebalance, and keep the
 relay's stream count and `verify`'s walk over house shards small."""
 
+PLAYER_KEYS_CACHED = 65_536
+"""Players whose key names are kept built (about 1 KB each): every wallet call needs
+its player's nine names, and most calls are for players seen recently."""
 CLAIM_TX_PREFIX = "gg:claim:tx:"
 CLAIM_ROUND_PREFIX = "gg:claim:round:"
 SESSION_PREFIX = "gg:session:"
 NONCE_PREFIX = "gg:nonce:"
+STEP_PREFIX = "gg:step:"
 
 
 def group_of(player_id: str) -> int:
@@ -132,6 +139,7 @@ def group_keys(group: int) -> GroupKeys:
     return GroupKeys(f"{tag}:house", f"{tag}:outbox", f"{tag}:players", f"{tag}:seq")
 
 
+@functools.lru_cache(maxsize=PLAYER_KEYS_CACHED)
 def player_keys(player_id: str) -> PlayerKeys:
     tag = f"{{gg:{group_of(player_id)}}}"
     return PlayerKeys(
@@ -161,3 +169,8 @@ def session_key(token_sha256_hex: str) -> str:
 
 def nonce_key(key: str) -> str:
     return NONCE_PREFIX + key
+
+
+def step_key(step_id: str) -> str:
+    """The intent of a step spanning cluster slots (`redis_multislot`)."""
+    return STEP_PREFIX + step_id

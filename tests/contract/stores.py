@@ -19,6 +19,7 @@ import pytest
 
 from adapters.stores.open import open_wallet_store
 from core.wallet.store import WalletStore
+from tests.contract.redis_stores import redis_cluster_store, redis_server_store
 
 __all__ = ["CONCURRENCY_STORES", "STORES", "StoreFactory", "by_url"]
 
@@ -43,6 +44,8 @@ def by_url(url: str, **options: Any) -> StoreFactory:
 
 STORES = [
     pytest.param(by_url("sqlite:wallet.db"), id="sqlite"),
+    pytest.param(redis_server_store, id="redis", marks=pytest.mark.redis),
+    pytest.param(redis_cluster_store, id="redis-cluster", marks=pytest.mark.redis),
 ]
 """Every store backend, in its default configuration."""
 

@@ -85,7 +85,7 @@ def test_the_repository_demo_config_is_valid() -> None:
         ("[server]\nport = 70000\n", "server.port"),
         ("[server]\nprot = 8080\n", "server.prot"),
         ("[wallet]\nsynchronous = 'OFF'\n", "wallet.synchronous"),
-        ("[wallet]\nurl = 'redis://localhost:6379/0'\n", "wallet.url"),
+        ("[wallet]\nurl = 'redis://localhost:6379/db0'\n", "wallet.url"),
         ("[brands]\nacme = 'random'\n", "brands.acme"),
         ("[currencies_extra]\nEUR = 3\n", "currencies_extra"),
         ("[providers.Hub88]\nprotocol = 'hub88'\n", "providers"),
@@ -108,7 +108,7 @@ def test_a_bad_value_in_the_environment_names_its_key(monkeypatch: pytest.Monkey
 def test_a_wallet_url_with_another_scheme_says_which_are_supported() -> None:
     with pytest.raises(ValidationError) as raised:
         _settings(wallet={"url": "postgres://db/wallet"})
-    assert "supported: sqlite" in str(raised.value)
+    assert "supported: redis, redis+cluster, sqlite" in str(raised.value)
 
 
 def test_a_sqlite_url_may_be_absolute_or_relative_to_the_data_dir(tmp_path: Path) -> None:
@@ -170,7 +170,7 @@ def test_a_disabled_instance_of_an_unknown_protocol_does_not_stop_start_up(
 def test_the_cli_prints_each_settings_error_with_its_key_and_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = _toml(tmp_path, "[server]\nport = -1\n[wallet]\nurl = 'redis://x'\n")
+    config = _toml(tmp_path, "[server]\nport = -1\n[wallet]\nurl = 'postgres://x'\n")
     assert main(["serve", "--config", str(config), "--data-dir", str(tmp_path)]) == 2
     errors = capsys.readouterr().err.splitlines()
     assert errors[0].startswith("gamegate: invalid setting server.port:")

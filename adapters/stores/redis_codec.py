@@ -1,0 +1,169 @@
+"""How the Redis wallet's records are written as Redis values, and read back.
+
+Every record is a JSON array (orjson: a record encodes or decodes in about a
+microsecond), in the field order of its named tuple. A transaction record carries what
+SQLite keeps in other tables beside it: the link of its player's hash chain, the seq
+of the player's previous record, and its ledger legs. Those never change after the
+record is written; only its status does, and a status change rewrites the same array
+with the one field replaced (`with_status`).
+
+Session records are stored under the SHA-256 of their token, as in SQLite: a copy of
+the data must not let anyone play.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Any, NamedTuple
+
+import orjson
+
+from core.errors import Reason
+from core.model import FundingOrder, PlayerStatus, TxKind, TxStatus
+from core.wallet.records import Entry, PlayerRecord, RoundRecord, SessionRecord, TxRecord
+
+__all__ = [
+    "StoredTx",
+    "decode_balance",
+    "decode_head",
+    "decode_player",
+    "decode_round",
+    "decode_session",
+    "decode_tx",
+    "encode_balance",
+    "encode_head",
+    "encode_player",
+    "encode_round",
+    "encode_tx",
+    "outbox_event",
+    "session_fields",
+    "token_digest",
+    "with_status",
+]
+
+_STATUS_AT = TxRecord._fields.index("status")
+_LINK_AT = len(TxRecord._fields)
+"""Index of the chain link in a stored transaction array; the previous seq and the
+entries follow it."""
+
+
+class StoredTx(NamedTuple):
+    """A transaction record as stored: the record plus what only the store keeps."""
+
+    record: TxRecord
+    link: bytes
+    prev_seq: int
+    """The player's previous record's seq (0: this is their first)."""
+    entries: list[Entry]
+
+
+def encode_tx(record: TxRecord, link: bytes, prev_seq: int, entries: list[Entry]) -> bytes:
+    r = record
+    values = [
+        r.seq, r.provider, r.tx_id, r.kind._value_, r.player_id, r.currency, r.amount_minor,
+        r.real_delta_minor, r.bonus_delta_minor, r.round_id, r.ref_tx_id, r.fingerprint.hex(),
+        r.status._value_, None if r.reason is None else r.reason._value_, r.created_at_us,
+        r.detail, link.hex(), prev_seq, [list(entry) for entry in entries],
+    ]  # fmt: skip
+    return orjson.dumps(values)
+
+
+def decode_tx(raw: bytes) -> StoredTx:
+    v = orjson.loads(raw)
+    record = TxRecord(
+        v[0], v[1], v[2], TxKind(v[3]), v[4], v[5], v[6], v[7], v[8], v[9], v[10],
+        bytes.fromhex(v[11]), TxStatus(v[12]), None if v[13] is None else Reason(v[13]),
+        v[14], v[15],
+    )  # fmt: skip
+    entries = [Entry(account, currency, amount) for account, currency, amount in v[18]]
+    return StoredTx(record, bytes.fromhex(v[16]), v[17], entries)
+
+
+def with_status(raw: bytes, status: TxStatus) -> bytes:
+    """The stored array of a record in another state; link, legs and all else unchanged."""
+    v: list[Any] = orjson.loads(raw)
+    v[_STATUS_AT] = status._value_
+    return orjson.dumps(v)
+
+
+def encode_round(r: RoundRecord) -> bytes:
+    return orjson.dumps(list(r))
+
+
+def decode_round(raw: bytes) -> RoundRecord:
+    return RoundRecord._make(orjson.loads(raw))
+
+
+def encode_player(p: PlayerRecord) -> bytes:
+    values = [
+        p.player_id, p.brand, p.jurisdiction, p.currency, p.date_of_birth.isoformat(),
+        p.status._value_, p.funding_order._value_, p.kyc_verified,
+    ]  # fmt: skip
+    return orjson.dumps(values)
+
+
+def decode_player(raw: bytes) -> PlayerRecord:
+    v = orjson.loads(raw)
+    return PlayerRecord(
+        v[0], v[1], v[2], v[3], date.fromisoformat(v[4]), PlayerStatus(v[5]),
+        FundingOrder(v[6]), v[7],
+    )  # fmt: skip
+
+
+def token_digest(token: str) -> str:
+    """What Redis keeps of a session token: its SHA-256 in hex (tokens are random, 24
+    bytes or more, so an unsalted digest cannot be reversed by guessing)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def session_fields(s: SessionRecord) -> list[str | int]:
+    """HSET pairs of a session hash (a hash, so that `gg_end_session` can shorten its
+    expiry in place)."""
+    return [
+        "p", s.player_id, "pr", s.provider, "g", s.game_id, "c", s.currency,
+        "e", s.expires_at_us, "cr", s.created_at_us,
+    ]  # fmt: skip
+
+
+def decode_session(token: str, flat: list[bytes]) -> SessionRecord | None:
+    """From HGETALL's flat reply; None for no such session."""
+    if not flat:
+        return None
+    v = dict(zip(flat[::2], flat[1::2], strict=True))
+    return SessionRecord(
+        token, v[b"p"].decode(), v[b"pr"].decode(), v[b"g"].decode(), v[b"c"].decode(),
+        int(v[b"e"]), int(v[b"cr"]),
+    )  # fmt: skip
+
+
+def encode_balance(real: int, bonus: int) -> str:
+    return f"{real} {bonus}"
+
+
+def decode_balance(raw: bytes | None) -> tuple[int, int]:
+    """(real, bonus); (0, 0) for a currency never moved."""
+    if raw is None:
+        return 0, 0
+    real, bonus = raw.split()
+    return int(real), int(bonus)
+
+
+def encode_head(seq: int, link: bytes) -> str:
+    return f"{seq} {link.hex()}"
+
+
+def decode_head(raw: bytes | None) -> tuple[int, bytes] | None:
+    if raw is None:
+        return None
+    seq, link = raw.split()
+    return int(seq), bytes.fromhex(link.decode())
+
+
+def outbox_event(encoded: list[bytes]) -> bytes:
+    """One stream event for one wallet step: a JSON array of its new records exactly as
+    stored (`encode_tx`: the fields of SQLite's `txs` row in column order with the status
+    as written, then the chain link, the player's previous seq and the ledger legs). A
+    relay dedupes by seq (each record's first field); a later status change (settled,
+    rolled back) is told by the later record that caused it (a win, a rollback)."""
+    return b"[" + b",".join(encoded) + b"]"

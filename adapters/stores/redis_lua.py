@@ -1,0 +1,395 @@
+"""The Redis wallet's Lua library, as text: `redis_functions` loads it with FUNCTION LOAD.
+
+A string constant rather than a `.lua` file beside this module, so that an installed
+package (`pip install .`, the Docker image) cannot lose it to package-data rules.
+
+The version is in the library's and every function's name: a gateway of the next
+version loads its own library beside this one, so both serve during a rolling upgrade.
+Python decides; these functions only check and write. Key names are never computed
+in Lua: every key arrives in KEYS (`redis_keys`). `gg_apply_v1`, the commit of a
+wallet step, validates everything (versions or locks, argument shapes, key types,
+number ranges) before its first write, because Redis cannot roll back a script that
+fails half way.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "APPLY",
+    "CREATE_PLAYER",
+    "DUMP_GROUP",
+    "END_SESSION",
+    "HISTORY",
+    "LIBRARY",
+    "LIBRARY_SOURCE",
+    "LOCK",
+    "RELEASE",
+    "ROUND_RECORDS",
+    "SNAPSHOT",
+    "STEP_STATE",
+    "UNLOCK",
+]
+
+LIBRARY = "gamegate_wallet_v1"
+APPLY = "gg_apply_v1"
+SNAPSHOT = "gg_snapshot_v1"
+LOCK = "gg_lock_v1"
+UNLOCK = "gg_unlock_v1"
+RELEASE = "gg_release_v1"
+CREATE_PLAYER = "gg_create_player_v1"
+HISTORY = "gg_history_v1"
+ROUND_RECORDS = "gg_round_records_v1"
+END_SESSION = "gg_end_session_v1"
+DUMP_GROUP = "gg_dump_group_v1"
+STEP_STATE = "gg_step_state_v1"
+
+LIBRARY_SOURCE = r"""#!lua name=gamegate_wallet_v1
+
+-- gamegate's Redis wallet: see adapters/stores/redis_lua.py and redis_keys.py.
+
+local SAFE_INT = 9007199254740991  -- 2^53 - 1: Lua numbers are doubles
+
+local PART_KEYS = 8
+-- Per part: player hash, txs hash, rounds hash, history zset, round-index zset,
+-- house hash, outbox stream, group players set.
+local KEY_TYPES = {'hash', 'hash', 'hash', 'zset', 'zset', 'hash', 'stream', 'set'}
+local HEADER = 9
+-- Per part ARGV header: guard ('v:<version>' or 'l:<lock id>'), player id, then the
+-- counts: player-hash pairs, tx pairs, history pairs, round-index members, round
+-- pairs, house pairs, outbox events (0 or 1).
+
+local function integer(text)
+    local n = tonumber(text)
+    if n == nil or n ~= math.floor(n) or n > SAFE_INT or n < -SAFE_INT then
+        return nil
+    end
+    return n
+end
+
+local function fail(message)
+    return redis.error_reply('GGINVALID ' .. message)
+end
+
+-- Reads one part's header; returns the part table or an error string.
+local function parse_part(keys, args, key_at, arg_at)
+    if arg_at + HEADER - 1 > #args then
+        return nil, 'part header past the arguments'
+    end
+    local part = {key_at = key_at, guard = args[arg_at], player = args[arg_at + 1]}
+    local counts = {}
+    for i = 1, 7 do
+        local n = integer(args[arg_at + 1 + i])
+        if n == nil or n < 0 then
+            return nil, 'bad count'
+        end
+        counts[i] = n
+    end
+    if counts[7] > 1 then
+        return nil, 'one outbox event per part'
+    end
+    part.counts = counts
+    part.data_at = arg_at + HEADER
+    part.size = HEADER + 2 * counts[1] + 2 * counts[2] + 2 * counts[3] + counts[4]
+        + 2 * counts[5] + 2 * counts[6] + counts[7]
+    if key_at + PART_KEYS - 1 > #keys then
+        return nil, 'part keys past KEYS'
+    end
+    return part, nil
+end
+
+-- The guard of a part: the player's version as read, or the lock this step holds.
+local function guard_holds(keys, part)
+    local player_key = keys[part.key_at]
+    local kind = string.sub(part.guard, 1, 2)
+    local value = string.sub(part.guard, 3)
+    local version = redis.call('HGET', player_key, 'v') or '0'
+    local lock = redis.call('HGET', player_key, 'lk')
+    if kind == 'v:' then
+        if lock then
+            return false, 'locked'
+        end
+        return version == value, 'conflict'
+    end
+    if kind == 'l:' then
+        return lock ~= false and lock == value, 'lost-lock'
+    end
+    return false, 'bad-guard'
+end
+
+local function check_part(keys, args, part)
+    for i = 1, PART_KEYS do
+        local found = redis.call('TYPE', keys[part.key_at + i - 1])['ok']
+        if found ~= 'none' and found ~= KEY_TYPES[i] then
+            return 'key ' .. keys[part.key_at + i - 1] .. ' holds a ' .. found
+        end
+    end
+    local c = part.counts
+    local at = part.data_at + 2 * c[1] + 2 * c[2]
+    for i = 0, c[3] - 1 do  -- history scores are seqs
+        if integer(args[at + 2 * i]) == nil then
+            return 'bad history score'
+        end
+    end
+    at = at + 2 * c[3] + c[4] + 2 * c[5]
+    local house = keys[part.key_at + 5]
+    for i = 0, c[6] - 1 do  -- house shard balances stay exact integers
+        local delta = integer(args[at + 2 * i + 1])
+        local current = integer(redis.call('HGET', house, args[at + 2 * i]) or '0')
+        if delta == nil or current == nil or integer(current + delta) == nil then
+            return 'house delta out of range'
+        end
+    end
+    return nil
+end
+
+local function hset_pairs(key, args, at, pairs, extra)
+    if pairs == 0 and extra == nil then
+        return
+    end
+    local call = {'HSET', key}
+    for i = at, at + 2 * pairs - 1 do
+        call[#call + 1] = args[i]
+    end
+    if extra ~= nil then
+        for _, value in ipairs(extra) do
+            call[#call + 1] = value
+        end
+    end
+    redis.call(unpack(call))
+end
+
+local function zadd_pairs(key, args, at, pairs)
+    if pairs == 0 then
+        return
+    end
+    local call = {'ZADD', key}
+    for i = at, at + 2 * pairs - 1 do
+        call[#call + 1] = args[i]
+    end
+    redis.call(unpack(call))
+end
+
+local function write_part(keys, args, part)
+    local k = part.key_at
+    local c = part.counts
+    local at = part.data_at
+    local old = redis.call('HGET', keys[k], 'v')
+    local version = tostring((integer(old or '0') or 0) + 1)
+    local extra = {'v', version}
+    if string.sub(part.guard, 1, 2) == 'l:' then
+        redis.call('HDEL', keys[k], 'lk')
+    end
+    hset_pairs(keys[k], args, at, c[1], extra)
+    at = at + 2 * c[1]
+    hset_pairs(keys[k + 1], args, at, c[2], nil)
+    at = at + 2 * c[2]
+    zadd_pairs(keys[k + 3], args, at, c[3])
+    at = at + 2 * c[3]
+    if c[4] > 0 then
+        local call = {'ZADD', keys[k + 4]}
+        for i = at, at + c[4] - 1 do
+            call[#call + 1] = '0'
+            call[#call + 1] = args[i]
+        end
+        redis.call(unpack(call))
+    end
+    at = at + c[4]
+    hset_pairs(keys[k + 2], args, at, c[5], nil)
+    at = at + 2 * c[5]
+    for i = 0, c[6] - 1 do
+        redis.call('HINCRBY', keys[k + 5], args[at + 2 * i], args[at + 2 * i + 1])
+    end
+    at = at + 2 * c[6]
+    if c[7] == 1 then
+        redis.call('XADD', keys[k + 6], '*', 'e', args[at])
+    end
+    if old == false then
+        redis.call('SADD', keys[k + 7], part.player)
+    end
+    return version
+end
+
+-- KEYS: PART_KEYS per part. ARGV: format ('1'), parts, then each part's header and data.
+-- Returns {'ok', version...}, {'conflict'|'locked'|'lost-lock', part index}, or a
+-- GGINVALID error (nothing written).
+local function apply(keys, args)
+    if args[1] ~= '1' then
+        return fail('unknown argument format ' .. tostring(args[1]))
+    end
+    local count = integer(args[2])
+    if count == nil or count < 1 or #keys ~= count * PART_KEYS then
+        return fail('parts do not match KEYS')
+    end
+    local parts = {}
+    local arg_at = 3
+    for i = 1, count do
+        local part, problem = parse_part(keys, args, (i - 1) * PART_KEYS + 1, arg_at)
+        if part == nil then
+            return fail(problem)
+        end
+        parts[i] = part
+        arg_at = arg_at + part.size
+    end
+    if arg_at - 1 ~= #args then
+        return fail('argument count does not match the parts')
+    end
+    for i, part in ipairs(parts) do
+        local holds, why = guard_holds(keys, part)
+        if not holds then
+            return {why, i}
+        end
+        local problem = check_part(keys, args, part)
+        if problem ~= nil then
+            return fail(problem)
+        end
+    end
+    local reply = {'ok'}
+    for _, part in ipairs(parts) do
+        reply[#reply + 1] = write_part(keys, args, part)
+    end
+    return reply
+end
+
+-- KEYS: player hash, txs hash, rounds hash. ARGV: tx field count, tx fields, round fields.
+-- Returns {player hash as a flat list, tx values, round values}.
+local function snapshot(keys, args)
+    local tx_fields = tonumber(args[1])
+    local player = redis.call('HGETALL', keys[1])
+    local txs = {}
+    if tx_fields > 0 then
+        txs = redis.call('HMGET', keys[2], unpack(args, 2, 1 + tx_fields))
+    end
+    local rounds = {}
+    if #args > 1 + tx_fields then
+        rounds = redis.call('HMGET', keys[3], unpack(args, 2 + tx_fields, #args))
+    end
+    return {player, txs, rounds}
+end
+
+-- KEYS: player hash. ARGV: version as read, lock value ('<id> <since-us>').
+-- Locks the player for a step that spans several slots (redis_batch.py).
+local function lock(keys, args)
+    local version = redis.call('HGET', keys[1], 'v') or '0'
+    if version ~= args[1] or redis.call('HEXISTS', keys[1], 'lk') == 1 then
+        return 0
+    end
+    redis.call('HSET', keys[1], 'lk', args[2], 'v', tostring(integer(version) + 1))
+    return 1
+end
+
+-- KEYS: player hash. ARGV: lock value. Ends the lock if it is still this one.
+local function unlock(keys, args)
+    if redis.call('HGET', keys[1], 'lk') ~= args[1] then
+        return 0
+    end
+    local version = integer(redis.call('HGET', keys[1], 'v') or '0')
+    redis.call('HDEL', keys[1], 'lk')
+    redis.call('HSET', keys[1], 'v', tostring(version + 1))
+    return 1
+end
+
+-- KEYS: a multi-slot step's intent hash. ARGV: expected state, new state.
+-- The commit point of a step spanning slots (redis_multislot.py): prepared -> committed
+-- by its process, or prepared -> aborted by a recovery, whichever comes first.
+local function step_state(keys, args)
+    if redis.call('HGET', keys[1], 'state') ~= args[1] then
+        return 0
+    end
+    redis.call('HSET', keys[1], 'state', args[2])
+    return 1
+end
+
+-- KEYS: a claim. ARGV: its owner. Frees a claim its owner did not use.
+local function release(keys, args)
+    if redis.call('GET', keys[1]) == args[1] then
+        redis.call('DEL', keys[1])
+        return 1
+    end
+    return 0
+end
+
+-- KEYS: player hash, group players set. ARGV: player id, player record.
+-- Returns the stored record (the given one if it was new).
+local function create_player(keys, args)
+    local stored = redis.call('HGET', keys[1], 'rec')
+    if stored then
+        return stored
+    end
+    local version = integer(redis.call('HGET', keys[1], 'v') or '0')
+    redis.call('HSET', keys[1], 'rec', args[2], 'v', tostring(version + 1))
+    redis.call('SADD', keys[2], args[1])
+    return args[2]
+end
+
+-- KEYS: history zset, txs hash. ARGV: exclusive upper seq ('+inf' for none), limit.
+local function history(keys, args)
+    local max = '+inf'
+    if args[1] ~= '+inf' then
+        max = '(' .. args[1]
+    end
+    local fields = redis.call('ZREVRANGEBYSCORE', keys[1], max, '-inf', 'LIMIT', 0, args[2])
+    if #fields == 0 then
+        return {}
+    end
+    return redis.call('HMGET', keys[2], unpack(fields))
+end
+
+-- KEYS: round-index zset, txs hash. ARGV: the round's member prefix.
+local function round_records(keys, args)
+    local members = redis.call('ZRANGEBYLEX', keys[1], '[' .. args[1], '[' .. args[1] .. '\255')
+    if #members == 0 then
+        return {}
+    end
+    local fields = {}
+    for i, member in ipairs(members) do
+        fields[i] = string.sub(member, #args[1] + 22)  -- past the prefix, the seq and '|'
+    end
+    return redis.call('HMGET', keys[2], unpack(fields))
+end
+
+-- KEYS: session hash. ARGV: end (µs). Ends a session no later than then.
+local function end_session(keys, args)
+    local expires = redis.call('HGET', keys[1], 'e')
+    if not expires then
+        return 0
+    end
+    if tonumber(args[1]) < tonumber(expires) then
+        redis.call('HSET', keys[1], 'e', args[1])
+    end
+    return 1
+end
+
+-- KEYS: house hash, players set, then per player: player hash, txs hash, rounds hash,
+-- history zset, round-index zset. ARGV: none. One group as of one instant, for verify.
+local function dump_group(keys, args)
+    local reply = {redis.call('HGETALL', keys[1]), redis.call('SCARD', keys[2])}
+    for at = 3, #keys, 5 do
+        reply[#reply + 1] = {
+            redis.call('HGETALL', keys[at]),
+            redis.call('HGETALL', keys[at + 1]),
+            redis.call('HGETALL', keys[at + 2]),
+            redis.call('ZRANGE', keys[at + 3], 0, -1, 'WITHSCORES'),
+            redis.call('ZRANGE', keys[at + 4], 0, -1),
+        }
+    end
+    return reply
+end
+
+redis.register_function('gg_apply_v1', apply)
+redis.register_function{
+    function_name = 'gg_snapshot_v1', callback = snapshot, flags = {'no-writes'}
+}
+redis.register_function('gg_lock_v1', lock)
+redis.register_function('gg_unlock_v1', unlock)
+redis.register_function('gg_release_v1', release)
+redis.register_function('gg_step_state_v1', step_state)
+redis.register_function('gg_create_player_v1', create_player)
+redis.register_function{function_name = 'gg_history_v1', callback = history, flags = {'no-writes'}}
+redis.register_function{
+    function_name = 'gg_round_records_v1', callback = round_records, flags = {'no-writes'}
+}
+redis.register_function('gg_end_session_v1', end_session)
+redis.register_function{
+    function_name = 'gg_dump_group_v1', callback = dump_group, flags = {'no-writes'}
+}
+"""

@@ -1,0 +1,452 @@
+"""The shared wallet store: Redis or Redis Cluster, for many gateway processes at once.
+
+Decide in Python, commit in Redis. A wallet call reads a snapshot of its player's keys
+(`redis_read`), runs the core's atomic step on it (`core.wallet.step.run_step`), and
+commits the writes with one call of `gg_apply_v1`, which checks that the player's
+version is still the one read and then applies every write or none (`redis_commit`).
+If another process changed the player in between, the call reads and decides again,
+up to `ATTEMPTS_MAX` times, then answers retryable (`StorageUnavailable`). Pure reads,
+replays and refusals that store nothing are answered from the snapshot.
+
+Durable before acknowledged: the store refuses to start on a server without
+`appendonly yes` and `appendfsync always` (`redis_durability`), and Redis replies to
+the commit only after its fsync. A lost connection or any Redis error is an unknown
+outcome, answered retryable; the retry meets the idempotency record if the commit had
+happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from redis.crc import key_slot
+
+from adapters.stores.redis_claims import ROUND, TX, ClaimKey, Claims
+from adapters.stores.redis_cluster_link import ClusterLink
+from adapters.stores.redis_codec import (
+    decode_player,
+    decode_round,
+    decode_session,
+    decode_tx,
+    encode_player,
+    session_fields,
+    token_digest,
+)
+from adapters.stores.redis_commit import Part, build_parts, function_args
+from adapters.stores.redis_durability import (
+    EVERYSEC_LOSS,
+    ServerDurability,
+    check_durability,
+)
+from adapters.stores.redis_functions import Functions
+from adapters.stores.redis_keys import (
+    claim_round_key,
+    group_of,
+    key_field,
+    player_keys,
+    round_index_prefix,
+    session_key,
+)
+from adapters.stores.redis_link import Link, LinkError, NodeLink, ReplyError
+from adapters.stores.redis_lua import (
+    APPLY,
+    CREATE_PLAYER,
+    END_SESSION,
+    HISTORY,
+    ROUND_RECORDS,
+)
+from adapters.stores.redis_multislot import (
+    LOCK_STALE_S,
+    commit_across_slots,
+    lock_age_s,
+    recover,
+)
+from adapters.stores.redis_read import InFlight, Wanted, read_view, wanted_by
+from adapters.stores.redis_seqs import SeqBlocks, SeqsExhausted
+from adapters.stores.redis_turns import PlayerTurns
+from adapters.stores.redis_url import RedisTarget, parse_redis_url
+from adapters.stores.redis_view import MissingKeys, PlayerState, SnapshotView
+from core.errors import (
+    ConflictingReplay,
+    GatewayError,
+    PlayerNotFound,
+    SessionInvalid,
+    StorageUnavailable,
+)
+from core.model import Balance, TxOutcome, WalletCommand
+from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
+from core.wallet.step import StepResult, run_step
+from core.wallet.store import DebitGuard, StoreStats
+
+__all__ = ["ATTEMPTS_MAX", "RedisWalletStore"]
+
+ATTEMPTS_MAX = 16
+"""Reads and decisions per wallet call before it answers retryable: version conflicts
+(another process wrote the player meanwhile), ids being written by another player's
+step, keys the step found it needed. Under contention on one player, each conflict
+means another call of that player committed, so the player always makes progress."""
+CONFLICT_PAUSE_S = 0.000_5
+"""After a version conflict, a random pause of up to this (doubling per attempt) before
+reading again: two processes betting on one player then stop meeting in lockstep."""
+IN_FLIGHT_WAIT_S = 0.002
+"""Pause before reading again when an id's owner is mid-step (doubling each time)."""
+SEQS_PER_COMMAND = 2
+"""A command writes at most two records (a rollback and its tombstone); a refused job
+writes one. Seqs made ready per step: this times the job's commands, plus one."""
+
+
+def wall_clock_us() -> int:
+    return time.time_ns() // 1_000
+
+
+class RedisWalletStore:
+    """`WalletStore` on Redis. Use `await RedisWalletStore.open(url)`."""
+
+    def __init__(
+        self,
+        target: RedisTarget,
+        link: Link,
+        functions: Functions,
+        servers: list[ServerDurability],
+        clock_us: Callable[[], int],
+    ) -> None:
+        self.target = target
+        self.servers = servers
+        self._link = link
+        self._functions = functions
+        self._clock_us = clock_us
+        self._seqs = SeqBlocks(link)
+        self._turns = PlayerTurns()
+        self._commits = 0
+        self._operations = 0
+        self._in_flight = 0
+        self.conflicts_total = 0
+        """Commits refused because the player's version had moved (then retried)."""
+
+    @classmethod
+    async def open(
+        cls, url: str, *, clock_us: Callable[[], int] = wall_clock_us
+    ) -> RedisWalletStore:
+        """Connect, refuse a server that would not keep acknowledged writes
+        (`DurabilityRefused`), and load the wallet's functions on every master."""
+        target = parse_redis_url(url)
+        link: NodeLink | ClusterLink
+        if target.cluster:
+            link = ClusterLink(target.endpoints)
+            await link.start()
+        else:
+            link = NodeLink(target.endpoints[0])
+        try:
+            servers = await check_durability(link.masters, target.appendfsync)
+            functions = Functions(link, lambda: link.masters)
+            await functions.load()
+        except BaseException:
+            await link.close()
+            raise
+        return cls(target, link, functions, servers, clock_us)
+
+    def describe(self) -> str:
+        fsync = sorted({server.appendfsync for server in self.servers})
+        loss = f"; {EVERYSEC_LOSS}" if "everysec" in fsync else ""
+        return f"{self.target.describe()}, servers at appendfsync={'/'.join(fsync)}{loss}"
+
+    @property
+    def reloads_total(self) -> int:
+        """Times the wallet's functions were missing on a server and loaded again."""
+        return self._functions.reloads_total
+
+    def stats(self) -> StoreStats:
+        return StoreStats(self._commits, self._operations, self._in_flight)
+
+    # -- money -------------------------------------------------------------------
+
+    async def apply(
+        self,
+        commands: Sequence[WalletCommand],
+        *,
+        refusal: GatewayError | None = None,
+        guard: DebitGuard | None = None,
+    ) -> list[TxOutcome]:
+        assert commands, "nothing to apply"
+        self._operations += 1
+        self._in_flight += 1
+        try:
+            async with self._turns.of([command.player_id for command in commands]):
+                result = await self._apply(commands, refusal, guard)
+        except (LinkError, ReplyError) as exc:
+            raise StorageUnavailable(
+                "wallet store (Redis) did not answer; outcome unknown"
+            ) from exc
+        finally:
+            self._in_flight -= 1
+        if isinstance(result, GatewayError):
+            try:
+                raise result  # a refusal, stored (if it is stored) before this answer
+            finally:
+                del result  # this frame, in the traceback, must not hold the error: a cycle
+        return result
+
+    async def _apply(
+        self,
+        commands: Sequence[WalletCommand],
+        refusal: GatewayError | None,
+        guard: DebitGuard | None,
+    ) -> list[TxOutcome] | GatewayError:
+        claims = Claims(self._link, self._functions)
+        wanted = wanted_by(commands, None if guard is None else guard.session_token)
+        known = True
+        """Whether the outcome of every commit sent is known (else claims stay)."""
+        views: list[SnapshotView] = []
+        parts: list[Part] = []
+        try:
+            for attempt in range(ATTEMPTS_MAX):
+                decided = await self._attempt(
+                    commands, refusal, guard, wanted, claims, attempt, views
+                )
+                if decided is None:
+                    continue
+                result, view, parts = decided
+                known = False
+                committed = not parts or await self._commit(parts, view)
+                known = True
+                if not committed:
+                    parts = []
+                    await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE_S * 2 ** min(attempt, 5)))
+                    continue
+                if result.refusal is not None:
+                    return result.refusal
+                assert result.outcomes is not None
+                return result.outcomes
+            raise StorageUnavailable("the player's wallet kept changing; retry")
+        finally:
+            if known and claims.made:
+                used = _used_claims(views[-1], parts) if views else set()
+                await claims.release_unused(used)
+
+    async def _attempt(
+        self,
+        commands: Sequence[WalletCommand],
+        refusal: GatewayError | None,
+        guard: DebitGuard | None,
+        wanted: Wanted,
+        claims: Claims,
+        attempt: int,
+        views: list[SnapshotView],
+    ) -> tuple[StepResult, SnapshotView, list[Part]] | None:
+        """Read, decide, and claim what the decision writes; None: try again."""
+        try:
+            view = await read_view(self._link, self._functions, wanted, claims)
+            views.append(view)
+        except InFlight:
+            await asyncio.sleep(IN_FLIGHT_WAIT_S * 2 ** min(attempt, 6))
+            return None
+        locked = [(p, s.lock) for p, s in view.players.items() if s.lock is not None]
+        if locked:
+            await self._wait_or_recover(locked, attempt)
+            return None
+        group = group_of(commands[0].player_id)
+        floor = max((state.head or (0, b""))[0] for state in view.players.values())
+        count = SEQS_PER_COMMAND * len(commands) + 1
+        if not self._seqs.ready(group, floor, count):
+            await self._seqs.reserve(group, floor, count)
+        try:
+            result = run_step(
+                commands, view, refusal=refusal, guard=guard,
+                new_seq=self._seqs.taker(group, floor), now_us=self._clock_us(),
+            )  # fmt: skip
+        except MissingKeys as missing:
+            _want_more(wanted, missing)
+            return None
+        except SeqsExhausted:  # not with SEQS_PER_COMMAND right; stay safe anyway
+            return None
+        parts = build_parts(result.writes, view)
+        if not await self._claim_written(parts, claims, wanted):
+            return None
+        return result, view, parts
+
+    async def _wait_or_recover(self, locked: list[tuple[str, bytes]], attempt: int) -> None:
+        """A step spanning slots holds these players: wait for it, or finish it if its
+        process died (`redis_multislot`)."""
+        now_s = time.time()
+        for player_id, lock in locked:
+            if lock_age_s(lock, now_s) > LOCK_STALE_S:
+                await recover(self._link, self._functions, lock, player_keys(player_id).player)
+                return
+        await asyncio.sleep(IN_FLIGHT_WAIT_S * 2 ** min(attempt, 6))
+
+    async def _claim_written(self, parts: list[Part], claims: Claims, wanted: Wanted) -> bool:
+        """Claim the ids the step writes under that it does not hold yet (a tombstone's);
+        False if another player holds one (then the step is decided again, seeing it)."""
+        missing = [
+            (key, part.player_id)
+            for part in parts
+            for key in part.claims()
+            if claims.owners.get(key) != part.player_id
+        ]
+        sent = [(key, player, claims.send_claim(key, player)) for key, player in missing]
+        ok = True
+        for key, player, reply in sent:
+            if claims.claimed(key, player, await reply) != player:
+                ok = False
+                target = wanted.txs if key[0] == TX else wanted.rounds
+                target.setdefault((key[1], key[2]), None)
+        return ok
+
+    async def _commit(self, parts: list[Part], view: SnapshotView) -> bool:
+        """One `gg_apply_v1` call; False if a player's version moved since the read."""
+        versions = [view.players[part.player_id].version for part in parts]
+        if len(parts) > 1 and isinstance(self._link, ClusterLink):
+            slots = {key_slot(part.keys.player.encode()) for part in parts}
+            if len(slots) > 1:
+                committed = await commit_across_slots(self._link, self._functions, parts, versions)
+                self._commits += committed
+                self.conflicts_total += not committed
+                return committed
+        guards = [f"v:{version.decode()}" for version in versions]
+        keys, args = function_args(parts, guards)
+        reply = await self._functions.call_raw(APPLY, keys, args)
+        if isinstance(reply, ReplyError):
+            if str(reply).startswith("GGINVALID"):
+                raise RuntimeError(f"the wallet's commit refused its arguments: {reply}")
+            raise reply
+        if reply[0] == b"ok":
+            self._commits += 1
+            return True
+        self.conflicts_total += 1
+        return False
+
+    # -- players and sessions --------------------------------------------------------
+
+    async def create_player(self, player: PlayerRecord) -> PlayerRecord:
+        keys = player_keys(player.player_id)
+        raw = await self._call(
+            self._functions.call(
+                CREATE_PLAYER,
+                [keys.player, keys.players],
+                [player.player_id, encode_player(player)],
+            )
+        )
+        stored = decode_player(raw)
+        if stored != player:
+            raise ConflictingReplay("player exists with different data")
+        return stored
+
+    async def get_player(self, player_id: str) -> PlayerRecord | None:
+        key = player_keys(player_id).player
+        raw = await self._call(self._link.call(key, "HGET", key, "rec"))
+        return None if raw is None else decode_player(raw)
+
+    async def balance(self, player_id: str, currency: str | None = None) -> Balance:
+        state = await self._player_state(player_id)
+        if currency is None:
+            if state.record is None:
+                raise PlayerNotFound(f"unknown player {player_id!r}")
+            currency = state.record.currency
+        return Balance(currency, *state.balances.get(currency, (0, 0)))
+
+    async def _player_state(self, player_id: str) -> PlayerState:
+        key = player_keys(player_id).player
+        return PlayerState.parse(await self._call(self._link.call(key, "HGETALL", key)))
+
+    async def create_session(self, session: SessionRecord) -> None:
+        key = session_key(token_digest(session.token))
+        await self._call(self._link.call(key, "HSET", key, *session_fields(session)))
+
+    async def get_session(self, token: str) -> SessionRecord | None:
+        key = session_key(token_digest(token))
+        return decode_session(token, await self._call(self._link.call(key, "HGETALL", key)))
+
+    async def rotate_session(self, old_token: str, new: SessionRecord) -> None:
+        """The new session is stored first, then the old one ends: a crash in between
+        leaves both usable until the old one's own expiry, never neither."""
+        old = await self.get_session(old_token)
+        if old is None:
+            raise SessionInvalid("unknown session token")
+        await self.create_session(new)
+        key = session_key(token_digest(old_token))
+        ends_at_us = min(old.expires_at_us, new.created_at_us)
+        await self._call(self._functions.call(END_SESSION, [key], [ends_at_us]))
+
+    # -- reads -------------------------------------------------------------------------
+
+    async def transactions(
+        self, player_id: str, *, limit: int, before_seq: int | None = None
+    ) -> list[TxRecord]:
+        assert 1 <= limit <= 1_000
+        keys = player_keys(player_id)
+        before = "+inf" if before_seq is None else before_seq
+        raws = await self._call(
+            self._functions.call(HISTORY, [keys.history, keys.txs], [before, limit], read_only=True)
+        )
+        return [decode_tx(raw).record for raw in raws if raw is not None]
+
+    async def get_round(self, provider: str, round_id: str) -> RoundRecord | None:
+        owner = await self._round_owner(provider, round_id)
+        if owner is None:
+            return None
+        key = player_keys(owner).rounds
+        raw = await self._call(self._link.call(key, "HGET", key, key_field(provider, round_id)))
+        return None if raw is None else decode_round(raw)
+
+    async def round_transactions(self, provider: str, round_id: str) -> list[TxRecord]:
+        owner = await self._round_owner(provider, round_id)
+        if owner is None:
+            return []
+        keys = player_keys(owner)
+        raws = await self._call(
+            self._functions.call(
+                ROUND_RECORDS,
+                [keys.round_index, keys.txs],
+                [round_index_prefix(provider, round_id)],
+                read_only=True,
+            )
+        )
+        return [decode_tx(raw).record for raw in raws if raw is not None]
+
+    async def _round_owner(self, provider: str, round_id: str) -> str | None:
+        key = claim_round_key(key_field(provider, round_id))
+        raw = await self._call(self._link.call(key, "GET", key))
+        return None if raw is None else raw.decode()
+
+    async def ping(self) -> None:
+        await self._call(self._link.ping())
+
+    async def close(self) -> None:
+        await self._link.close()
+
+    async def _call(self, awaitable: Any) -> Any:
+        """A read or single write: connection failures and error replies are retryable."""
+        self._operations += 1
+        try:
+            return await awaitable
+        except (LinkError, ReplyError) as exc:
+            raise StorageUnavailable("wallet store (Redis) did not answer") from exc
+
+
+def _want_more(wanted: Wanted, missing: MissingKeys) -> None:
+    for key in missing.txs:
+        wanted.txs.setdefault(key, None)
+    for key in missing.rounds:
+        wanted.rounds.setdefault(key, None)
+    for player_id in missing.players:
+        if player_id not in wanted.players:
+            wanted.players.append(player_id)
+
+
+def _used_claims(view: SnapshotView, parts: list[Part]) -> set[ClaimKey]:
+    """Ids the job's players hold now: written by this step, or there before."""
+    used: set[ClaimKey] = set()
+    for part in parts:
+        used |= part.claims()
+    players = set(view.players)
+    for (provider, tx_id), stored in view.txs.items():
+        if stored is not None and stored.record.player_id in players:
+            used.add((TX, provider, tx_id))
+    for (provider, round_id), round_ in view.rounds.items():
+        if round_ is not None and round_.player_id in players:
+            used.add((ROUND, provider, round_id))
+    return used
