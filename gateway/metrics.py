@@ -8,6 +8,7 @@ an operator route pattern and a status code. Never a player id.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -17,7 +18,7 @@ from prometheus_client.registry import Collector
 from core.wallet.store import StoreStats
 from gateway.connections import LIMITS, ConnectionStats
 
-__all__ = ["CONTENT_TYPE", "Metrics"]
+__all__ = ["CONTENT_TYPE", "Metrics", "NonceCacheCounts"]
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 """The classic text format (what `generate_latest` writes), which every Prometheus scrapes."""
@@ -25,6 +26,15 @@ CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 DURATION_BUCKETS_S = (
     0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
+
+
+class NonceCacheCounts(Protocol):
+    """What a provider instance's nonce memory shows at scrape time."""
+
+    @property
+    def entries(self) -> int: ...
+    @property
+    def full_refusals_total(self) -> int: ...
 
 
 class Metrics:
@@ -57,6 +67,8 @@ class Metrics:
         self.wallet_stats: Callable[[], StoreStats] | None = None
         self.connection_stats: Callable[[], ConnectionStats] | None = None
         """Set by `gamegate serve`, whose connections have limits (`gateway.connections`)."""
+        self.nonce_caches: dict[str, NonceCacheCounts] = {}
+        """Provider instance -> its nonce memory, for those whose protocol carries nonces."""
         self.registry.register(_ScrapeTimeCollector(self))
         self.registry.register(_ConnectionCollector(self))
         self._provider_series: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
@@ -92,7 +104,7 @@ class _ScrapeTimeCollector(Collector):
         self._metrics = metrics
 
     def collect(self) -> Iterator[Metric]:
-        in_flight, commits, operations, depth = self._families()
+        in_flight, commits, operations, depth, nonces, refusals = self._families()
         in_flight.add_metric([], self._metrics.requests_in_flight)
         stats = self._metrics.wallet_stats
         if stats is not None:
@@ -100,14 +112,22 @@ class _ScrapeTimeCollector(Collector):
             commits.add_metric([], current.commits_total)
             operations.add_metric([], current.operations_total)
             depth.add_metric([], current.queue_depth)
-        yield from (in_flight, commits, operations, depth)
+        for provider, cache in sorted(self._metrics.nonce_caches.items()):
+            nonces.add_metric([provider], cache.entries)
+            refusals.add_metric([provider], cache.full_refusals_total)
+        yield from (in_flight, commits, operations, depth, nonces, refusals)
 
     def describe(self) -> Iterator[Metric]:
         yield from self._families()
 
     @staticmethod
     def _families() -> tuple[
-        GaugeMetricFamily, CounterMetricFamily, CounterMetricFamily, GaugeMetricFamily
+        GaugeMetricFamily,
+        CounterMetricFamily,
+        CounterMetricFamily,
+        GaugeMetricFamily,
+        GaugeMetricFamily,
+        CounterMetricFamily,
     ]:
         return (
             GaugeMetricFamily(
@@ -124,6 +144,16 @@ class _ScrapeTimeCollector(Collector):
             GaugeMetricFamily(
                 "gamegate_wallet_store_queue_depth",
                 "Wallet store calls waiting for the writer right now.",
+            ),
+            GaugeMetricFamily(
+                "gamegate_nonce_cache_entries",
+                "Nonces a provider instance remembers right now (its cap refuses, never forgets).",
+                labels=["provider"],
+            ),
+            CounterMetricFamily(
+                "gamegate_nonce_cache_full_refusals",
+                "Signed requests refused as retryable because the nonce memory was full.",
+                labels=["provider"],
             ),
         )
 

@@ -3,12 +3,15 @@
 Instance options and secrets are read once, when an adapter is built: a bad or missing
 value stops start-up with a message naming the protocol and the key. JSON bodies are
 read per request with exact numbers: a fraction becomes `Decimal`, never a float, and
-NaN or Infinity is refused.
+NaN or Infinity is refused. They must be UTF-8 and their strings Unicode: a lone
+surrogate (`"\ud800"`) is refused here, because no store, log line or JSON encoder
+downstream can write one.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -75,12 +78,36 @@ def _reject_constant(name: str) -> Any:
     raise InvalidRequest(f"{name} is not a JSON number")
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""A JSON escape of a surrogate: only then can a decoded string hold a lone one."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""After decoding, a pair is one character: any surrogate left is a lone one."""
+
+
 def exact_json_object(raw: bytes, what: str = "body") -> dict[str, Any]:
     """`raw` as a JSON object with exact numbers; `what` names it in the refusal."""
     try:
-        data = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, huge ints
+        text = raw.decode("utf-8-sig")  # json.loads(bytes) would let encoded surrogates pass
+        data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, JSONDecodeError, huge ints
         raise InvalidRequest(f"{what} is not valid JSON") from exc
     if not isinstance(data, dict):
         raise InvalidRequest(f"{what} must be a JSON object")
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(data):
+        raise InvalidRequest(f"{what} holds a lone surrogate, which is not Unicode text")
     return data
+
+
+def _has_lone_surrogate(data: Any) -> bool:
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False

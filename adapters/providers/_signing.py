@@ -1,11 +1,17 @@
-"""Signature helpers shared by provider adapters: constant-time, over exact bytes."""
+"""Signature helpers shared by provider adapters: constant-time, over exact bytes.
+
+The received half of every comparison is untrusted text (see `_text`): anything but
+printable ASCII is a mismatch here, never an exception.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 
-__all__ = ["hmac_sha256_hex", "md5_hex", "same_hex_digest"]
+from adapters.providers._text import printable_ascii
+
+__all__ = ["hmac_sha256_hex", "md5_hex", "same_hex_digest", "same_secret"]
 
 
 def hmac_sha256_hex(key: bytes, message: bytes) -> str:
@@ -19,6 +25,15 @@ def md5_hex(message: bytes) -> str:
 
 def same_hex_digest(received: str | None, expected: str) -> bool:
     """Compare hex digests case-insensitively, in constant time."""
-    if not received:
+    text = printable_ascii(received)
+    if text is None:
         return False
-    return hmac.compare_digest(received.strip().lower().encode(), expected.lower().encode())
+    return hmac.compare_digest(text.strip().lower().encode("ascii"), expected.lower().encode())
+
+
+def same_secret(received: str | None, expected: bytes) -> bool:
+    """Compare a received shared secret (an API token) with ours, in constant time."""
+    text = printable_ascii(received)
+    if text is None:
+        return False
+    return hmac.compare_digest(text.encode("ascii"), expected)

@@ -6,7 +6,8 @@ An adapter owns one wire protocol. The gateway mounts each configured instance a
 received, parses into canonical commands, calls `WalletService`, and renders the
 outcome or the refusal in its own protocol. It never raises to the gateway for a
 business outcome: every answer, refusals and storage failures included, is a
-`ProviderResponse` in the protocol's own format.
+`ProviderResponse` in the protocol's own format. Only a bug may reach the gateway, and
+only where the protocol has no internal-error answer of its own (`_fallback`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from core.service import WalletService
 __all__ = [
     "AdapterContext",
     "NonceCache",
+    "NonceCacheFactory",
     "ProviderAdapter",
     "ProviderRequest",
     "ProviderResponse",
@@ -56,16 +58,33 @@ class ProviderResponse:
     operation: str = "unknown"
     """Metrics label: the protocol operation (`bet`, `win`, ...), from a fixed set."""
     outcome: str = "ok"
-    """Metrics label: `ok`, `replay` or a `core.errors.Reason` value."""
+    """Metrics label: `ok`, `replay`, a `core.errors.Reason` value or `internal_error`."""
     player_id: str | None = None
     """For the request log line only (never a metrics label)."""
 
 
 class NonceCache(Protocol):
-    """Remembers nonces for a bounded time, for protocols that carry one."""
+    """Remembers nonces for a bounded time, for protocols that carry one (a port).
+
+    It must remember every nonce for its whole window: a nonce forgotten early can be
+    replayed while its timestamp still passes. So when it cannot take one more (memory
+    full, its store unreachable) it refuses rather than forgets.
+    """
 
     def seen(self, key: str, now_s: float) -> bool:
-        """Record `key`; True if it was already recorded within the window."""
+        """Record `key`; True if it was already recorded within the window.
+
+        Raises `core.errors.StorageUnavailable` when `key` cannot be remembered: the
+        request is then answered with the protocol's retryable error, never let through.
+        """
+        ...
+
+
+class NonceCacheFactory(Protocol):
+    """Builds the nonce memory of one provider instance (the composition root's choice)."""
+
+    def __call__(self, *, window_s: float) -> NonceCache:
+        """A memory that keeps each nonce for at least `window_s` seconds."""
         ...
 
 
@@ -83,7 +102,10 @@ class AdapterContext:
     currencies: CurrencyTable
     clock_s: Callable[[], float]
     """Wall clock in seconds (injected so tests can move time)."""
-    nonces: NonceCache
+    nonce_cache: NonceCacheFactory
+    """For protocols that carry a nonce (or a token id): call it once, at construction,
+    with a window of at least twice the instance's own clock-skew (or token-age) window,
+    so that a request stays remembered for as long as its timestamp could still pass."""
     data_dir: Path
 
 

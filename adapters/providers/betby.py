@@ -9,7 +9,9 @@ money callbacks `{"id", "ext_transaction_id", "parent_transaction_id", "user_id"
 "operation", "amount", "currency", "balance"}` (integer subunits, balance = real + bonus,
 negative while a reversed win is owed), `commit`/`discard`/`settlement` `{}`. Refusals are
 HTTP 400 `{"code", "message"}` from `ERRORS`; a store failure is HTTP 500 code `5000`
-(outcome unknown: Betby retries the same callback, and every callback is idempotent).
+(outcome unknown: Betby retries the same callback, and every callback is idempotent). A bug
+is not answered here: Betby has no internal-error code and `5000` is our store's, so the
+gateway logs it and answers its plain 500 (`_fallback`).
 
 Lifecycle -> canonical commands, carried out by `betby_lifecycle` (one bet = one round,
 named by the make's `transaction.id`):
@@ -40,9 +42,11 @@ Choices where the reference is unsure ([?] in protocols.md):
   flow (no debit, profit-only credit) is not implemented. Betby then discards the make.
 - `exp`/`nbf` are enforced when present, `iat` must be within `max_token_age_s` (default
   300) and not in the future; option `require_iat` (default false) refuses tokens without
-  it. A `jti` is remembered (`reject_reused_jti`, default true; size the nonce window to at
-  least `max_token_age_s + clock_skew_s`), so a retry must be re-signed: if Betby resends
-  the identical token after a timeout it is refused and Betby must re-sign it.
+  it. A `jti` is remembered (`reject_reused_jti`, default true) for
+  `2 x (max_token_age_s + clock_skew_s)`, twice the span over which a token's `iat`
+  passes, so a retry must be re-signed: if Betby resends the identical token after a
+  timeout it is refused and Betby must re-sign it. A token without `iat` is bounded by
+  its `exp` alone; `require_iat` closes that gap.
 - `transaction.operation`, `amount`, `currency` and `ext_player_id`, when present, must
   agree with the endpoint and the bet (the JWT does not cover the path).
 - A refund amount other than the stake is refused; a lost callback pays 0 whatever it says.
@@ -62,7 +66,9 @@ import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from adapters.providers._fallback import unexpected
 from adapters.providers._parsing import body_bytes_option, bool_option, int_option, required_secret
+from adapters.providers._text import for_log
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.betby_lifecycle import BetLifecycle, Reply, Scope
 from adapters.providers.betby_wire import (
@@ -97,7 +103,6 @@ from core.errors import (
     RoundClosed,
     SelfExcluded,
     SessionError,
-    StorageUnavailable,
     UnknownCurrency,
     WalletRefused,
     lookup_by_mro,
@@ -191,6 +196,12 @@ class BetbyOptions:
     body_bytes_max: int = DEFAULT_BODY_BYTES_MAX
     game_id: str = DEFAULT_GAME_ID
 
+    @property
+    def jti_window_s(self) -> int:
+        """How long a `jti` is remembered: a token whose `iat` is at the future edge
+        (now + skew) passes for `max_token_age_s + clock_skew_s`; twice that, for margin."""
+        return 2 * (self.max_token_age_s + self.clock_skew_s)
+
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any]) -> BetbyOptions:
         key_type = options.get("key_type", "ES256")
@@ -243,6 +254,11 @@ class BetbyAdapter:
         self._key = load_public_key(pem, self._options.key_type)
         self._context = context
         self._provider = context.instance
+        self._nonces = (
+            context.nonce_cache(window_s=self._options.jti_window_s)
+            if self._options.reject_reused_jti
+            else None
+        )
         bets = BetLifecycle(context, self._options.game_id)
         self._handlers: dict[str, _Handler] = {
             "bet/make": bets.make,
@@ -262,9 +278,8 @@ class BetbyAdapter:
             reply = await self._dispatch(request, path, scope)
         except GatewayError as error:
             reply = self._refusal(error, scope)
-        except Exception:  # noqa: BLE001 -- Betby must get its protocol's retryable answer
-            _log.exception("betby_internal_error", instance=self._provider, op=scope.operation)
-            reply = self._refusal(StorageUnavailable("internal error; outcome unknown"), scope)
+        except Exception as error:  # noqa: BLE001 -- a bug: no answer of ours, the gateway's 500
+            unexpected(error, None, instance=self._provider, operation=scope.operation)
         return ProviderResponse(
             status=reply.status,
             body=orjson.dumps(reply.body),
@@ -306,8 +321,8 @@ class BetbyAdapter:
             jti = token_id(claims)
             if (
                 jti is not None
-                and options.reject_reused_jti
-                and self._context.nonces.seen(f"{self._provider}:jti:{jti}", now_s)
+                and self._nonces is not None
+                and self._nonces.seen(f"{self._provider}:jti:{jti}", now_s)
             ):
                 raise ReplayedRequest("token id (jti) already used")
         except (BadSignature, ReplayedRequest) as error:
@@ -315,7 +330,7 @@ class BetbyAdapter:
                 "betby_token_refused",
                 instance=self._provider,
                 reason=error.message,
-                path=request.path[:64],
+                path=for_log(request.path),
             )
             raise
         return request_object(claims)

@@ -17,7 +17,6 @@ strings or non-negative integers (kept as their decimal text). Unknown fields ar
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from adapters.providers._parsing import exact_json_object
+from adapters.providers._text import printable_ascii
 from core.errors import BadSignature, InvalidAmount, InvalidRequest, ReplayedRequest
 from core.money import AMOUNT_MINOR_MAX
 
@@ -92,15 +92,13 @@ def load_public_key(pem: bytes, key_type: str) -> PublicKey:
 
 
 def token_from_body(body: bytes) -> str:
-    """The JWT of a `{"payload": "<JWT>"}` body; a missing token is a missing signature."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8
-        raise InvalidRequest("body is not valid JSON") from exc
-    if not isinstance(data, dict):
-        raise InvalidRequest("body must be a JSON object")
-    token = data.get("payload")
-    if not isinstance(token, str) or not token:
+    """The JWT of a `{"payload": "<JWT>"}` body; a missing token is a missing signature.
+
+    A compact JWS is printable ASCII (base64url and dots): anything else is no token,
+    and never reaches the JWT library, which would trip over a surrogate.
+    """
+    token = exact_json_object(body).get("payload")
+    if not isinstance(token, str) or printable_ascii(token) is None:
         raise BadSignature("body has no payload token")
     return token
 

@@ -51,8 +51,10 @@ Choices where the reference is unsure ([?] in protocols.md):
   calls one after another, so the read does not race its own bet.
 - A round finished without a win is closed but not settled: Betsoft refunds a bet when
   its own call failed, even after a finishing call, and that refund must reverse it.
-- Storage unavailable (or any unexpected failure) is 399: the outcome is unknown;
-  Betsoft retries the same call or refunds the bet, and both are safe by the keys above.
+- Storage unavailable is 399: the outcome is unknown; Betsoft retries the same call or
+  refunds the bet, and both are safe by the keys above. A bug gets 399 too, Betsoft's
+  only internal-error code, but is logged and counted as `internal_error`.
+- A query string that is not printable ASCII is 301; a `hash` that is not is 500.
 Option `query_bytes_max` (default 4096) bounds the query string.
 """
 
@@ -65,6 +67,7 @@ from typing import Any, ClassVar
 
 import structlog
 
+from adapters.providers._fallback import INTERNAL_ERROR, unexpected
 from adapters.providers._parsing import bool_option, int_option, required_secret
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.betsoft_wire import (
@@ -129,6 +132,9 @@ ERRORS: dict[type[GatewayError], int] = {
     StorageUnavailable: 399,
 }
 """Every canonical refusal as a Betsoft CODE; anything not named here is 301 (final)."""
+
+_INTERNAL_ERROR_FIELDS = [("RESULT", "ERROR"), ("CODE", "399")]
+"""Betsoft's "internal error", the answer to a bug (the reference has no other)."""
 
 _log = structlog.get_logger("gamegate.provider.betsoft")
 
@@ -205,9 +211,13 @@ class BetsoftAdapter:
             return await self._handle(request, scope, scope.wire)
         except GatewayError as error:
             return self._refusal(error, scope)
-        except Exception:  # noqa: BLE001 -- Betsoft must get its protocol's answer
-            _log.exception("betsoft_internal_error", instance=self._provider, operation=wire)
-            return self._refusal(StorageUnavailable("internal error"), scope)
+        except Exception as error:  # noqa: BLE001 -- a bug: Betsoft's 399 (`_fallback`)
+            return unexpected(
+                error,
+                lambda: self._reply(scope, _INTERNAL_ERROR_FIELDS, outcome=INTERNAL_ERROR),
+                instance=self._provider,
+                operation=scope.operation,
+            )
 
     async def _handle(self, request: ProviderRequest, scope: _Scope, wire: str) -> ProviderResponse:
         """The hash over the received values first; fields are read only after it."""

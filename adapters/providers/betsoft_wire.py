@@ -79,7 +79,13 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 def parse_query(query_string: str) -> dict[str, str]:
-    """Decoded parameters, each at most once; bad UTF-8 or a repeated name is refused."""
+    """Decoded parameters, each at most once; bad UTF-8 or a repeated name is refused.
+
+    The raw query string must be printable ASCII, as a URL's is: a byte that is not
+    arrives from aiohttp's pure-Python parser as a surrogate, which no hash could cover.
+    """
+    if not (query_string.isascii() and query_string.isprintable()):
+        raise InvalidRequest("query string is not printable ASCII")
     try:
         pairs = parse_qsl(
             query_string,

@@ -46,13 +46,14 @@ Uncertain rules, resolved to the safe side:
   or one of another user (`INVALID_SID`).
 - Compliance refusals (limits, blocked game) are `FINAL_ERROR_ACTION_FAILED`; a
   blocked, self-excluded or unknown player is `INVALID_SID` (the session must end).
-- Storage failures and unexpected errors are `TEMPORARY_ERROR` with
-  `"retransmission":true`: the outcome is unknown, Evolution must retry as is.
+- Storage failures are `TEMPORARY_ERROR` with `"retransmission":true`: the outcome is
+  unknown, Evolution must retry as is. A bug is `UNKNOWN_ERROR` (no retransmission):
+  retrying would meet the same bug.
+- An `authToken` that is not printable ASCII counts as missing (`INVALID_TOKEN_ID`).
 """
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -60,7 +61,10 @@ from typing import Any, ClassVar
 
 import structlog
 
+from adapters.providers._fallback import INTERNAL_ERROR, unexpected
 from adapters.providers._parsing import required_secret
+from adapters.providers._signing import same_secret
+from adapters.providers._text import printable_ascii
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.evolution_wire import (
     DEFAULT_BODY_BYTES_MAX,
@@ -96,7 +100,6 @@ from core.errors import (
     RoundClosed,
     SessionError,
     SessionInvalid,
-    StorageUnavailable,
     lookup_by_mro,
 )
 from core.model import Balance, Credit, CreditKind, Debit, Rollback
@@ -210,7 +213,9 @@ class EvolutionAdapter:
         received = request.query.get("authToken")
         if not received:
             return "missing_token"
-        if not hmac.compare_digest(received.encode(), self._token):
+        if printable_ascii(received) is None:
+            return "malformed_token"
+        if not same_secret(received, self._token):
             return "wrong_token"
         return None
 
@@ -224,10 +229,13 @@ class EvolutionAdapter:
             return await self._operations[operation](doc)
         except GatewayError as error:
             return await self._refusal(operation, error, uuid, user_id)
-        except Exception:  # noqa: BLE001 -- Evolution must get a retryable status, not a 500
-            _log.exception("evolution_internal_error", instance=self._provider, operation=operation)
-            unknown = StorageUnavailable("internal error; outcome unknown")
-            return await self._refusal(operation, unknown, uuid, user_id)
+        except Exception as error:  # noqa: BLE001 -- a bug: Evolution's UNKNOWN_ERROR (`_fallback`)
+            return unexpected(
+                error,
+                lambda: _Reply(Status.UNKNOWN_ERROR, None, uuid, user_id, INTERNAL_ERROR),
+                instance=self._provider,
+                operation=operation,
+            )
 
     async def _refusal(
         self, operation: str, error: GatewayError, uuid: str | None, user_id: str | None

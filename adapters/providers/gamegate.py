@@ -11,6 +11,10 @@ by that id alone (bet or win), and a rollback arriving first leaves its tombston
 under that id, so bets, wins and rollbacks must share one namespace: a
 `transaction_id` names exactly one money movement in an instance, and reusing it for
 another kind is a `conflicting_replay`.
+
+A bug (an exception that is no `core.errors.GatewayError`) gets no answer of ours: the
+protocol's 503 says a store could not confirm durability, which a bug is not, so the
+gateway logs it and answers its plain 500 (`_fallback`).
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import orjson
-import structlog
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from adapters.providers._fallback import unexpected
 from adapters.providers._parsing import body_bytes_option, int_option, required_secret
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.gamegate_wire import (
@@ -57,7 +61,6 @@ from core.errors import (
     ReplayedRequest,
     RequestRejected,
     RetryableError,
-    StorageUnavailable,
     lookup_by_mro,
 )
 from core.model import Balance, CloseRound, Credit, CreditKind, Debit, Rollback, TxOutcome
@@ -76,7 +79,6 @@ _HTTP_STATUS: dict[type[GatewayError], int] = {
 }
 
 _NO_BET_NEEDED = frozenset({CreditKind.BONUS_WIN, CreditKind.JACKPOT, CreditKind.PROMO})
-_log = structlog.get_logger(__name__)
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -120,6 +122,8 @@ class GamegateAdapter:
         self._body_bytes_max = body_bytes_option(
             context.options, "gamegate", DEFAULT_BODY_BYTES_MAX
         )
+        # a timestamp at the future edge (now + skew) passes until now + 2 x skew
+        self._nonces = context.nonce_cache(window_s=2 * self._clock_skew_s)
         self._operations: dict[str, tuple[type[BaseModel], _Handler]] = {
             "authenticate": (AuthenticateRequest, self._authenticate),
             "balance": (BalanceRequest, self._balance),
@@ -137,9 +141,8 @@ class GamegateAdapter:
             reply = await self._handle(request, operation)
         except GatewayError as error:
             reply = _error_reply(error, None)
-        except Exception:  # noqa: BLE001 -- a provider must get a signed retryable answer
-            _log.exception("gamegate_internal_error", instance=self._provider, operation=operation)
-            reply = _error_reply(StorageUnavailable("internal error; outcome unknown"), None)
+        except Exception as error:  # noqa: BLE001 -- a bug: no answer of ours, the gateway's 500
+            unexpected(error, None, instance=self._provider, operation=operation)
         return self._render(reply, operation, wellformed_nonce(request.headers))
 
     async def _handle(self, request: ProviderRequest, operation: str) -> _Reply:
@@ -169,7 +172,7 @@ class GamegateAdapter:
             now_s=now_s,
             clock_skew_s=self._clock_skew_s,
         )
-        if self._context.nonces.seen(f"{self._provider}:{signed.nonce}", now_s):
+        if self._nonces.seen(f"{self._provider}:{signed.nonce}", now_s):
             raise ReplayedRequest("nonce already used")
 
     def _render(self, reply: _Reply, operation: str, nonce: str) -> ProviderResponse:

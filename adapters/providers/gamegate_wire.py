@@ -27,6 +27,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.providers._signing import hmac_sha256_hex, same_hex_digest
+from adapters.providers._text import printable_ascii
 from core.errors import BadSignature, ReplayedRequest
 from core.money import AMOUNT_MINOR_MAX
 
@@ -73,9 +74,10 @@ BATCH_OPERATIONS_MAX = 100
 ID_LENGTH_MAX = 128
 TOKEN_LENGTH_MAX = 512
 
-_TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
-_NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-"""No `.` in a nonce, so the signed string splits one way only."""
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_NONCE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+"""No `.` in a nonce, so the signed string splits one way only. Both are used with
+`fullmatch`: `$` would also match before a final newline."""
 
 # -- signing ------------------------------------------------------------------
 
@@ -106,7 +108,7 @@ def sign_request(
     """
     assert operation in OPERATIONS, f"unknown gamegate operation {operation!r}"
     assert timestamp >= 0
-    assert _NONCE.match(nonce), "a nonce is 8-64 characters of [A-Za-z0-9_-]"
+    assert _NONCE.fullmatch(nonce), "a nonce is 8-64 characters of [A-Za-z0-9_-]"
     text = str(timestamp)
     return {
         "Content-Type": CONTENT_TYPE,
@@ -135,7 +137,7 @@ def verify_response(
     lowered = {name.lower(): value for name, value in headers.items()}
     timestamp = lowered.get(TIMESTAMP_HEADER.lower(), "")
     nonce = lowered.get(NONCE_HEADER.lower(), "")
-    if not _TIMESTAMP.match(timestamp):
+    if not _TIMESTAMP.fullmatch(timestamp) or (nonce and not _NONCE.fullmatch(nonce)):
         return False
     if request_nonce is not None and nonce != request_nonce:
         return False
@@ -148,7 +150,7 @@ def verify_response(
 def wellformed_nonce(headers: Mapping[str, str]) -> str:
     """The request's nonce if it is well formed, else "" (what a response echoes)."""
     nonce = headers.get(NONCE_HEADER, "")
-    return nonce if _NONCE.match(nonce) else ""
+    return nonce if _NONCE.fullmatch(nonce) else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,14 +172,15 @@ def check_request_signature(
 ) -> SignedRequest:
     """Verify headers and signature, then the time window. Raises; checks no nonce memory.
 
-    `headers` must be case-insensitive (as `ProviderRequest.headers` is).
+    `headers` must be case-insensitive (as `ProviderRequest.headers` is). A header that
+    is not printable ASCII (aiohttp's surrogates for non-UTF-8 bytes) counts as missing.
 
     The signature is checked before the timestamp so that a forgery is always reported
     as `bad_signature`, and only authentic requests as `replayed_request`.
     """
-    timestamp = headers.get(TIMESTAMP_HEADER)
-    nonce = headers.get(NONCE_HEADER)
-    signature = headers.get(SIGNATURE_HEADER)
+    timestamp = printable_ascii(headers.get(TIMESTAMP_HEADER))
+    nonce = printable_ascii(headers.get(NONCE_HEADER))
+    signature = printable_ascii(headers.get(SIGNATURE_HEADER))
     if timestamp is None or nonce is None or signature is None:
         missing = [
             name
@@ -188,10 +191,10 @@ def check_request_signature(
             )
             if value is None
         ]
-        raise BadSignature(f"missing header {', '.join(missing)}")
-    if not _TIMESTAMP.match(timestamp):
+        raise BadSignature(f"missing or non-ASCII header {', '.join(missing)}")
+    if not _TIMESTAMP.fullmatch(timestamp):
         raise BadSignature(f"{TIMESTAMP_HEADER} must be unix seconds")
-    if not _NONCE.match(nonce):
+    if not _NONCE.fullmatch(nonce):
         raise BadSignature(f"{NONCE_HEADER} must be 8-64 characters of [A-Za-z0-9_-]")
     expected = request_signature(key, body, timestamp=timestamp, nonce=nonce, operation=operation)
     if not same_hex_digest(signature, expected):

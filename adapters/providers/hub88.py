@@ -34,10 +34,11 @@ Rules, and the choices made where the reference is unsure:
   `transaction_uuid` on a bet that a win already settled, and a rollback of a settled
   bet are refused with `RS_ERROR_UNKNOWN`: Hub88 has no code for them, and a refused
   bet is rolled back by Hub88 while a refused win or rollback is retried and alerts.
-- Storage failures (and unexpected errors) answer `RS_ERROR_UNKNOWN`, never `RS_OK`:
-  Hub88 retries a win with the same `transaction_uuid` and rolls back a bet after any
-  non-OK answer, so an unknown outcome converges either way (the rollback reverses a
-  bet that did commit, or tombstones one that did not).
+- Storage failures answer `RS_ERROR_UNKNOWN`, never `RS_OK`: Hub88 retries a win with
+  the same `transaction_uuid` and rolls back a bet after any non-OK answer, so an
+  unknown outcome converges either way (the rollback reverses a bet that did commit, or
+  tombstones one that did not). A bug gets the same status, Hub88's only internal
+  error, but is logged and counted as `internal_error`, not as a store failure.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from adapters.providers._fallback import INTERNAL_ERROR, unexpected
 from adapters.providers._parsing import body_bytes_option, bool_option, required_secret
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.hub88_wire import (
@@ -237,9 +239,8 @@ class Hub88Adapter:
             reply = await self._refusal(error, echo)
         except GatewayError as error:
             reply = await self._refusal(error, echo)
-        except Exception:  # noqa: BLE001 -- Hub88 must get a status, never a bare 500
-            _log.exception("hub88_internal_error", instance=self._provider, operation=operation)
-            reply = await self._refusal(StorageUnavailable("internal error"), echo)
+        except Exception as error:  # noqa: BLE001 -- a bug: Hub88's internal error (`_fallback`)
+            reply = unexpected(error, _internal_error, instance=self._provider, operation=operation)
         return self._render(reply, echo, operation)
 
     def _check_authentic(self, request: ProviderRequest) -> None:
@@ -361,6 +362,10 @@ def _check_route(request: ProviderRequest, operation: str) -> None:
         raise InvalidRequest("Hub88 calls are POST requests")
     if operation == "unknown":
         raise InvalidRequest(f"unknown Hub88 path {request.path[:64]!r}")
+
+
+def _internal_error() -> _Reply:
+    return _Reply(Status.UNKNOWN, INTERNAL_ERROR)
 
 
 def _money_reply(outcome: TxOutcome) -> _Reply:

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from adapters.providers._parsing import exact_json_object
+from adapters.providers._text import printable_ascii
 from core.errors import InvalidRequest
 from core.money import Currency, minor_from_scaled_int, to_scaled_int
 
@@ -128,11 +129,16 @@ def sign(key: rsa.RSAPrivateKey, body: bytes) -> str:
 
 
 def verify(key: rsa.RSAPublicKey, body: bytes, signature_b64: str | None) -> bool:
-    """True if `signature_b64` signs exactly `body`. OpenSSL compares in constant time."""
-    if not signature_b64:
+    """True if `signature_b64` signs exactly `body`. OpenSSL compares in constant time.
+
+    A value that is not printable ASCII (aiohttp's surrogates for non-UTF-8 header bytes)
+    is no signature.
+    """
+    text = printable_ascii(signature_b64)
+    if text is None:
         return False
     try:
-        signature = base64.b64decode(signature_b64.strip(), validate=True)
+        signature = base64.b64decode(text.strip(), validate=True)
         key.verify(signature, body, padding.PKCS1v15(), hashes.SHA256())
     except (binascii.Error, ValueError, InvalidSignature):
         return False

@@ -49,6 +49,9 @@ Rules, and the choices made where the reference is unsure ([?] in protocols.md):
   0 = off) is refused with `5`; requests without one are not time-checked.
 - Option `provider_id`: when set, `providerId` must equal it (`7` otherwise). Option
   `body_bytes_max` (default 16 KiB). A parameter sent twice is `7`.
+- A bug (an exception that is no refusal) answers `120`, PP's internal error without a
+  retry: the retryable `100` says a store could not confirm, and a retry would only meet
+  the same bug. PP refunds a bet after it; a result needs reconciliation.
 - Not answered (`7`): `adjustment.html` (live-casino resettlement), `getBalancePerGame`,
   `sessionExpired`, `roundDetails`, `withdraw`.
 """
@@ -61,11 +64,13 @@ from typing import ClassVar
 
 import structlog
 
+from adapters.providers._fallback import INTERNAL_ERROR, unexpected
 from adapters.providers._parsing import required_secret
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.pragmatic_callbacks import Callbacks, Reply
 from adapters.providers.pragmatic_wire import (
     DESCRIPTIONS,
+    ErrorCode,
     Form,
     JsonValue,
     Options,
@@ -83,7 +88,6 @@ from core.errors import (
     PlayerNotFound,
     ReplayedRequest,
     RetryableError,
-    StorageUnavailable,
 )
 from core.model import Balance
 
@@ -137,9 +141,8 @@ class PragmaticAdapter:
             reply = await self._handlers[method](form)
         except GatewayError as error:
             reply = await self._error_reply(error, operation, player_id)
-        except Exception:  # noqa: BLE001 -- PP must get its retryable answer, never a 500
-            _log.exception("pragmatic_internal_error", instance=self._provider, operation=operation)
-            reply = await self._error_reply(StorageUnavailable("internal error"), operation, None)
+        except Exception as error:  # noqa: BLE001 -- a bug: PP's internal error (`_fallback`)
+            reply = unexpected(error, _internal_error, instance=self._provider, operation=operation)
         return ProviderResponse(
             status=200,
             body=render(reply.fields),
@@ -206,3 +209,9 @@ class PragmaticAdapter:
             return await self._service.balance(player_id)
         except GatewayError:
             return None
+
+
+def _internal_error() -> Reply:
+    """`120`, PP's internal error without a retry: a bug is not the store's `100`."""
+    code = ErrorCode.INTERNAL_NO_RETRY
+    return Reply({"error": int(code), "description": DESCRIPTIONS[code]}, INTERNAL_ERROR, None)

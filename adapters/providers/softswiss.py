@@ -46,7 +46,9 @@ Choices where the reference is unsure ([?] in protocols.md); options are per ins
   moves.
 `processed_at` is the time of the answer (a replay answers its original `tx_id` with the
 time of the replay). Storage failures answer 503 (retryable, outcome unknown: the provider
-retries or rolls back by action id, and both are safe).
+retries or rolls back by action id, and both are safe). A bug answers 500 "Unknown error",
+the protocol's own internal error, not the store's 503. A signature that is not printable
+ASCII counts as missing (403).
 """
 
 from __future__ import annotations
@@ -59,7 +61,9 @@ from typing import Any, ClassVar
 import orjson
 import structlog
 
+from adapters.providers._fallback import INTERNAL_ERROR, unexpected
 from adapters.providers._parsing import body_bytes_option, int_option, required_secret
+from adapters.providers._text import for_log
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.softswiss_actions import Calls, Reply, Scope
 from adapters.providers.softswiss_wire import SIGNATURE_HEADER, signature_ok
@@ -221,7 +225,7 @@ class SoftswissAdapter:
                 "softswiss_signature_refused",
                 instance=self._provider,
                 reason=reason,
-                path=request.path[:64],
+                path=for_log(request.path),
             )
             return await self._refusal(BadSignature(f"signature {reason}"), scope)
         if route is None or request.method.upper() != "POST":
@@ -231,9 +235,13 @@ class SoftswissAdapter:
             return self._reply(200, reply.body, scope, outcome=reply.outcome)
         except GatewayError as error:
             return await self._refusal(error, scope)
-        except Exception:  # noqa: BLE001 -- the provider must get its protocol's answer
-            _log.exception("softswiss_internal_error", instance=self._provider, route=route)
-            return await self._refusal(StorageUnavailable("internal error"), scope)
+        except Exception as error:  # noqa: BLE001 -- a bug: the protocol's 500 (`_fallback`)
+            return unexpected(
+                error,
+                lambda: self._internal_error(scope),
+                instance=self._provider,
+                operation=scope.operation,
+            )
 
     # -- rendering -------------------------------------------------------------
 
@@ -249,6 +257,11 @@ class SoftswissAdapter:
             )
         body = {"code": code, "message": message, "balance": await self._balance_for(error, scope)}
         return self._reply(status, body, scope, outcome=error.reason.value)
+
+    def _internal_error(self, scope: Scope) -> ProviderResponse:
+        code, message = ERRORS[GatewayError]
+        body = {"code": code, "message": message, "balance": None}
+        return self._reply(code, body, scope, outcome=INTERNAL_ERROR)
 
     async def _balance_for(self, error: GatewayError, scope: Scope) -> int | None:
         """The balance a refusal carries: the store's, else a best-effort read, else null."""

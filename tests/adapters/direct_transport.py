@@ -27,7 +27,12 @@ from adapters.conformance.kit import (
     WireResponse,
     run_cases,
 )
-from adapters.providers.base import AdapterContext, NonceCache, ProviderAdapter, ProviderRequest
+from adapters.providers.base import (
+    AdapterContext,
+    NonceCacheFactory,
+    ProviderAdapter,
+    ProviderRequest,
+)
 from adapters.providers.nonces import MemoryNonceCache
 from core.errors import GatewayError
 from core.model import BonusGrant, Deposit
@@ -37,7 +42,7 @@ from core.wallet.records import PlayerRecord, SessionRecord
 from core.wallet.store import WalletStore
 from tests.conftest import FakeClock
 
-__all__ = ["DirectTransport", "adapter_context", "run_in_process"]
+__all__ = ["DirectTransport", "adapter_context", "memory_nonce_cache", "run_in_process"]
 
 _PLAYER_MONEY = re.compile(r"^/v1/players/(?P<pid>[^/]+)/(?P<what>deposits|bonus-grants)$")
 _BALANCE = re.compile(r"^/v1/players/(?P<pid>[^/]+)/balance$")
@@ -156,7 +161,7 @@ def adapter_context(
     data_dir: Path,
     secrets: Mapping[str, bytes],
     options: Mapping[str, Any] | None = None,
-    nonces: NonceCache | None = None,
+    nonce_cache: NonceCacheFactory | None = None,
 ) -> AdapterContext:
     """The context an adapter test builds its adapter from (fake clock, real service)."""
     return AdapterContext(
@@ -166,9 +171,14 @@ def adapter_context(
         service=service,
         currencies=CurrencyTable(),
         clock_s=clock.seconds,
-        nonces=nonces or MemoryNonceCache(window_s=600, entries_max=10_000),
+        nonce_cache=nonce_cache or memory_nonce_cache,
         data_dir=data_dir,
     )
+
+
+def memory_nonce_cache(*, window_s: float) -> MemoryNonceCache:
+    """A small in-memory nonce cache with the window the adapter asks for."""
+    return MemoryNonceCache(window_s=window_s, entries_max=10_000)
 
 
 async def run_in_process(

@@ -28,10 +28,11 @@ from adapters.providers.base import AdapterContext, NonceCache, ProviderRequest,
 from adapters.providers.betby import OPERATIONS, BetbyAdapter, demo_secrets
 from adapters.providers.betby_wire import claims_json, envelope, sign_claims
 from adapters.stores.sqlite_store import SqliteWalletStore
+from core.errors import StorageUnavailable
 from core.model import PlayerStatus
 from core.service import WalletService
 from core.wallet.records import PlayerRecord
-from tests.adapters.direct_transport import adapter_context, run_in_process
+from tests.adapters.direct_transport import adapter_context, memory_nonce_cache, run_in_process
 from tests.conftest import FakeClock, MakePlayer, MakeSession
 
 INSTANCE = "betby"
@@ -90,7 +91,10 @@ def _context(
     options: Mapping[str, Any] | None = None,
     nonces: NonceCache | None = None,
 ) -> AdapterContext:
-    return adapter_context(INSTANCE, service, clock, tmp_path, secrets, options, nonces)
+    def nonce_cache(*, window_s: float) -> NonceCache:
+        return memory_nonce_cache(window_s=window_s) if nonces is None else nonces
+
+    return adapter_context(INSTANCE, service, clock, tmp_path, secrets, options, nonce_cache)
 
 
 class Betby:
@@ -707,14 +711,21 @@ async def test_an_unavailable_store_is_a_retryable_500_with_code_5000(
     assert response.outcome == "storage_unavailable"
 
 
-class BrokenNonceCache:
-    """A nonce store that fails the way a lost Redis connection would."""
+class UnavailableNonceCache:
+    """A nonce store that cannot answer, as the port says it must then fail."""
 
     def seen(self, key: str, now_s: float) -> bool:
-        raise ConnectionError("nonce store is gone")
+        raise StorageUnavailable("nonce store is gone")
 
 
-async def test_an_unexpected_failure_is_the_retryable_500_never_a_success(
+class BuggyNonceCache:
+    """A nonce store with a bug: an exception no port promises."""
+
+    def seen(self, key: str, now_s: float) -> bool:
+        raise RuntimeError("a bug")
+
+
+async def test_a_nonce_store_that_cannot_answer_is_the_retryable_500_never_a_success(
     service: WalletService,
     clock: FakeClock,
     tmp_path: Path,
@@ -722,13 +733,52 @@ async def test_an_unexpected_failure_is_the_retryable_500_never_a_success(
     store: SqliteWalletStore,
     betby: Betby,
 ) -> None:
-    context = _context(service, clock, tmp_path, secrets, nonces=BrokenNonceCache())
+    context = _context(service, clock, tmp_path, secrets, nonces=UnavailableNonceCache())
     broken = Betby(BetbyAdapter(context), betby.private_key, clock)
 
     response = await broken.call("bet/make", _make())
 
     assert (response.status, _json(response)["code"]) == (500, 5000)
     assert await _total(store) == 10_000
+
+
+async def test_a_bug_is_left_to_the_gateway_never_answered_as_the_retry_code(
+    service: WalletService,
+    clock: FakeClock,
+    tmp_path: Path,
+    secrets: dict[str, bytes],
+    store: SqliteWalletStore,
+    betby: Betby,
+) -> None:
+    context = _context(service, clock, tmp_path, secrets, nonces=BuggyNonceCache())
+    buggy = Betby(BetbyAdapter(context), betby.private_key, clock)
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        await buggy.call("bet/make", _make())
+    assert await _total(store) == 10_000
+
+
+@pytest.mark.parametrize(
+    ("options", "window_s"),
+    [({}, 2 * (300 + 30)), ({"max_token_age_s": 60, "clock_skew_s": 0}, 120), (
+        {"reject_reused_jti": False}, None)],
+)  # fmt: skip
+def test_token_ids_are_remembered_for_twice_the_span_a_token_passes(
+    service: WalletService,
+    clock: FakeClock,
+    tmp_path: Path,
+    secrets: dict[str, bytes],
+    options: dict[str, Any],
+    window_s: int | None,
+) -> None:
+    windows: list[float] = []
+
+    def factory(*, window_s: float) -> NonceCache:
+        windows.append(window_s)
+        return memory_nonce_cache(window_s=window_s)
+
+    BetbyAdapter(adapter_context(INSTANCE, service, clock, tmp_path, secrets, options, factory))
+    assert windows == ([] if window_s is None else [window_s])
 
 
 def test_demo_secrets_are_a_fresh_p256_pair_the_adapter_reads() -> None:

@@ -21,14 +21,13 @@ from adapters.conformance.kit import render_results
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.evolution import EvolutionAdapter, demo_secrets
 from adapters.providers.evolution_wire import parse_amount
-from adapters.providers.nonces import MemoryNonceCache
 from adapters.stores.sqlite_store import SqliteWalletStore
 from core.errors import InvalidAmount, StakeAboveLimit
 from core.model import Debit, PlayerStatus
 from core.money import Currency, CurrencyTable
 from core.service import WalletService
 from core.wallet.records import PlayerRecord, SessionRecord
-from tests.adapters.direct_transport import run_in_process
+from tests.adapters.direct_transport import memory_nonce_cache, run_in_process
 from tests.conftest import FakeClock, MakePlayer, MakeSession
 
 TOKEN = "s3cr3tV4lu3"
@@ -59,7 +58,7 @@ def make_adapter(
             service=service,
             currencies=CurrencyTable(),
             clock_s=clock.seconds,
-            nonces=MemoryNonceCache(window_s=600, entries_max=10_000),
+            nonce_cache=memory_nonce_cache,
             data_dir=tmp_path,
         )
     )

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from multidict import CIMultiDict
 
-from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
+from adapters.providers.base import AdapterContext, NonceCache, ProviderRequest, ProviderResponse
 from adapters.providers.gamegate import GamegateAdapter, demo_secrets
 from adapters.providers.gamegate_wire import (
     NONCE_HEADER,
@@ -23,9 +23,10 @@ from adapters.providers.gamegate_wire import (
 )
 from adapters.providers.nonces import MemoryNonceCache
 from adapters.stores.sqlite_store import SqliteWalletStore
+from core.errors import StorageUnavailable
 from core.money import CurrencyTable
 from core.service import WalletService
-from tests.adapters.direct_transport import adapter_context
+from tests.adapters.direct_transport import adapter_context, memory_nonce_cache
 from tests.conftest import FakeClock, MakePlayer, MakeSession
 
 INSTANCE = "gg"
@@ -672,7 +673,7 @@ def test_bad_configuration_fails_at_construction(
     context = AdapterContext(
         instance=INSTANCE, options=options, secrets=secrets_, service=service,
         currencies=CurrencyTable(), clock_s=clock.seconds,
-        nonces=MemoryNonceCache(window_s=600, entries_max=10), data_dir=tmp_path,
+        nonce_cache=memory_nonce_cache, data_dir=tmp_path,
     )  # fmt: skip
     with pytest.raises(ValueError, match=r"gamegate|hmac_key"):
         GamegateAdapter(context)
@@ -686,14 +687,35 @@ def test_the_request_signature_covers_timestamp_nonce_operation_and_body() -> No
     assert request_signature(b"k", b"{ }", **base) != reference
 
 
-class BrokenNonceCache:
-    """A nonce store that fails the way a lost Redis connection would."""
+class UnavailableNonceCache:
+    """A nonce store that cannot answer, as the port says it must then fail."""
 
     def seen(self, key: str, now_s: float) -> bool:
-        raise ConnectionError("nonce store is gone")
+        raise StorageUnavailable("nonce store is gone")
 
 
-async def test_an_unexpected_failure_is_a_signed_retryable_503_never_a_500(
+class BuggyNonceCache:
+    """A nonce store with a bug: an exception no port promises."""
+
+    def seen(self, key: str, now_s: float) -> bool:
+        raise RuntimeError("a bug")
+
+
+def _with_nonces(
+    service: WalletService,
+    clock: FakeClock,
+    tmp_path: Path,
+    secrets: dict[str, bytes],
+    cache: NonceCache,
+) -> Provider:
+    def factory(*, window_s: float) -> NonceCache:
+        return cache
+
+    context = adapter_context(INSTANCE, service, clock, tmp_path, secrets, {}, factory)
+    return Provider(GamegateAdapter(context), secrets["provider_hmac_key"], clock)
+
+
+async def test_a_nonce_store_that_cannot_answer_is_a_signed_retryable_503(
     service: WalletService,
     clock: FakeClock,
     tmp_path: Path,
@@ -702,12 +724,7 @@ async def test_an_unexpected_failure_is_a_signed_retryable_503_never_a_500(
     make_player: MakePlayer,
 ) -> None:
     await make_player("p1", real=1_000)
-    context = AdapterContext(
-        instance=INSTANCE, options={}, secrets=secrets, service=service,
-        currencies=CurrencyTable(), clock_s=clock.seconds, nonces=BrokenNonceCache(),
-        data_dir=tmp_path,
-    )  # fmt: skip
-    provider = Provider(GamegateAdapter(context), secrets["provider_hmac_key"], clock)
+    provider = _with_nonces(service, clock, tmp_path, secrets, UnavailableNonceCache())
     response = await provider.send("bet", BET_BODY)
     answer = orjson.loads(response.body)
     assert (response.status, answer["code"], answer["retryable"]) == (
@@ -716,4 +733,96 @@ async def test_an_unexpected_failure_is_a_signed_retryable_503_never_a_500(
         True,
     )
     assert verify_response(provider.key, response.headers, response.body)
+    assert await real_balance(store) == 1_000
+
+
+async def test_a_bug_is_left_to_the_gateway_never_answered_as_a_retryable_503(
+    service: WalletService,
+    clock: FakeClock,
+    tmp_path: Path,
+    secrets: dict[str, bytes],
+    store: SqliteWalletStore,
+    make_player: MakePlayer,
+) -> None:
+    await make_player("p1", real=1_000)
+    provider = _with_nonces(service, clock, tmp_path, secrets, BuggyNonceCache())
+    with pytest.raises(RuntimeError, match="a bug"):
+        await provider.send("bet", BET_BODY)
+    assert await real_balance(store) == 1_000
+
+
+@pytest.mark.parametrize("clock_skew_s", [1, 300, 3600])
+def test_nonces_are_remembered_for_twice_the_clock_skew(
+    service: WalletService, clock: FakeClock, tmp_path: Path, clock_skew_s: int
+) -> None:
+    windows: list[float] = []
+
+    def factory(*, window_s: float) -> MemoryNonceCache:
+        windows.append(window_s)
+        return MemoryNonceCache(window_s=window_s, entries_max=10)
+
+    options = {"clock_skew_s": clock_skew_s}
+    context = adapter_context(INSTANCE, service, clock, tmp_path, demo_secrets(), options, factory)
+    GamegateAdapter(context)
+    assert windows == [2 * clock_skew_s]
+
+
+async def test_a_request_stamped_at_the_future_edge_stays_refused_while_it_could_pass(
+    service: WalletService,
+    clock: FakeClock,
+    tmp_path: Path,
+    secrets: dict[str, bytes],
+    store: SqliteWalletStore,
+    make_player: MakePlayer,
+) -> None:
+    await make_player("p1", real=1_000)
+    context = adapter_context(INSTANCE, service, clock, tmp_path, secrets, {"clock_skew_s": 3600})
+    provider = Provider(GamegateAdapter(context), secrets["provider_hmac_key"], clock)
+    body = orjson.dumps({"player_id": "p1"})
+    headers = sign_request(
+        provider.key, body, operation="balance", timestamp=int(clock.seconds()) + 3600,
+        nonce=new_nonce(),
+    )  # fmt: skip
+    assert (await provider.send("balance", body, headers)).status == 200
+    start_s = clock.now_s
+    for elapsed_s in (918, 3600, 7200):  # the timestamp passes until +7200 s
+        clock.now_s = start_s + elapsed_s
+        replayed = await provider.send("balance", body, headers)
+        assert (replayed.status, orjson.loads(replayed.body)["code"]) == (
+            401,
+            "replayed_request",
+        ), elapsed_s
+
+
+async def test_a_full_nonce_memory_refuses_as_retryable_and_counts_until_nonces_expire(
+    service: WalletService,
+    clock: FakeClock,
+    tmp_path: Path,
+    secrets: dict[str, bytes],
+    store: SqliteWalletStore,
+    make_player: MakePlayer,
+) -> None:
+    await make_player("p1", real=1_000)
+    caches: list[MemoryNonceCache] = []
+
+    def factory(*, window_s: float) -> MemoryNonceCache:
+        caches.append(MemoryNonceCache(window_s=window_s, entries_max=2))
+        return caches[-1]
+
+    context = adapter_context(INSTANCE, service, clock, tmp_path, secrets, {}, factory)
+    provider = Provider(GamegateAdapter(context), secrets["provider_hmac_key"], clock)
+    body = orjson.dumps({"player_id": "p1"})
+    assert [(await provider.send("balance", body)).status for _ in range(2)] == [200, 200]
+
+    refused = await provider.send("balance", body)
+    answer = orjson.loads(refused.body)
+    assert (refused.status, answer["code"], answer["retryable"]) == (
+        503, "storage_unavailable", True,
+    )  # fmt: skip
+    assert verify_response(provider.key, refused.headers, refused.body)
+    assert (caches[0].entries, caches[0].full_refusals_total) == (2, 1)
+
+    clock.advance(2 * 300 + 1)  # both nonces' timestamps can no longer pass
+    assert (await provider.send("balance", body)).status == 200
+    assert (caches[0].entries, caches[0].full_refusals_total) == (1, 1)
     assert await real_balance(store) == 1_000
