@@ -10,7 +10,9 @@ shard share one slot), so a wallet in use verifies as cleanly as an idle one:
 - per group: the house shard equals the sum of the house legs of its players' records;
 - claims: every record's and round's id is claimed by the player holding it;
 - outbox: each record is in exactly one event of its group's stream (read after the
-  dump, so every dumped record's event is there; a stream the relay trimmed is noted);
+  dump, so every dumped record's event is there). A relay trims a stream's oldest
+  events once it has them (`XTRIM MINID`): such a trimmed prefix is noted and its
+  records are not required; an event deleted from the middle is a failure;
 - conservation: per currency, the player balances plus every house shard sum to zero.
   The groups are read one after another, so this total is exact while no money moves
   between the reads; the per-group checks above are exact under any load.
@@ -251,7 +253,11 @@ def _check_outbox(
         if len(page) < STREAM_PAGE:
             break
         start = "(" + page[-1][0].decode()
-    trimmed = _trimmed(client, key)
+    try:
+        trimmed = _trimmed(client, key)
+    except _Gap as gap:
+        report.fail("outbox", f"group {group}: {gap}")
+        return
     if trimmed:
         report.notes.append(f"note: group {group}'s outbox was trimmed by its relay ({trimmed})")
     for dump in dumps:
@@ -265,9 +271,27 @@ def _check_outbox(
 
 
 def _trimmed(client: Any, key: str) -> str:
-    """Why some events may be gone (empty: none were ever deleted)."""
+    """Why some events may be gone: a prefix the relay trimmed once it had them (`XTRIM
+    MINID`; empty: nothing was ever deleted). An event deleted from the middle of the
+    stream is no trimming: that raises `_Gap`."""
     if not client.exists(key):
         return ""
     info = client.xinfo_stream(key)
     added, length = int(info.get("entries-added", 0)), int(info.get("length", 0))
-    return f"{added - length} of {added} events deleted" if added > length else ""
+    if added == length:
+        return ""
+    first = info.get("first-entry")
+    deleted = _stream_id(info.get("max-deleted-entry-id", b"0-0"))
+    if first is not None and deleted > _stream_id(first[0]):
+        raise _Gap(f"{added - length} of {added} events deleted, not only a trimmed prefix")
+    return f"a prefix of {added - length} of {added} events trimmed"
+
+
+class _Gap(Exception):
+    """Events are missing from the middle of an outbox stream."""
+
+
+def _stream_id(value: bytes | str) -> tuple[int, int]:
+    text = value.decode() if isinstance(value, bytes) else value
+    ms, _, sequence = text.partition("-")
+    return int(ms), int(sequence or 0)

@@ -160,10 +160,41 @@ class PlayerChecks:
             self.fail("legs", f"{_where(record)}: a leg in another currency")
 
     def _renderable(self, record: TxRecord) -> None:
+        """Known currency, and amounts as `core.wallet.engine` writes them: a bet takes its
+        whole amount from real and bonus funds, a win pays its whole amount into them, a
+        cashier record moves its amount on its one account, a refusal or tombstone moves
+        nothing, a rollback carries no amount (what it reverses is `legs`' to check)."""
         if record.currency not in self.currencies:
             self.fail("renderable", f"{_where(record)}: unknown currency {record.currency!r}")
         if record.amount_minor < 0:
             self.fail("renderable", f"{_where(record)}: negative amount")
+        moved = (record.real_delta_minor, record.bonus_delta_minor)
+        expected = _expected_deltas(record)
+        if expected is not None and moved != expected:
+            self.fail("renderable", f"{_where(record)}: moves {moved}, its amount says {expected}")
+
+
+def _expected_deltas(record: TxRecord) -> tuple[int, int] | None:
+    """(real, bonus) a record must move given its kind, status and amount; None: the
+    split is the engine's (a bet's or win's real/bonus share), only the total is fixed."""
+    amount = record.amount_minor
+    if record.status not in _MOVED:
+        return 0, 0
+    kind = record.kind
+    if kind is TxKind.DEPOSIT:
+        return amount, 0
+    if kind is TxKind.WITHDRAWAL:
+        return -amount, 0
+    if kind is TxKind.BONUS_GRANT:
+        return 0, amount
+    total = record.real_delta_minor + record.bonus_delta_minor
+    if kind is TxKind.DEBIT and total != -amount:
+        return -amount, 0
+    if kind is TxKind.CREDIT and total != amount:
+        return amount, 0
+    if kind is TxKind.ROLLBACK and amount != 0:
+        return 0, 0
+    return None
 
 
 def _player_legs(record: TxRecord, entries: list[Entry]) -> tuple[int, int]:
