@@ -1,6 +1,6 @@
 """The `gamegate` command.
 
-    gamegate serve  [--host H] [--port P] [--data-dir D] [--config FILE] [--demo]
+    gamegate serve  [--host H] [--port P] [--workers N] [--data-dir D] [--config FILE] [--demo]
     gamegate verify [--data-dir D] [--config FILE]
     gamegate conformance INSTANCE --url URL [--data-dir D] [--config FILE]
                          [--operator-key KEY] [--secret NAME=PATH ...]
@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +27,18 @@ from pydantic import ValidationError
 from adapters.stores.open import WalletAccessError, verify_wallet_store
 from gateway import demo
 from gateway.app import create_app, enabled_providers
-from gateway.connections import ConnectionGuard, fit_to_descriptor_limit
 from gateway.credentials import secret_values
 from gateway.gc_policy import apply_serving_gc_policy
 from gateway.keys import METRICS, SERVICE, STORE
 from gateway.logging import configure_logging
-from gateway.settings import ServerSettings, Settings, SettingsError
+from gateway.metrics_listener import serve_metrics
+from gateway.serving import OpenServer, open_server
+from gateway.settings import Settings, SettingsError
+from gateway.worker import Worker
+from gateway.workers import Supervisor, check_workers
 
 __all__ = ["build_parser", "main", "startup_line"]
 
-LISTEN_BACKLOG = 4_096
-"""Pending connections the kernel may queue: bursts of provider callbacks wait, not fail."""
 EXIT_OK, EXIT_FAILED, EXIT_BAD_SETTINGS = 0, 1, 2
 
 Command = Callable[[argparse.Namespace], int]
@@ -63,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_arguments(serve)
     serve.add_argument("--host", help="address to listen on (server.host)")
     serve.add_argument("--port", type=int, help="port to listen on, 0 for any (server.port)")
+    serve.add_argument(
+        "--workers", type=int, help="gateway processes sharing the port (server.workers)"
+    )
+    serve.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)  # set by --workers
+    serve.add_argument("--supervisor-fd", type=int, help=argparse.SUPPRESS)  # set by --workers
     serve.add_argument(
         "--demo", action="store_true", help="create demo credentials and players on start"
     )
@@ -111,7 +117,9 @@ def _load_settings(args: argparse.Namespace) -> Settings:
     if args.data_dir is not None:
         overrides["data_dir"] = args.data_dir
     server = {
-        name: value for name in ("host", "port") if (value := getattr(args, name, None)) is not None
+        name: value
+        for name in ("host", "port", "workers")
+        if (value := getattr(args, name, None)) is not None
     }
     if server:
         overrides["server"] = server
@@ -139,15 +147,25 @@ def serve_command(args: argparse.Namespace) -> int:
         if args.demo:
             settings = demo.prepare(settings, _warn)
         app = create_app(settings)
+        check_workers(settings)
     except (ValidationError, SettingsError) as error:
         return _settings_failure(error)
     configure_logging(
         settings.log_level, secrets=secret_values(settings, enabled_providers(settings))
     )
+    if args.worker_index is None and settings.server.workers > 1:
+        return _supervise(args, settings)
+    worker = None
+    if args.worker_index is not None:  # started by a supervisor, with --supervisor-fd
+        if args.supervisor_fd is None:
+            _warn("--worker-index is for workers started by --workers (no --supervisor-fd)")
+            return EXIT_BAD_SETTINGS
+        worker = Worker.attach(args.worker_index, args.supervisor_fd)
+        worker.mark_answers(app)
     apply_serving_gc_policy()
     try:
         with asyncio.Runner(loop_factory=_loop_factory(settings.server.uvloop)) as runner:
-            runner.run(_serve(app, settings, demo_mode=args.demo))
+            runner.run(_serve(app, settings, demo_mode=args.demo, worker=worker))
     except SettingsError as error:  # an adapter refused its options or secrets at start-up
         return _settings_failure(error)
     except StartupError as error:
@@ -166,70 +184,87 @@ def _loop_factory(use_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] |
     return uvloop.new_event_loop
 
 
-async def _serve(app: web.Application, settings: Settings, *, demo_mode: bool) -> None:
+def _supervise(args: argparse.Namespace, settings: Settings) -> int:
+    """`--workers N`: start N workers, each this command with `--worker-index`, and keep
+    them running (`gateway.workers`); they re-read the same flags, environment and file."""
+    shared = [f"--{name.replace('_', '-')}={value}" for name in ("config", "data_dir", "host")
+              if (value := getattr(args, name)) is not None]  # fmt: skip
+    shared += [f"--workers={settings.server.workers}", *(["--demo"] if args.demo else [])]
+
+    def command(index: int, port: int, supervisor_fd: int) -> list[str]:
+        where = [f"--port={port}", f"--worker-index={index}", f"--supervisor-fd={supervisor_fd}"]
+        return [sys.executable, "-m", "gateway", "serve", *shared, *where]
+
+    def announce(port: int, wallet: str) -> None:
+        workers = settings.server.workers
+        print(startup_line(settings, port=port, wallet=wallet, workers=workers), flush=True)
+        if args.demo:
+            print(_demo_line(), flush=True)
+
+    return Supervisor(settings.server, command, announce, _warn).run()
+
+
+async def _serve(
+    app: web.Application, settings: Settings, *, demo_mode: bool, worker: Worker | None = None
+) -> None:
     """Start, announce, serve until SIGINT/SIGTERM, then shut down cleanly.
 
     The signal handlers go in first, so a signal that arrives during start-up (a test
     that reads the start-up line and stops at once) still ends in a clean shutdown.
-    Connections are accepted by the guard, not a `web.TCPSite`: every one of them gets
-    the time limits and counts towards the cap (`gateway.connections`).
+    Serving itself (the runner, the connection limits, the protocol) is `gateway.serving`.
+    A worker (`gateway.worker`) also stops when its supervisor goes, seeds demo data only
+    as worker 0, and reports to the supervisor instead of printing the start-up line.
     """
-    with _stop_on_signals() as stop:
-        guard = _connection_guard(settings.server)
-        runner = web.AppRunner(
-            app,
-            access_log=None,
-            shutdown_timeout=settings.server.shutdown_timeout_s,
-            keepalive_timeout=guard.aiohttp_keepalive_timeout_s,
-        )
+    with _stop_on_signals() as stop, _stop_with_supervisor(worker, stop):
         try:
-            await runner.setup()
-        except WalletAccessError as exc:  # opening the wallet
+            async with open_server(app, settings, _warn) as server:
+                if demo_mode and (worker is None or worker.index == 0):
+                    await demo.seed(app[SERVICE], settings, _warn)
+                port = await _listen(server, settings, worker)
+                async with _metrics_port(app, settings, worker):
+                    wallet = app[STORE].describe()
+                    if worker is not None:
+                        await worker.report_ready(wallet)
+                    else:
+                        print(startup_line(settings, port=port, wallet=wallet), flush=True)
+                        if demo_mode:
+                            print(_demo_line(), flush=True)
+                    await stop.wait()
+        except WalletAccessError as exc:  # from setting up: opening the wallet
             raise StartupError(str(exc)) from exc
-        app[METRICS].connection_stats = guard.stats
-        try:
-            await _start(runner, guard, app, settings, demo_mode=demo_mode)
-            await stop.wait()
-        finally:
-            guard.close()
-            await runner.cleanup()
 
 
-def _connection_guard(server: ServerSettings) -> ConnectionGuard:
-    connections_max, open_files_max = fit_to_descriptor_limit(server.connections_max)
-    if connections_max < server.connections_max:
-        _warn(
-            f"server.connections_max {server.connections_max} lowered to {connections_max}: "
-            f"the open-file limit is {open_files_max} (raise `ulimit -n`)"
-        )
-    return ConnectionGuard(
-        header_read_timeout_s=server.header_read_timeout_s,
-        body_read_timeout_s=server.body_read_timeout_s,
-        keepalive_idle_timeout_s=server.keepalive_idle_timeout_s,
-        connections_max=connections_max,
-    )
-
-
-async def _start(
-    runner: web.AppRunner,
-    guard: ConnectionGuard,
-    app: web.Application,
-    settings: Settings,
-    *,
-    demo_mode: bool,
-) -> None:
-    if demo_mode:
-        await demo.seed(app[SERVICE], settings, _warn)
-    assert runner.server is not None  # set by setup()
-    host, port = settings.server.host, settings.server.port
+async def _listen(server: OpenServer, settings: Settings, worker: Worker | None) -> int:
     try:
-        listener = await guard.listen(runner.server, host, port, backlog=LISTEN_BACKLOG)
+        return await server.listen(reuse_port=worker is not None)
     except OSError as exc:
-        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    bound_port = listener.sockets[0].getsockname()[1]
-    print(startup_line(settings, port=bound_port, wallet=app[STORE].describe()), flush=True)
-    if demo_mode:
-        print(_demo_line(), flush=True)
+        address = f"{settings.server.host}:{settings.server.port}"
+        raise StartupError(f"cannot listen on {address}: {exc.strerror}") from exc
+
+
+@contextlib.asynccontextmanager
+async def _metrics_port(
+    app: web.Application, settings: Settings, worker: Worker | None
+) -> AsyncIterator[None]:
+    """`/metrics` alone on `server.metrics_port` + the worker's index, when it is set."""
+    server = settings.server
+    if server.metrics_port is None:
+        yield
+        return
+    port = server.metrics_port + (0 if worker is None else worker.index)
+    info = None if worker is None else worker.info
+    async with contextlib.AsyncExitStack() as serving:
+        try:
+            await serving.enter_async_context(serve_metrics(app[METRICS], server, port, info))
+        except OSError as exc:
+            raise StartupError(f"cannot listen on {server.host}:{port}: {exc.strerror}") from exc
+        yield
+
+
+def _stop_with_supervisor(
+    worker: Worker | None, stop: asyncio.Event
+) -> contextlib.AbstractContextManager[None]:
+    return contextlib.nullcontext() if worker is None else worker.stop_with_supervisor(stop)
 
 
 @contextlib.contextmanager
@@ -247,11 +282,13 @@ def _stop_on_signals() -> Iterator[asyncio.Event]:
             loop.remove_signal_handler(number)
 
 
-def startup_line(settings: Settings, *, port: int, wallet: str) -> str:
-    """Where the gateway listens and which wallet it uses (the store's `describe()`)."""
+def startup_line(settings: Settings, *, port: int, wallet: str, workers: int = 1) -> str:
+    """Where the gateway listens, with how many workers if more than one, and which
+    wallet it uses (the store's `describe()`)."""
     host = settings.server.host
     shown_host = f"[{host}]" if ":" in host else host
-    return f"gamegate listening on http://{shown_host}:{port} (wallet: {wallet})"
+    shown_workers = f" with {workers} workers" if workers > 1 else ""
+    return f"gamegate listening on http://{shown_host}:{port}{shown_workers} (wallet: {wallet})"
 
 
 def _demo_line() -> str:

@@ -138,6 +138,7 @@ class ConnectionGuard:
         *,
         backlog: int,
         make_protocol: Callable[[], asyncio.Protocol] | None = None,
+        reuse_port: bool = False,
     ) -> asyncio.Server:
         """Serve `server` (an `AppRunner`'s, after `setup()`) on host:port under the limits.
 
@@ -147,6 +148,9 @@ class ConnectionGuard:
         handler is made, so it is wrapped once, before the first connection
         (tests/system/test_slow_clients.py fails if that ever changes: the slow body and
         the kept-alive connections would be closed as slow heads).
+
+        `reuse_port` sets SO_REUSEPORT: several worker processes listen on one port and
+        the kernel spreads new connections among them (`gateway.workers`).
         """
         loop = asyncio.get_running_loop()
         if self._loop is None:
@@ -156,7 +160,11 @@ class ConnectionGuard:
             self._sweep_handle = loop.call_later(self.sweep_interval_s, self._sweep)
         protocol = make_protocol or server
         listener = await loop.create_server(
-            lambda: _Connection(self, protocol), host, port, backlog=backlog
+            lambda: _Connection(self, protocol),
+            host,
+            port,
+            backlog=backlog,
+            reuse_port=reuse_port,
         )
         self._listeners.append(listener)
         return listener

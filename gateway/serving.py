@@ -33,9 +33,10 @@ class OpenServer:
     guard: ConnectionGuard
     settings: ServerSettings
 
-    async def listen(self) -> int:
+    async def listen(self, *, reuse_port: bool = False) -> int:
         """Accept connections on the configured host and port; the port actually bound.
-        Raises `OSError` when the address cannot be bound."""
+        Raises `OSError` when the address cannot be bound. `reuse_port`: one of several
+        worker processes on the same port (`gateway.workers`)."""
         server = self.runner.server
         assert server is not None, "set up by open_server"
         listener = await self.guard.listen(
@@ -44,6 +45,7 @@ class OpenServer:
             self.settings.port,
             backlog=LISTEN_BACKLOG,
             make_protocol=lambda: make_request_handler(server),
+            reuse_port=reuse_port,
         )
         port: int = listener.sockets[0].getsockname()[1]
         return port

@@ -17,7 +17,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -75,6 +75,25 @@ class ServerSettings(_Section):
     to fit the open-file limit."""
     uvloop: bool = True
     """Use uvloop when it is installed (it is on Linux and macOS)."""
+    workers: int = Field(default=1, ge=1, le=64)
+    """Gateway processes serving `port` together (SO_REUSEPORT, `gateway.workers`), each
+    with its own event loop, connection limits and wallet client. More than one needs a
+    wallet that many processes can share (a `redis://` one)."""
+    metrics_port: int | None = Field(default=None, ge=1, le=65_535)
+    """When set, worker i also serves `/metrics` (and `/healthz`) alone on
+    `metrics_port + i`: one scrape target per worker, each exact. With several workers,
+    `/metrics` on `port` answers for whichever worker took the connection."""
+
+    @model_validator(mode="after")
+    def _metrics_ports_fit(self) -> ServerSettings:
+        if self.metrics_port is None:
+            return self
+        last = self.metrics_port + self.workers - 1
+        if last > 65_535:
+            raise ValueError(f"metrics_port + workers - 1 = {last} is not a port")
+        if self.metrics_port <= self.port <= last:
+            raise ValueError(f"port {self.port} is one of the workers' metrics ports")
+        return self
 
 
 class WalletSettings(_Section):

@@ -243,7 +243,7 @@ class SqliteWriter:
         """
         try:
             conn.execute("BEGIN IMMEDIATE")
-            self.prefetch([job.prefetch for job in batch if job.prefetch is not None])
+            self._prefetch(batch)
             try:
                 for job in batch:
                     self._run_staged(job)
@@ -258,6 +258,17 @@ class SqliteWriter:
             self.commits += 1
         except sqlite3.Error as exc:
             self._fail_batch(conn, batch, exc)
+
+    def _prefetch(self, batch: list[Job]) -> None:
+        """Load what the jobs will look up. Only an optimisation: a job whose keys cannot
+        even be looked up (a bug upstream let a string SQLite cannot encode through) must
+        fail alone, in its own lookup, not take the writer thread down with the batch."""
+        try:
+            self.prefetch([job.prefetch for job in batch if job.prefetch is not None])
+        except sqlite3.Error:
+            raise
+        except Exception as exc:  # noqa: BLE001 -- the jobs repeat the lookups themselves
+            _log.warning("wallet_prefetch_failed", error=type(exc).__name__, ops=len(batch))
 
     def _isolate(self, conn: sqlite3.Connection, batch: list[Job], exc: Exception) -> None:
         _log.warning("wallet_batch_isolating", error=repr(exc), ops=len(batch))

@@ -10,6 +10,7 @@ from core.errors import StorageUnavailable
 from gateway.keys import METRICS, STORE
 from gateway.metrics import CONTENT_TYPE
 from gateway.responses import json_response
+from gateway.worker import WORKER
 
 __all__ = ["healthz", "metrics", "readyz"]
 
@@ -17,8 +18,12 @@ READY_PING_TIMEOUT_S = 2.0
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """The process is alive and its event loop answers."""
-    return json_response({"status": "ok"})
+    """The process is alive and its event loop answers; a worker of several also says
+    which one it is (`gateway.worker`)."""
+    worker = request.app.get(WORKER)
+    if worker is None:
+        return json_response({"status": "ok"})
+    return json_response({"status": "ok", "worker": worker.index, "pid": worker.pid})
 
 
 async def readyz(request: web.Request) -> web.Response:
