@@ -60,6 +60,10 @@ RESTART_WINDOW_S = 60.0
 STOP_GRACE_S = 5.0
 """How much longer than a worker's own shutdown limit a stop may take before SIGKILL."""
 RELAY_READ_BYTES = 65_536
+EXIT_POLL_S = 0.02
+"""How often an exiting worker (its link closed) is checked for its exit status. The
+loop never blocks on a worker's exit: it must go on relaying what the worker still
+writes, or the worker would block on a full pipe and its last log lines be cut."""
 HELD_OUTPUT_BYTES_MAX = 1_048_576
 """Worker output kept back until the start-up line is out; past it, it goes out anyway
 (a worker that never gets ready must not make the supervisor hoard its logs)."""
@@ -196,8 +200,11 @@ class Supervisor:
 
     def _step(self, wake: socket.socket, run: _Run) -> None:
         timeout_s = None
+        if any(slot.process is not None and slot.link is None for slot in self._slots):
+            timeout_s = EXIT_POLL_S
         if run.stop_deadline_s != float("inf"):
-            timeout_s = max(0.0, run.stop_deadline_s - time.monotonic())
+            left_s = max(0.0, run.stop_deadline_s - time.monotonic())
+            timeout_s = left_s if timeout_s is None else min(timeout_s, left_s)
         events = self._selector.select(timeout_s)
         # Signals first: a worker that exits because we were told to stop is no crash.
         if any(key.data is None for key, _ in events):
@@ -207,6 +214,11 @@ class Supervisor:
                 self._relay(key.data, run)
             elif isinstance(key.data, _Slot):
                 self._hear(key.data, run)
+        for slot in self._slots:
+            if slot.process is not None and slot.link is None:
+                code = slot.process.poll()
+                if code is not None:
+                    self._ended(slot, run, code)
         if run.stopping and time.monotonic() >= run.stop_deadline_s:
             self._kill_all(run)
 
@@ -267,7 +279,8 @@ class Supervisor:
             _log.info("worker_started", worker=slot.index, pid=process.pid)
 
     def _hear(self, slot: _Slot, run: _Run) -> None:
-        """The worker's report, or its end: the link closes when the process exits."""
+        """The worker's report, or the end of its link: it is exiting (the exit status
+        is collected by `_step`, which relays its last output meanwhile)."""
         assert slot.link is not None
         try:
             data = slot.link.recv(4_096)
@@ -276,7 +289,9 @@ class Supervisor:
         except OSError:
             data = b""
         if not data:
-            self._ended(slot, run)
+            self._selector.unregister(slot.link)
+            slot.link.close()
+            slot.link = None
             return
         slot.inbox += data
         while b"\n" in slot.inbox:
@@ -295,18 +310,10 @@ class Supervisor:
                 self._announce(run.port, wallet)
             self._flush_held(run)
 
-    def _ended(self, slot: _Slot, run: _Run) -> None:
-        process, link = slot.process, slot.link
+    def _ended(self, slot: _Slot, run: _Run, code: int) -> None:
+        process = slot.process
         assert process is not None
-        assert link is not None
-        self._selector.unregister(link)
-        link.close()
-        try:
-            code = process.wait(self._stop_timeout_s)
-        except subprocess.TimeoutExpired:  # it closed the link itself: it is broken
-            process.kill()
-            code = process.wait()
-        slot.process, slot.link = None, None
+        slot.process = None
         exited = {"worker": slot.index, "pid": process.pid, "exit_code": code}
         if run.stopping:
             _log.info("worker_exited", **exited)

@@ -8,7 +8,9 @@ workers only, and those need a shared wallet (`test_workers_redis.py`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -17,6 +19,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import httpx
 import pytest
 
@@ -34,6 +37,8 @@ from tests.system.served import (
 pytestmark = pytest.mark.timeout(90)
 
 REQUESTS = 40
+LOG_BURST_REQUESTS = 3_000
+"""About 750 KB of request log lines, most of them still buffered when SIGTERM comes."""
 
 
 def test_more_than_one_worker_on_the_sqlite_wallet_is_refused_at_start_up(
@@ -102,6 +107,30 @@ def test_the_supervisor_restarts_a_killed_worker_and_stops_them_on_sigterm(
     log = served.out.read_text()
     assert '"event":"worker_exited_unexpectedly"' in log
     assert '"event":"worker_restarting"' in log
+
+
+def test_the_supervisor_relays_every_log_line_whole_up_to_the_last(tmp_path: Path) -> None:
+    """A burst of requests, then SIGTERM at once: the worker's last, large write of log
+    lines must come through whole while it exits (it once was cut, the supervisor
+    waiting for the exit instead of reading)."""
+    with serve(tmp_path, [], gateway_env(), command=_supervised(tmp_path)) as served:
+        sent = asyncio.run(_burst(served.url, LOG_BURST_REQUESTS))
+        assert served.stop() == 0
+    lines = served.out.read_bytes().splitlines()
+    assert lines[0].startswith(b"gamegate listening on ")
+    events = [json.loads(line)["event"] for line in lines[1:]]  # every line whole JSON
+    assert events.count("request") == sent
+
+
+async def _burst(url: str, requests: int) -> int:
+    async with aiohttp.ClientSession() as session:
+
+        async def get(_: int) -> None:
+            async with session.get(f"{url}/healthz") as answer:
+                assert answer.status == 200
+
+        await asyncio.gather(*(get(n) for n in range(requests)))
+    return requests
 
 
 def test_a_worker_that_keeps_dying_stops_the_supervisor(tmp_path: Path) -> None:
