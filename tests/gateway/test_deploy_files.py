@@ -11,11 +11,16 @@ Prometheus, and the image is multi-stage, non-root and installs built wheels onl
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import pytest
+
 from gateway.cli import build_parser
+from gateway.settings import Settings
+from gateway.workers import check_workers
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "compose.yaml"
@@ -139,6 +144,25 @@ def test_the_gateway_runs_two_workers_on_the_redis_wallet_in_demo_mode() -> None
     assert "redis" in gamegate["depends_on"]
     assert "--demo" in gamegate["command"], "the header comment labels the stack a demo"
     assert "DEMO" in COMPOSE.read_text(encoding="utf-8").partition("services:")[0]
+
+
+def test_the_compose_gateway_settings_load_and_allow_its_workers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """As the container reads them: the image's config (`COPY config ./config` under
+    /app), the service's environment, its command line."""
+    gamegate = _services()["gamegate"]
+    for name in [name for name in os.environ if name.startswith("GAMEGATE_")]:
+        monkeypatch.delenv(name)
+    for name, value in gamegate["environment"].items():
+        monkeypatch.setenv(name, value)
+    args = build_parser().parse_args(gamegate["command"])
+    config = REPO / PurePosixPath(args.config).relative_to("/app")
+    overrides: dict[str, Any] = {"server": {"host": args.host, "workers": args.workers}}
+    settings = Settings(config=config, data_dir=tmp_path, **overrides)
+    check_workers(settings)  # a SQLite wallet would be refused with two workers
+    assert settings.server.workers == 2
+    assert settings.server.metrics_port == _gateway()[1]
 
 
 def test_redis_appends_and_fsyncs_every_write_to_a_volume() -> None:
