@@ -13,6 +13,16 @@ repetitions as the outer loop, because this machine is shared and drifts (see
     python -m loadtests.bench_wallet --cpu 1 --quick     # smoke run: 1 rep, 2 s per case
     python -m loadtests.bench_wallet --cpu 1 --reps 1 --concurrency 256 --modes group \\
         --profile var/bench/profile                      # one case under cProfile, both threads
+    python -m loadtests.bench_wallet --cpu 1 --concurrency 256 --modes group \\
+        --store sqlite --store redis://127.0.0.1:6390/0  # SQLite and Redis in the same run
+
+`--store` names the backends to run (default: `sqlite` alone): SQLite runs its modes, a
+`redis://` URL runs the same workload on the Redis store (`RedisWalletStore`, a mode of
+its own, `redis`). That server's keys are flushed before each Redis case and the players
+seeded again; its CPU (from `/proc/<pid>/stat`, so it must run on this machine) is
+reported next to the benchmark process's. Start it with AOF fsynced always on the other
+core, e.g. `taskset -c 0 redis-server --port 6390 --appendonly yes --appendfsync always
+--save '' --dir /tmp/bench-redis`.
 """
 
 from __future__ import annotations
@@ -44,6 +54,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import redis.asyncio as aioredis
+
+from adapters.stores.redis_store import RedisWalletStore
+from adapters.stores.redis_url import parse_redis_url
 from adapters.stores.sqlite_store import DEFAULT_BATCH_OPS_MAX, SqliteWalletStore
 from core.errors import GatewayError
 from core.model import Credit, Debit, Deposit, MoneyCommand, Rollback
@@ -79,6 +93,13 @@ WIN_SHARE = 0.40
 ROLLBACK_SHARE = 0.05  # the remaining 5 % are exact replays
 
 MODES = {"group": DEFAULT_BATCH_OPS_MAX, "single": 1}
+REDIS_MODE = "redis"
+"""The mode of a case on a Redis store (no group commit to choose: one Lua call a step)."""
+MODE_ORDER = [*MODES, REDIS_MODE]
+SQLITE_STORE = "sqlite"
+TARGET_REDIS_SHARE = 0.5
+"""Redis's ops/s at the target concurrency, as a share of SQLite's (group commit)."""
+
 TARGET_OPS_PER_S = 20_000
 TARGET_CONCURRENCY = 256
 TARGET_GROUP_RATIO = 5.0
@@ -228,6 +249,8 @@ class Snapshot:
     user_s: float
     sys_s: float
     writer_cpu_s: float | None
+    server_cpu_s: float | None
+    """The Redis server's CPU (None for SQLite, whose writer is a thread of this process)."""
     host_busy_s: float
     host_steal_s: float
     commits: int
@@ -250,7 +273,9 @@ def _writer_native_id() -> int | None:
     return None
 
 
-def _snapshot(store: SqliteWalletStore, writer_id: int | None) -> Snapshot:
+def _snapshot(
+    store: SqliteWalletStore | RedisWalletStore, writer_id: int | None, server_pid: int | None
+) -> Snapshot:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     busy_s, steal_s = host_cpu_s()
     return Snapshot(
@@ -259,6 +284,7 @@ def _snapshot(store: SqliteWalletStore, writer_id: int | None) -> Snapshot:
         user_s=usage.ru_utime,
         sys_s=usage.ru_stime,
         writer_cpu_s=_thread_cpu_s(writer_id),
+        server_cpu_s=None if server_pid is None else stat_cpu_s(Path(f"/proc/{server_pid}/stat")),
         host_busy_s=busy_s,
         host_steal_s=steal_s,
         commits=store.stats().commits_total,
@@ -298,10 +324,12 @@ class Case:
     rep: int
     concurrency: int
     mode: str
+    store: str = SQLITE_STORE
+    """`sqlite`, or the URL of the Redis store (mode `redis`)."""
 
     @property
     def batch_ops_max(self) -> int:
-        return MODES[self.mode]
+        return MODES.get(self.mode, 0)
 
     @property
     def label(self) -> str:
@@ -319,7 +347,7 @@ class Options:
 
 
 async def _worker(
-    store: SqliteWalletStore, load: Workload, meter: Meter, rng: random.Random
+    store: SqliteWalletStore | RedisWalletStore, load: Workload, meter: Meter, rng: random.Random
 ) -> None:
     while not meter.stopping:
         kind, command = load.next_command(rng)
@@ -339,7 +367,12 @@ async def _worker(
         meter.record(kind, label, latency_ns)
 
 
-async def _drive(store: SqliteWalletStore, case: Case, opts: Options) -> dict[str, Any]:
+async def _drive(
+    store: SqliteWalletStore | RedisWalletStore,
+    case: Case,
+    opts: Options,
+    server_pid: int | None = None,
+) -> dict[str, Any]:
     load = Workload(opts.players)
     meter = Meter()
     tasks = [
@@ -352,10 +385,10 @@ async def _drive(store: SqliteWalletStore, case: Case, opts: Options) -> dict[st
     await asyncio.sleep(opts.warmup_s)
     _raise_if_failed(tasks)
     load_avg = os.getloadavg()
-    before = _snapshot(store, writer_id)
+    before = _snapshot(store, writer_id, server_pid)
     meter.recording = True
     await asyncio.sleep(opts.duration_s)
-    after = _snapshot(store, writer_id)
+    after = _snapshot(store, writer_id, server_pid)
     meter.recording = False
     meter.stopping = True
     await asyncio.gather(*tasks)
@@ -382,11 +415,17 @@ def _case_result(
         if after.writer_cpu_s is None or before.writer_cpu_s is None
         else after.writer_cpu_s - before.writer_cpu_s
     )
+    server_s = (
+        None
+        if after.server_cpu_s is None or before.server_cpu_s is None
+        else after.server_cpu_s - before.server_cpu_s
+    )
     return {
         "type": "case",
         "rep": case.rep,
         "concurrency": case.concurrency,
         "mode": case.mode,
+        "store": case.store,
         "batch_ops_max": case.batch_ops_max,
         "wall_s": round(wall_s, 4),
         "ops": ops,
@@ -403,7 +442,10 @@ def _case_result(
         "process_cores": cpu_s / wall_s,
         "writer_cores": None if writer_s is None else writer_s / wall_s,
         "writer_us_per_op": None if writer_s is None or not ops else writer_s / ops * 1e6,
-        "foreign_cores": (after.host_busy_s - before.host_busy_s - cpu_s) / wall_s,
+        "server_cores": None if server_s is None else server_s / wall_s,
+        "server_us_per_op": None if server_s is None or not ops else server_s / ops * 1e6,
+        "foreign_cores": (after.host_busy_s - before.host_busy_s - cpu_s - (server_s or 0.0))
+        / wall_s,
         "steal_cores": (after.host_steal_s - before.host_steal_s) / wall_s,
         "load_avg_1m": load_avg[0],
         "outcomes": dict(sorted(meter.outcomes.items())),
@@ -411,7 +453,10 @@ def _case_result(
 
 
 async def run_case(case: Case, template: Path, work_dir: Path, opts: Options) -> dict[str, Any]:
-    """Copy the seeded template to a fresh file, open the store, drive it, remove the file."""
+    """Copy the seeded template to a fresh file, open the store, drive it, remove the file
+    (a Redis case: empty the server, seed it, drive the store)."""
+    if case.mode == REDIS_MODE:
+        return await run_redis_case(case, opts)
     path = work_dir / f"{case.label}.db"
     _copy_db(template, path)
     gc.collect()
@@ -428,6 +473,51 @@ async def run_case(case: Case, template: Path, work_dir: Path, opts: Options) ->
     return result
 
 
+async def run_redis_case(case: Case, opts: Options) -> dict[str, Any]:
+    """Flush the Redis server, seed the players through the store, then drive it."""
+    await _flush_redis(case.store)
+    gc.collect()
+    with _profiled(opts.profile_dir, opts.profile_clock, case.label):
+        store = await RedisWalletStore.open(case.store)
+        try:
+            await _seed(store, opts.players)
+            result = await _drive(store, case, opts, await _redis_pid(case.store))
+        finally:
+            await store.close()
+    result["profiled"] = opts.profile_dir is not None
+    return result
+
+
+def _redis_client(url: str) -> aioredis.Redis:
+    """A plain client for the server a wallet URL names (its options are the store's)."""
+    endpoint = parse_redis_url(url).endpoints[0]
+    return aioredis.Redis(
+        host=endpoint.host,
+        port=endpoint.port,
+        db=endpoint.db,
+        username=endpoint.username,
+        password=endpoint.password,
+    )
+
+
+async def _flush_redis(url: str) -> None:
+    client = _redis_client(url)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+
+
+async def _redis_pid(url: str) -> int | None:
+    """The server's PID if it runs on this machine (its CPU is then measured)."""
+    client = _redis_client(url)
+    try:
+        pid = int((await client.info("server"))["process_id"])
+    finally:
+        await client.aclose()
+    return pid if Path(f"/proc/{pid}/stat").exists() else None
+
+
 # -- database files ------------------------------------------------------------
 
 
@@ -435,17 +525,21 @@ async def seed_template(path: Path, players: int) -> None:
     """Create the players and fund them once; every case starts from a copy of this file."""
     store = await SqliteWalletStore.open(path, synchronous="FULL")
     try:
-        for start in range(0, players, SEED_CHUNK_OPS):
-            indexes = range(start, min(players, start + SEED_CHUNK_OPS))
-            await asyncio.gather(*(store.create_player(_player(i)) for i in indexes))
-            await asyncio.gather(
-                *(
-                    store.apply([Deposit(f"seed-{i}", player_id(i), CURRENCY, SEED_DEPOSIT_MINOR)])
-                    for i in indexes
-                )
-            )
+        await _seed(store, players)
     finally:
         await store.close()
+
+
+async def _seed(store: SqliteWalletStore | RedisWalletStore, players: int) -> None:
+    for start in range(0, players, SEED_CHUNK_OPS):
+        indexes = range(start, min(players, start + SEED_CHUNK_OPS))
+        await asyncio.gather(*(store.create_player(_player(i)) for i in indexes))
+        await asyncio.gather(
+            *(
+                store.apply([Deposit(f"seed-{i}", player_id(i), CURRENCY, SEED_DEPOSIT_MINOR)])
+                for i in indexes
+            )
+        )
 
 
 def _player(index: int) -> PlayerRecord:
@@ -530,12 +624,15 @@ def summarise(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     for concurrency, mode in keys:
         runs = [r for r in results if r["concurrency"] == concurrency and r["mode"] == mode]
         row: dict[str, Any] = {"type": "summary", "concurrency": concurrency, "mode": mode}
-        row["batch_ops_max"] = MODES[mode]
+        row["batch_ops_max"] = MODES.get(mode, 0)
         row["reps"] = len(runs)
         for metric in (*metrics, "process_cores", "foreign_cores"):
             row[metric] = statistics.median(r[metric] for r in runs)
         writer = [r["writer_us_per_op"] for r in runs if r["writer_us_per_op"] is not None]
         row["writer_us_per_op"] = statistics.median(writer) if writer else math.nan
+        for name in ("server_cores", "server_us_per_op"):
+            found = [r[name] for r in runs if r.get(name) is not None]
+            row[name] = statistics.median(found) if found else math.nan
         row["ops_per_s_min"] = min(r["ops_per_s"] for r in runs)
         row["ops_per_s_max"] = max(r["ops_per_s"] for r in runs)
         rows.append(row)
@@ -570,23 +667,27 @@ def ratios(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _case_order(key: tuple[int, str]) -> tuple[int, int]:
-    return key[0], list(MODES).index(key[1])
+    return key[0], MODE_ORDER.index(key[1])
 
 
 def markdown(summary: Sequence[dict[str, Any]], ratio_rows: Sequence[dict[str, Any]]) -> str:
     lines = [
         "| c | mode (batch_ops_max) | ops/s median (min-max) | p50 ms | p99 ms | p999 ms "
-        "| ops/commit | CPU µs/op | writer µs/op | process cores | foreign cores |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| ops/commit | CPU µs/op | writer µs/op | process cores | Redis server µs/op, cores "
+        "| foreign cores |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in summary:
+        server = "-"
+        if not math.isnan(row.get("server_cores", math.nan)):
+            server = f"{row['server_us_per_op']:.0f}, {row['server_cores']:.2f}"
         lines.append(
             f"| {row['concurrency']} | {row['mode']} ({row['batch_ops_max']}) "
             f"| {row['ops_per_s']:,.0f} ({row['ops_per_s_min']:,.0f}-{row['ops_per_s_max']:,.0f}) "
             f"| {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['p999_ms']:.2f} "
             f"| {row['ops_per_commit']:.1f} | {row['cpu_us_per_op']:.0f} "
             f"| {row['writer_us_per_op']:.0f} "
-            f"| {row['process_cores']:.2f} | {row['foreign_cores']:.2f} |"
+            f"| {row['process_cores']:.2f} | {server} | {row['foreign_cores']:.2f} |"
         )
     if ratio_rows:
         lines += ["", "| c | group / single ops/s (median of paired reps, min-max) |", "|---|---|"]
@@ -608,6 +709,14 @@ def verdicts(summary: Sequence[dict[str, Any]], ratio_rows: Sequence[dict[str, A
         lines.append(
             f"target ≥ {TARGET_OPS_PER_S:,} ops/s at c={TARGET_CONCURRENCY} (group): "
             f"{ops:,.0f} -> {verdict}"
+        )
+    redis = [r for r in summary if r["concurrency"] == TARGET_CONCURRENCY and r["mode"] == "redis"]
+    if group and redis:
+        share = redis[0]["ops_per_s"] / group[0]["ops_per_s"]
+        verdict = "MET" if share >= TARGET_REDIS_SHARE else "MISSED"
+        lines.append(
+            f"target Redis ≥ {TARGET_REDIS_SHARE:.0%} of SQLite (group) ops/s at "
+            f"c={TARGET_CONCURRENCY}: {share:.0%} -> {verdict}"
         )
     paired = [r for r in ratio_rows if r["concurrency"] == TARGET_CONCURRENCY]
     if paired:
@@ -675,13 +784,21 @@ def _git_state() -> str:
 # -- driver ----------------------------------------------------------------------
 
 
-def plan_cases(reps: int, concurrencies: Sequence[int], modes: Sequence[str]) -> list[Case]:
-    """Repetitions outermost; the mode order flips every repetition so drift hits both."""
+def plan_cases(
+    reps: int,
+    concurrencies: Sequence[int],
+    modes: Sequence[str],
+    stores: Sequence[str] = (SQLITE_STORE,),
+) -> list[Case]:
+    """Repetitions outermost; the order of the modes (SQLite's, then one per Redis store)
+    flips every repetition so drift hits all of them."""
+    kinds = [(mode, SQLITE_STORE) for mode in modes] if SQLITE_STORE in stores else []
+    kinds += [(REDIS_MODE, store) for store in stores if store != SQLITE_STORE]
     cases: list[Case] = []
     for rep in range(reps):
-        ordered = list(modes) if rep % 2 == 0 else list(reversed(modes))
+        ordered = kinds if rep % 2 == 0 else list(reversed(kinds))
         for concurrency in concurrencies:
-            cases.extend(Case(rep, concurrency, mode) for mode in ordered)
+            cases.extend(Case(rep, concurrency, mode, store) for mode, store in ordered)
     return cases
 
 
@@ -693,21 +810,25 @@ async def run_benchmark(
     try:
         template = work_dir / "template.db"
         started = time.perf_counter()
-        await seed_template(template, opts.players)
-        print(
-            f"seeded {opts.players} players in {time.perf_counter() - started:.1f} s",
-            file=sys.stderr,
-        )
+        if any(case.mode != REDIS_MODE for case in cases):
+            await seed_template(template, opts.players)
+            print(
+                f"seeded {opts.players} players in {time.perf_counter() - started:.1f} s",
+                file=sys.stderr,
+            )
         results: list[dict[str, Any]] = []
         for number, case in enumerate(cases, 1):
             result = await run_case(case, template, work_dir, opts)
             emit(result)
             results.append(result)
+            server = result.get("server_us_per_op")
             print(
                 f"[{number}/{len(cases)}] {case.label}: {result['ops_per_s']:,.0f} ops/s "
                 f"p50 {result['p50_ms']:.2f} ms p99 {result['p99_ms']:.2f} ms "
                 f"{result['ops_per_commit']:.1f} ops/commit "
-                f"{result['cpu_us_per_op']:.0f} µs CPU/op load {result['load_avg_1m']:.2f}",
+                f"{result['cpu_us_per_op']:.0f} µs CPU/op"
+                + ("" if server is None else f" (Redis server {server:.0f} µs/op)")
+                + f" load {result['load_avg_1m']:.2f}",
                 file=sys.stderr,
             )
         return results
@@ -719,7 +840,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m loadtests.bench_wallet",
         description="In-process throughput and latency of SqliteWalletStore.apply "
-        "(synchronous=FULL), group commit vs one operation per transaction.",
+        "(synchronous=FULL), group commit vs one operation per transaction, and of "
+        "RedisWalletStore.apply beside it (--store).",
     )
     add = parser.add_argument
     add("--reps", type=int, default=3, help="repetitions (outer loop), default 3")
@@ -727,6 +849,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--warmup-s", type=float, default=1.0, help="unmeasured seconds before each case")
     add("--concurrency", type=int, nargs="+", default=[1, 64, 256], help="tasks per case")
     add("--modes", nargs="+", choices=list(MODES), default=list(MODES))
+    add(
+        "--store",
+        action="append",
+        dest="stores",
+        metavar="sqlite|redis://HOST:PORT/DB",
+        help="a backend to run (repeat for several; default sqlite): SQLite in each mode, "
+        "or the Redis store on that server (flushed before each case)",
+    )
     add("--players", type=int, default=10_000)
     add("--cpu", type=int, default=None, help="pin the process to this core")
     add("--loop", choices=["asyncio", "uvloop"], default="asyncio")
@@ -749,6 +879,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--reps and --players must be ≥ 1, --duration-s > 0, --warmup-s ≥ 0")
     if min(args.concurrency) < 1:
         parser.error("--concurrency values must be ≥ 1")
+    args.stores = args.stores or [SQLITE_STORE]
+    for store in args.stores:
+        if store != SQLITE_STORE and not store.startswith("redis://"):
+            parser.error(f"--store takes sqlite or a redis:// URL, not {store!r}")
     return args
 
 
@@ -770,7 +904,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     opts = Options(
         args.players, args.duration_s, args.warmup_s, args.seed, args.profile, args.profile_clock
     )
-    cases = plan_cases(args.reps, args.concurrency, args.modes)
+    cases = plan_cases(args.reps, args.concurrency, args.modes, args.stores)
     if args.gc == "serving":
         apply_serving_gc_policy()
     meta = {"type": "meta", "argv": sys.argv, "loop": args.loop, "gc": args.gc, **machine_info()}

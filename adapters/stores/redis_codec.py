@@ -28,6 +28,7 @@ __all__ = [
     "decode_balance",
     "decode_head",
     "decode_player",
+    "decode_record",
     "decode_round",
     "decode_session",
     "decode_tx",
@@ -69,15 +70,31 @@ def encode_tx(record: TxRecord, link: bytes, prev_seq: int, entries: list[Entry]
     return orjson.dumps(values)
 
 
+_KINDS = {kind._value_: kind for kind in TxKind}
+_STATUSES = {status._value_: status for status in TxStatus}
+_REASONS = {reason._value_: reason for reason in Reason}
+"""Enum members by value: a dict lookup, where calling the enum costs a microsecond."""
+
+
+def decode_record(raw: bytes) -> TxRecord:
+    """The record alone (what a step reads): its link and legs stay undecoded."""
+    v = orjson.loads(raw)
+    return _record(v)
+
+
 def decode_tx(raw: bytes) -> StoredTx:
     v = orjson.loads(raw)
-    record = TxRecord(
-        v[0], v[1], v[2], TxKind(v[3]), v[4], v[5], v[6], v[7], v[8], v[9], v[10],
-        bytes.fromhex(v[11]), TxStatus(v[12]), None if v[13] is None else Reason(v[13]),
+    entries = [Entry(account, currency, amount) for account, currency, amount in v[18]]
+    return StoredTx(_record(v), bytes.fromhex(v[16]), v[17], entries)
+
+
+def _record(v: list[Any]) -> TxRecord:
+    reason = v[13]
+    return TxRecord(
+        v[0], v[1], v[2], _KINDS[v[3]], v[4], v[5], v[6], v[7], v[8], v[9], v[10],
+        bytes.fromhex(v[11]), _STATUSES[v[12]], None if reason is None else _REASONS[reason],
         v[14], v[15],
     )  # fmt: skip
-    entries = [Entry(account, currency, amount) for account, currency, amount in v[18]]
-    return StoredTx(record, bytes.fromhex(v[16]), v[17], entries)
 
 
 def with_status(raw: bytes, status: TxStatus) -> bytes:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 __all__ = [
     "APPLY",
+    "APPLY_MANY",
     "CREATE_PLAYER",
     "DUMP_GROUP",
     "END_SESSION",
@@ -23,6 +24,8 @@ __all__ = [
     "LIBRARY",
     "LIBRARY_SOURCE",
     "LOCK",
+    "READ",
+    "READ_MANY",
     "RELEASE",
     "ROUND_RECORDS",
     "SNAPSHOT",
@@ -33,6 +36,9 @@ __all__ = [
 LIBRARY = "gamegate_wallet_v1"
 APPLY = "gg_apply_v1"
 SNAPSHOT = "gg_snapshot_v1"
+READ = "gg_read_v1"
+READ_MANY = "gg_read_many_v1"
+APPLY_MANY = "gg_apply_many_v1"
 LOCK = "gg_lock_v1"
 UNLOCK = "gg_unlock_v1"
 RELEASE = "gg_release_v1"
@@ -209,45 +215,88 @@ local function write_part(keys, args, part)
     return version
 end
 
--- KEYS: PART_KEYS per part. ARGV: format ('1'), parts, then each part's header and data.
--- Returns {'ok', version...}, {'conflict'|'locked'|'lost-lock', part index}, or a
--- GGINVALID error (nothing written).
-local function apply(keys, args)
-    if args[1] ~= '1' then
-        return fail('unknown argument format ' .. tostring(args[1]))
-    end
-    local count = integer(args[2])
-    if count == nil or count < 1 or #keys ~= count * PART_KEYS then
-        return fail('parts do not match KEYS')
+-- One job's commit: its parts count at args[arg_at], then each part's header and data,
+-- its keys from keys[key_at] (PART_KEYS per part). Validates every part, then writes
+-- them all. Returns the reply ({'ok', version...} or {'conflict'|'locked'|'lost-lock',
+-- part index}) and where the next job starts, or nil and why the job is malformed.
+local function apply_job(keys, args, key_at, arg_at)
+    local count = integer(args[arg_at])
+    if count == nil or count < 1 then
+        return nil, 'bad part count'
     end
     local parts = {}
-    local arg_at = 3
+    arg_at = arg_at + 1
     for i = 1, count do
-        local part, problem = parse_part(keys, args, (i - 1) * PART_KEYS + 1, arg_at)
+        local part, problem = parse_part(keys, args, key_at + (i - 1) * PART_KEYS, arg_at)
         if part == nil then
-            return fail(problem)
+            return nil, problem
         end
         parts[i] = part
         arg_at = arg_at + part.size
     end
-    if arg_at - 1 ~= #args then
-        return fail('argument count does not match the parts')
+    if arg_at - 1 > #args then
+        return nil, 'parts past the arguments'
     end
+    local next_key = key_at + count * PART_KEYS
     for i, part in ipairs(parts) do
         local holds, why = guard_holds(keys, part)
         if not holds then
-            return {why, i}
+            return {why, i}, nil, next_key, arg_at
         end
         local problem = check_part(keys, args, part)
         if problem ~= nil then
-            return fail(problem)
+            return nil, problem
         end
     end
     local reply = {'ok'}
     for _, part in ipairs(parts) do
         reply[#reply + 1] = write_part(keys, args, part)
     end
+    return reply, nil, next_key, arg_at
+end
+
+-- KEYS: PART_KEYS per part. ARGV: format ('1'), parts, then each part's header and data.
+-- The commit of one step, all parts or none. Returns {'ok', version...},
+-- {'conflict'|'locked'|'lost-lock', part index}, or a GGINVALID error (nothing written).
+local function apply(keys, args)
+    if args[1] ~= '1' then
+        return fail('unknown argument format ' .. tostring(args[1]))
+    end
+    local reply, problem, next_key, next_arg = apply_job(keys, args, 1, 2)
+    if reply == nil then
+        return fail(problem)
+    end
+    if next_key - 1 ~= #keys or next_arg - 1 ~= #args then
+        return fail('arguments do not match the parts')
+    end
     return reply
+end
+
+-- The commits of many independent steps (one server only: their keys are in any slot).
+-- KEYS: each job's keys in turn. ARGV: format ('1'), job count, then each job as
+-- gg_apply_v1 takes it after its format. Each job is validated and applied on its own;
+-- returns one reply per job. A malformed job answers {'invalid', why} and the jobs
+-- after it {'skipped'}: nothing of theirs is written.
+local function apply_many(keys, args)
+    if args[1] ~= '1' then
+        return fail('unknown argument format ' .. tostring(args[1]))
+    end
+    local jobs = integer(args[2])
+    local replies = {}
+    local key_at, arg_at = 1, 3
+    for i = 1, jobs do
+        local reply, problem, next_key, next_arg = apply_job(keys, args, key_at, arg_at)
+        if reply == nil then
+            replies[i] = {'invalid', problem}
+            for j = i + 1, jobs do
+                replies[j] = {'skipped'}
+            end
+            return replies
+        end
+        replies[i] = reply
+        key_at, arg_at = next_key, next_arg
+    end
+    return replies
 end
 
 -- KEYS: player hash, txs hash, rounds hash. ARGV: tx field count, tx fields, round fields.
@@ -264,6 +313,68 @@ local function snapshot(keys, args)
         rounds = redis.call('HMGET', keys[3], unpack(args, 2 + tx_fields, #args))
     end
     return {player, txs, rounds}
+end
+
+-- One step's reads (one server only: a cluster does them per slot, redis_read.py):
+-- every player's snapshot, the claims and the guard's session. ARGV from arg_at:
+-- players, tx field count, tx fields, round field count, round fields, one claimant
+-- per claim key ('' to only read it, else SET NX GET), 1 if a session is read. KEYS
+-- from key_at: per player (player hash, txs hash, rounds hash), the claim keys (tx ids,
+-- then round ids), the session hash if read. Returns {{player hash flat, tx values,
+-- round values} per player, claim replies, session flat} and where the next job starts.
+local function read_job(keys, args, key_at, arg_at)
+    local players = tonumber(args[arg_at])
+    local tx_count = tonumber(args[arg_at + 1])
+    local tx_at = arg_at + 2
+    local round_count = tonumber(args[tx_at + tx_count])
+    local round_at = tx_at + tx_count + 1
+    local snapshots = {}
+    for i = 0, players - 1 do
+        local k = key_at + 3 * i
+        local txs, rounds = {}, {}
+        if tx_count > 0 then
+            txs = redis.call('HMGET', keys[k + 1], unpack(args, tx_at, tx_at + tx_count - 1))
+        end
+        if round_count > 0 then
+            rounds = redis.call(
+                'HMGET', keys[k + 2], unpack(args, round_at, round_at + round_count - 1)
+            )
+        end
+        snapshots[i + 1] = {redis.call('HGETALL', keys[k]), txs, rounds}
+    end
+    local claimant_at = round_at + round_count
+    local first_claim = key_at + 3 * players
+    local claims = {}
+    for j = 0, tx_count + round_count - 1 do
+        local claimant = args[claimant_at + j]
+        if claimant == '' then
+            claims[j + 1] = redis.call('GET', keys[first_claim + j])
+        else
+            claims[j + 1] = redis.call('SET', keys[first_claim + j], claimant, 'NX', 'GET')
+        end
+    end
+    local next_key = first_claim + tx_count + round_count
+    local session = {}
+    if args[claimant_at + tx_count + round_count] == '1' then
+        session = redis.call('HGETALL', keys[next_key])
+        next_key = next_key + 1
+    end
+    return {snapshots, claims, session}, next_key, claimant_at + tx_count + round_count + 1
+end
+
+local function read(keys, args)
+    return (read_job(keys, args, 1, 1))
+end
+
+-- Many steps' reads at once: ARGV: job count, then each job as gg_read_v1 takes it;
+-- KEYS: each job's in turn. Returns one gg_read_v1 reply per job.
+local function read_many(keys, args)
+    local replies = {}
+    local key_at, arg_at = 1, 2
+    for i = 1, tonumber(args[1]) do
+        replies[i], key_at, arg_at = read_job(keys, args, key_at, arg_at)
+    end
+    return replies
 end
 
 -- KEYS: player hash. ARGV: version as read, lock value ('<id> <since-us>').
@@ -376,6 +487,9 @@ local function dump_group(keys, args)
 end
 
 redis.register_function('gg_apply_v1', apply)
+redis.register_function('gg_read_v1', read)
+redis.register_function('gg_read_many_v1', read_many)
+redis.register_function('gg_apply_many_v1', apply_many)
 redis.register_function{
     function_name = 'gg_snapshot_v1', callback = snapshot, flags = {'no-writes'}
 }

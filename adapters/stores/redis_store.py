@@ -25,7 +25,7 @@ from typing import Any
 
 from redis.crc import key_slot
 
-from adapters.stores.redis_claims import ROUND, TX, ClaimKey, Claims
+from adapters.stores.redis_claims import TX, Claims
 from adapters.stores.redis_cluster_link import ClusterLink
 from adapters.stores.redis_codec import (
     decode_player,
@@ -36,13 +36,14 @@ from adapters.stores.redis_codec import (
     session_fields,
     token_digest,
 )
-from adapters.stores.redis_commit import Part, build_parts, function_args
+from adapters.stores.redis_commit import Part, build_parts, function_args, used_claims
 from adapters.stores.redis_durability import (
     EVERYSEC_LOSS,
     ServerDurability,
     check_durability,
 )
 from adapters.stores.redis_functions import Functions
+from adapters.stores.redis_group_commit import GroupCommit
 from adapters.stores.redis_keys import (
     claim_round_key,
     group_of,
@@ -121,6 +122,10 @@ class RedisWalletStore:
         self._clock_us = clock_us
         self._seqs = SeqBlocks(link)
         self._turns = PlayerTurns()
+        self._one_server = not target.cluster
+        self._group = (
+            GroupCommit(link, functions, self._seqs, clock_us) if self._one_server else None
+        )
         self._commits = 0
         self._operations = 0
         self._in_flight = 0
@@ -155,12 +160,20 @@ class RedisWalletStore:
         return f"{self.target.describe()}, servers at appendfsync={'/'.join(fsync)}{loss}"
 
     @property
+    def grouped(self) -> tuple[int, int]:
+        """(steps committed through the group commit, the calls that committed them);
+        (0, 0) on a cluster, which commits each step on its own."""
+        group = self._group
+        return (0, 0) if group is None else (group.commits_total, group.commit_calls_total)
+
+    @property
     def reloads_total(self) -> int:
         """Times the wallet's functions were missing on a server and loaded again."""
         return self._functions.reloads_total
 
     def stats(self) -> StoreStats:
-        return StoreStats(self._commits, self._operations, self._in_flight)
+        grouped = 0 if self._group is None else self._group.commit_calls_total
+        return StoreStats(self._commits + grouped, self._operations, self._in_flight)
 
     # -- money -------------------------------------------------------------------
 
@@ -174,9 +187,15 @@ class RedisWalletStore:
         assert commands, "nothing to apply"
         self._operations += 1
         self._in_flight += 1
+        players = [commands[0].player_id]
+        if len(commands) > 1:
+            players = list(dict.fromkeys(command.player_id for command in commands))
         try:
-            async with self._turns.of([command.player_id for command in commands]):
-                result = await self._apply(commands, refusal, guard)
+            await self._turns.take(players)
+            try:
+                result = await self._apply_grouped(commands, refusal, guard, players)
+            finally:
+                self._turns.give_back(players)
         except (LinkError, ReplyError) as exc:
             raise StorageUnavailable(
                 "wallet store (Redis) did not answer; outcome unknown"
@@ -190,14 +209,36 @@ class RedisWalletStore:
                 del result  # this frame, in the traceback, must not hold the error: a cycle
         return result
 
+    async def _apply_grouped(
+        self,
+        commands: Sequence[WalletCommand],
+        refusal: GatewayError | None,
+        guard: DebitGuard | None,
+        players: list[str],
+    ) -> list[TxOutcome] | GatewayError:
+        """Through the group commit when it can take the call (one server, one player),
+        else (or when it hands the call back) the long way, `_apply`."""
+        group = self._group
+        if group is None or len(players) > 1:
+            return await self._apply(commands, refusal, guard)
+        job = group.submit(commands, refusal, guard)
+        answer = await job.done
+        if answer is not None:
+            return answer
+        return await self._apply(commands, refusal, guard, job.wanted, job.claims)
+
     async def _apply(
         self,
         commands: Sequence[WalletCommand],
         refusal: GatewayError | None,
         guard: DebitGuard | None,
+        wanted: Wanted | None = None,
+        claims: Claims | None = None,
     ) -> list[TxOutcome] | GatewayError:
-        claims = Claims(self._link, self._functions)
-        wanted = wanted_by(commands, None if guard is None else guard.session_token)
+        """The long way: read, decide and commit this call on its own, retrying on
+        version conflicts; every case (ids of others, locks, several slots)."""
+        claims = claims or Claims(self._link, self._functions)
+        wanted = wanted or wanted_by(commands, None if guard is None else guard.session_token)
         known = True
         """Whether the outcome of every commit sent is known (else claims stay)."""
         views: list[SnapshotView] = []
@@ -224,7 +265,7 @@ class RedisWalletStore:
             raise StorageUnavailable("the player's wallet kept changing; retry")
         finally:
             if known and claims.made:
-                used = _used_claims(views[-1], parts) if views else set()
+                used = used_claims(views[-1], parts) if views else set()
                 await claims.release_unused(used)
 
     async def _attempt(
@@ -239,7 +280,9 @@ class RedisWalletStore:
     ) -> tuple[StepResult, SnapshotView, list[Part]] | None:
         """Read, decide, and claim what the decision writes; None: try again."""
         try:
-            view = await read_view(self._link, self._functions, wanted, claims)
+            view = await read_view(
+                self._link, self._functions, wanted, claims, one_server=self._one_server
+            )
             views.append(view)
         except InFlight:
             await asyncio.sleep(IN_FLIGHT_WAIT_S * 2 ** min(attempt, 6))
@@ -263,7 +306,8 @@ class RedisWalletStore:
             return None
         except SeqsExhausted:  # not with SEQS_PER_COMMAND right; stay safe anyway
             return None
-        parts = build_parts(result.writes, view)
+        only = wanted.players[0] if len(wanted.players) == 1 else None
+        parts = build_parts(result.writes, view, only)
         if not await self._claim_written(parts, claims, wanted):
             return None
         return result, view, parts
@@ -435,18 +479,3 @@ def _want_more(wanted: Wanted, missing: MissingKeys) -> None:
     for player_id in missing.players:
         if player_id not in wanted.players:
             wanted.players.append(player_id)
-
-
-def _used_claims(view: SnapshotView, parts: list[Part]) -> set[ClaimKey]:
-    """Ids the job's players hold now: written by this step, or there before."""
-    used: set[ClaimKey] = set()
-    for part in parts:
-        used |= part.claims()
-    players = set(view.players)
-    for (provider, tx_id), stored in view.txs.items():
-        if stored is not None and stored.record.player_id in players:
-            used.add((TX, provider, tx_id))
-    for (provider, round_id), round_ in view.rounds.items():
-        if round_ is not None and round_.player_id in players:
-            used.add((ROUND, provider, round_id))
-    return used

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from adapters.stores.redis_codec import (
-    StoredTx,
     decode_balance,
     decode_head,
     decode_player,
@@ -62,7 +61,7 @@ class PlayerState:
             elif name == b"v":
                 state.version = value
             elif name == b"rec":
-                state.record = decode_player(value)
+                state.record = _player(value)
             elif name == b"h":
                 state.head = decode_head(value)
             elif name == b"lk":
@@ -70,12 +69,27 @@ class PlayerState:
         return state
 
 
+_PLAYERS_DECODED_MAX = 65_536
+_players_decoded: dict[bytes, PlayerRecord] = {}
+
+
+def _player(raw: bytes) -> PlayerRecord:
+    """Decoded once per distinct stored record: a player record rarely changes, and
+    every wallet call reads its player's."""
+    found = _players_decoded.get(raw)
+    if found is None:
+        if len(_players_decoded) >= _PLAYERS_DECODED_MAX:
+            _players_decoded.clear()
+        found = _players_decoded[raw] = decode_player(raw)
+    return found
+
+
 @dataclass(slots=True)
 class SnapshotView:
     """What the step reads. Every dict holds only keys that were read (None: absent)."""
 
     players: dict[str, PlayerState] = field(default_factory=dict)
-    txs: dict[TxKey, StoredTx | None] = field(default_factory=dict)
+    txs: dict[TxKey, TxRecord | None] = field(default_factory=dict)
     raw_txs: dict[TxKey, bytes] = field(default_factory=dict)
     """The stored value of each record read from its owner, to rewrite its status."""
     rounds: dict[TxKey, RoundRecord | None] = field(default_factory=dict)
@@ -96,10 +110,9 @@ class SnapshotView:
     def tx(self, provider: str, tx_id: str) -> TxRecord | None:
         key = (provider, tx_id)
         try:
-            stored = self.txs[key]
+            return self.txs[key]
         except KeyError:
             raise MissingKeys(txs=[key]) from None
-        return None if stored is None else stored.record
 
     def round(self, provider: str, round_id: str) -> RoundRecord | None:
         key = (provider, round_id)
