@@ -13,7 +13,14 @@ from types import MappingProxyType
 
 from aiohttp import web
 
-from adapters.providers.base import AdapterContext, NonceCacheFactory, ProviderAdapter
+from adapters.providers.base import (
+    AdapterContext,
+    MeteredNonceCache,
+    NonceCache,
+    NonceCacheFactory,
+    ProviderAdapter,
+    SharedNonceCaches,
+)
 from adapters.providers.nonces import MemoryNonceCache
 from adapters.providers.registry import PROTOCOLS, AdapterFactory, ProtocolSpec
 from adapters.stores.open import open_wallet_store
@@ -101,7 +108,7 @@ def _wallet(
             app[STORE] = store
             app[SERVICE] = service
             app[ADAPTERS] = MappingProxyType(
-                _adapters(settings, service, clock, factories, secrets, metrics)
+                _adapters(settings, service, clock, factories, secrets, metrics, store)
             )
             yield
         finally:
@@ -133,6 +140,7 @@ def _adapters(
     factories: Mapping[str, AdapterFactory],
     secrets: Secrets,
     metrics: Metrics,
+    store: WalletStore,
 ) -> dict[str, ProviderAdapter]:
     adapters: dict[str, ProviderAdapter] = {}
     for name, factory in factories.items():
@@ -144,7 +152,7 @@ def _adapters(
             service=service,
             currencies=service.currencies,
             clock_s=clock.seconds,
-            nonce_cache=_nonce_caches(name, metrics),
+            nonce_cache=_nonce_caches(name, metrics, store),
             data_dir=settings.data_dir,
         )
         try:
@@ -156,11 +164,16 @@ def _adapters(
     return adapters
 
 
-def _nonce_caches(instance: str, metrics: Metrics) -> NonceCacheFactory:
-    """The instance's nonce memory, sized by its adapter and shown on `/metrics`."""
+def _nonce_caches(instance: str, metrics: Metrics, store: WalletStore) -> NonceCacheFactory:
+    """The instance's nonce memory, sized by its adapter and shown on `/metrics`: the
+    wallet store's, shared by every process, when it offers one (Redis)."""
 
-    def build(*, window_s: float) -> MemoryNonceCache:
-        cache = MemoryNonceCache(window_s=window_s, entries_max=NONCE_ENTRIES_MAX)
+    def build(*, window_s: float) -> NonceCache:
+        cache: MeteredNonceCache
+        if isinstance(store, SharedNonceCaches):
+            cache = store.nonce_cache(window_s=window_s)
+        else:
+            cache = MemoryNonceCache(window_s=window_s, entries_max=NONCE_ENTRIES_MAX)
         metrics.nonce_caches[instance] = cache
         return cache
 

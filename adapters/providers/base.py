@@ -15,18 +15,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from core.money import CurrencyTable
 from core.service import WalletService
 
 __all__ = [
     "AdapterContext",
+    "MeteredNonceCache",
     "NonceCache",
     "NonceCacheFactory",
     "ProviderAdapter",
     "ProviderRequest",
     "ProviderResponse",
+    "SharedNonceCaches",
 ]
 
 
@@ -68,16 +70,40 @@ class NonceCache(Protocol):
 
     It must remember every nonce for its whole window: a nonce forgotten early can be
     replayed while its timestamp still passes. So when it cannot take one more (memory
-    full, its store unreachable) it refuses rather than forgets.
+    full, its store unreachable) it refuses rather than forgets. `seen` is async: a
+    memory shared by several gateway processes (Redis) answers over the network.
     """
 
-    def seen(self, key: str, now_s: float) -> bool:
+    async def seen(self, key: str, now_s: float) -> bool:
         """Record `key`; True if it was already recorded within the window.
 
         Raises `core.errors.StorageUnavailable` when `key` cannot be remembered: the
         request is then answered with the protocol's retryable error, never let through.
         """
         ...
+
+
+class MeteredNonceCache(NonceCache, Protocol):
+    """A nonce memory that also shows its counts (on `/metrics`)."""
+
+    @property
+    def entries(self) -> int:
+        """Nonces held (a shared memory: those this process recorded)."""
+        ...
+
+    @property
+    def full_refusals_total(self) -> int:
+        """Nonces refused because they could not be remembered."""
+        ...
+
+
+@runtime_checkable
+class SharedNonceCaches(Protocol):
+    """What offers nonce memories shared by every gateway process on it (the Redis
+    wallet store): the composition root prefers them to a memory per process, so a
+    replay is caught whichever process the original reached."""
+
+    def nonce_cache(self, *, window_s: float) -> MeteredNonceCache: ...
 
 
 class NonceCacheFactory(Protocol):

@@ -301,9 +301,9 @@ class BetbyAdapter:
             return Reply({"code": 2004, "message": "Unknown endpoint"}, "invalid_request", 404)
         if request.method.upper() != "POST":
             raise InvalidRequest("Betby callbacks are POST requests")
-        return await handler(self._verified_request(request), scope)
+        return await handler(await self._verified_request(request), scope)
 
-    def _verified_request(self, request: ProviderRequest) -> dict[str, Any]:
+    async def _verified_request(self, request: ProviderRequest) -> dict[str, Any]:
         """The claims' request object, once the token is authentic, fresh and new."""
         options = self._options
         try:
@@ -322,7 +322,7 @@ class BetbyAdapter:
             if (
                 jti is not None
                 and self._nonces is not None
-                and self._nonces.seen(f"{self._provider}:jti:{jti}", now_s)
+                and await self._nonces.seen(f"{self._provider}:jti:{jti}", now_s)
             ):
                 raise ReplayedRequest("token id (jti) already used")
         except (BadSignature, ReplayedRequest) as error:

@@ -147,7 +147,7 @@ class GamegateAdapter:
 
     async def _handle(self, request: ProviderRequest, operation: str) -> _Reply:
         """Authenticity first, then the body; refusals after parsing carry the player id."""
-        self._check_authentic(request)
+        await self._check_authentic(request)
         entry = self._operations.get(operation)
         if entry is None:
             raise InvalidRequest(f"unknown operation {request.path[:64]!r}")
@@ -158,7 +158,7 @@ class GamegateAdapter:
         except GatewayError as error:
             return _error_reply(error, getattr(parsed, "player_id", None))
 
-    def _check_authentic(self, request: ProviderRequest) -> None:
+    async def _check_authentic(self, request: ProviderRequest) -> None:
         if len(request.body) > self._body_bytes_max:
             raise InvalidRequest(f"body is larger than {self._body_bytes_max} bytes")
         if request.method.upper() != "POST":
@@ -172,7 +172,7 @@ class GamegateAdapter:
             now_s=now_s,
             clock_skew_s=self._clock_skew_s,
         )
-        if self._nonces.seen(f"{self._provider}:{signed.nonce}", now_s):
+        if await self._nonces.seen(f"{self._provider}:{signed.nonce}", now_s):
             raise ReplayedRequest("nonce already used")
 
     def _render(self, reply: _Reply, operation: str, nonce: str) -> ProviderResponse:

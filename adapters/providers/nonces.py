@@ -36,7 +36,8 @@ class MemoryNonceCache:
         """Nonces held right now (those expired since the last `seen` included)."""
         return len(self._seen)
 
-    def seen(self, key: str, now_s: float) -> bool:
+    async def seen(self, key: str, now_s: float) -> bool:
+        """Answered at once (async only because the port is: see `NonceCache`)."""
         self._expire(now_s)
         if key in self._seen:
             return True

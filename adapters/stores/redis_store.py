@@ -25,6 +25,7 @@ from typing import Any
 
 from redis.crc import key_slot
 
+from adapters.providers.redis_nonces import RedisNonceCache
 from adapters.stores.redis_claims import TX, Claims
 from adapters.stores.redis_cluster_link import ClusterLink
 from adapters.stores.redis_codec import (
@@ -455,6 +456,11 @@ class RedisWalletStore:
         key = claim_round_key(key_field(provider, round_id))
         raw = await self._call(self._link.call(key, "GET", key))
         return None if raw is None else raw.decode()
+
+    def nonce_cache(self, *, window_s: float) -> RedisNonceCache:
+        """A nonce memory in this Redis, shared by every process using this wallet
+        (`adapters.providers.base.SharedNonceCaches`)."""
+        return RedisNonceCache(self._link, window_s=window_s)
 
     async def ping(self) -> None:
         await self._call(self._link.ping())

@@ -714,14 +714,14 @@ async def test_an_unavailable_store_is_a_retryable_500_with_code_5000(
 class UnavailableNonceCache:
     """A nonce store that cannot answer, as the port says it must then fail."""
 
-    def seen(self, key: str, now_s: float) -> bool:
+    async def seen(self, key: str, now_s: float) -> bool:
         raise StorageUnavailable("nonce store is gone")
 
 
 class BuggyNonceCache:
     """A nonce store with a bug: an exception no port promises."""
 
-    def seen(self, key: str, now_s: float) -> bool:
+    async def seen(self, key: str, now_s: float) -> bool:
         raise RuntimeError("a bug")
 
 

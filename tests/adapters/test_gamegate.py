@@ -690,14 +690,14 @@ def test_the_request_signature_covers_timestamp_nonce_operation_and_body() -> No
 class UnavailableNonceCache:
     """A nonce store that cannot answer, as the port says it must then fail."""
 
-    def seen(self, key: str, now_s: float) -> bool:
+    async def seen(self, key: str, now_s: float) -> bool:
         raise StorageUnavailable("nonce store is gone")
 
 
 class BuggyNonceCache:
     """A nonce store with a bug: an exception no port promises."""
 
-    def seen(self, key: str, now_s: float) -> bool:
+    async def seen(self, key: str, now_s: float) -> bool:
         raise RuntimeError("a bug")
 
 

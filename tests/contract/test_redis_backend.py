@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from pathlib import Path
 
@@ -90,3 +91,24 @@ async def test_flushed_functions_are_loaded_again_and_the_call_goes_through(
         await store.close()
     report = verify_wallet_store(servers.url, data_dir=tmp_path)
     assert report.ok, report.lines()
+
+
+def test_the_store_works_on_uvloop_as_gamegate_serve_runs_it(tmp_path: Path) -> None:
+    """uvloop's transports are no subclasses of asyncio.Transport (the pipelined link
+    must not assume they are): one bet and its answer, on the loop the gateway uses."""
+    uvloop = pytest.importorskip("uvloop")
+    server = shared_server()
+    server.flush()
+
+    async def bet() -> Balance:
+        store = await open_wallet_store(server.url, data_dir=tmp_path)
+        try:
+            await store.create_player(_player())
+            await store.apply([Deposit("d1", "p1", "EUR", 500)])
+            [outcome] = await store.apply([Debit("prov", "b1", "p1", "EUR", 200, "r1", "g1")])
+            return outcome.balance
+        finally:
+            await store.close()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(bet()) == Balance("EUR", 300, 0)
