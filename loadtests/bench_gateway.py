@@ -19,6 +19,16 @@ are the outer loop and the order of the servers alternates, so drift spreads ove
   `gateway+<name>` cases (`--variant name:GAMEGATE_X=V,config=FILE`) run the mix with
   other settings, e.g. `quiet:GAMEGATE_LOG_LEVEL=warning`.
 
+- Redis and workers (`--wallet redis --workers 1,2`): the gateway runs as `gamegate serve
+  --workers N` on a `redis://` wallet, and bare aiohttp as N processes on one
+  SO_REUSEPORT port (`bare_server.py --workers N`), each N in the same run. The script
+  starts its own redis-server (`appendonly yes`, `appendfsync always`, a free loopback
+  port): seeded once, stopped, and every gateway case gets a fresh copy of that
+  directory on a server of its own, so each case starts from the same wallet. Server
+  CPU is then the whole process tree (supervisor and workers); redis-server's CPU is
+  reported on its own (`redis_us_per_req`). `--server-cpu` takes a taskset list
+  (`0-1`): with N workers on a small machine, pin nothing narrower than the workers.
+
 Per case one JSON line: req/s, latency percentiles, server CPU per request, wrk's CPU,
 the CPU of everything else ("foreign"), hypervisor steal and the load average before
 the run (a case with foreign > 0.25 cores or steal > 0.05 is marked noisy). The summary
@@ -29,6 +39,7 @@ gives medians over repetitions and the paired gateway/bare ratio.
     python -m loadtests.bench_gateway --quick                  # smoke: 1 rep, short cases
     python -m loadtests.bench_gateway --reps 1 --modes gateway --profile var/bench/gw-prof
     python -m loadtests.bench_gateway --summarize loadtests/out/bench_gateway-run1.jsonl
+    python -m loadtests.bench_gateway --wallet redis --workers 1,2 --server-cpu 0-1 --load-cpu 0-1
 """
 
 from __future__ import annotations
@@ -44,6 +55,7 @@ import re
 import resource
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -92,8 +104,8 @@ class Options:
     requests: int
     per_protocol: tuple[str, ...]
     per_protocol_requests: int
-    server_cpu: int
-    load_cpu: int
+    server_cpu: str
+    load_cpu: str
     work_dir: Path
     out: Path
     profile_dir: Path | None
@@ -102,6 +114,9 @@ class Options:
     """Name -> `GAMEGATE_*` environment overrides, plus `config` for another TOML file."""
     quiet_wait_s: float
     summarize_only: Path | None
+    wallet: str = "sqlite"
+    """`sqlite` (a data directory's wallet.db) or `redis` (a redis-server of the run's own)."""
+    workers: tuple[int, ...] = (1,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +128,13 @@ class Case:
     concurrency: int
     variant: str = ""
     """A named set of gateway settings (`--variant`); empty: the demo configuration."""
+    workers: int = 1
 
     @property
     def label(self) -> str:
         name = self.mode if self.traffic == "mix" else f"{self.mode}:{self.traffic}"
         name += f"+{self.variant}" if self.variant else ""
+        name += f"-w{self.workers}" if self.workers > 1 else ""
         return f"{name}-c{self.concurrency}"
 
 
@@ -128,6 +145,8 @@ class Prepared:
     template: Path
     plans: dict[str, list[PlannedRequest]]
     gamegate_key: bytes | None
+    redis_template: Path | None = None
+    """The seeded redis-server directory (its append-only file) of a Redis run."""
 
 
 # -- processes and /proc -----------------------------------------------------------
@@ -136,6 +155,30 @@ class Prepared:
 def _process_cpu_s(pid: int) -> float:
     """utime + stime of a whole process (all its threads) from /proc."""
     return stat_cpu_s(Path(f"/proc/{pid}/stat"))
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and all its live descendants (a supervisor's workers)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(text.rpartition(")")[2].split()[1])
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, ppid in parents.items() if ppid == parent]
+        tree.update(children)
+        frontier += children
+    total = 0.0
+    for member in tree:
+        try:
+            total += _process_cpu_s(member)
+        except OSError:  # it exited meanwhile
+            continue
+    return total
 
 
 def _threads_cpu_s(pid: int) -> tuple[float, float]:
@@ -184,14 +227,14 @@ class Server:
     """A server process pinned to one core; its start-up line names the port."""
 
     def __init__(
-        self, command: Sequence[str], log_dir: Path, cpu: int, env: Mapping[str, str] | None = None
+        self, command: Sequence[str], log_dir: Path, cpu: str, env: Mapping[str, str] | None = None
     ) -> None:
         log_dir.mkdir(parents=True, exist_ok=True)
         self.stdout_path = log_dir / "server.stdout"
         self.stderr_path = log_dir / "server.stderr"
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
-                ["taskset", "-c", str(cpu), *command],
+                ["taskset", "-a", "-c", cpu, *command],
                 stdout=out,
                 stderr=err,
                 cwd=REPO_ROOT,
@@ -228,17 +271,68 @@ class Server:
         return self.process.returncode
 
 
-def _gateway_command(data_dir: Path, profile_out: Path | None, config: Path = CONFIG) -> list[str]:
+class RedisProcess:
+    """A redis-server with the durability the Redis wallet demands, on a free port."""
+
+    def __init__(self, directory: Path, cpu: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port: int = probe.getsockname()[1]
+        command = ["taskset", "-a", "-c", cpu, "redis-server", "--port", str(self.port)]
+        command += ["--bind", "127.0.0.1", "--dir", str(directory), "--save", ""]
+        command += ["--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no"]
+        command += ["--loglevel", "warning", "--logfile", str(directory / "redis.log")]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=directory)
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"redis-server did not start in {directory}")
+            time.sleep(0.02)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as connection:
+                connection.sendall(b"PING\r\n")
+                return connection.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """SIGTERM (it fsyncs the append-only file and exits), by PID."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(SERVER_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _gateway_command(
+    data_dir: Path, profile_out: Path | None, config: Path = CONFIG, workers: int = 1
+) -> list[str]:
     serve = ["serve", "--config", str(config), "--data-dir", str(data_dir), "--demo"]
     serve += ["--port", "0"]
+    serve += ["--workers", str(workers)] if workers > 1 else []
     if profile_out is None:
         return [sys.executable, "-m", "gateway", *serve]
     profiler = [sys.executable, "-m", "loadtests.profile_server", "--out", str(profile_out)]
     return [*profiler, "--", *serve]
 
 
-def _bare_command() -> list[str]:
-    return [sys.executable, "-m", "loadtests.bare_server", "--port", "0"]
+def _bare_command(workers: int = 1) -> list[str]:
+    command = [sys.executable, "-m", "loadtests.bare_server", "--port", "0"]
+    return command + (["--workers", str(workers)] if workers > 1 else [])
+
+
+def _wallet_env(redis: RedisProcess | None) -> dict[str, str]:
+    return {} if redis is None else {"GAMEGATE_WALLET__URL": redis.url}
 
 
 # -- preparation -------------------------------------------------------------------
@@ -248,15 +342,29 @@ def prepare(opts: Options) -> Prepared:
     """Seed a template data directory through the operator API and plan the traffic."""
     template = opts.work_dir / "template"
     shutil.rmtree(template, ignore_errors=True)
-    server = Server(_gateway_command(template, None), opts.work_dir / "template-logs", cpu=0)
+    redis_template = opts.work_dir / "template-redis" if opts.wallet == "redis" else None
+    redis = None
+    if redis_template is not None:
+        shutil.rmtree(redis_template, ignore_errors=True)
+        redis = RedisProcess(redis_template, opts.server_cpu)
     try:
-        started_s = time.perf_counter()
-        players = asyncio.run(
-            gen_traffic.seed_players(server.url, opts.players, gen_traffic.INSTANCES)
+        server = Server(
+            _gateway_command(template, None),
+            opts.work_dir / "template-logs",
+            cpu=opts.server_cpu,
+            env=_wallet_env(redis),
         )
-        seeded_s = time.perf_counter() - started_s
+        try:
+            started_s = time.perf_counter()
+            players = asyncio.run(
+                gen_traffic.seed_players(server.url, opts.players, gen_traffic.INSTANCES)
+            )
+            seeded_s = time.perf_counter() - started_s
+        finally:
+            server.stop()
     finally:
-        server.stop()
+        if redis is not None:
+            redis.stop()
     print(f"seeded {len(players)} players in {seeded_s:.1f} s", file=sys.stderr)
     secrets = gen_traffic.load_secrets(template, gen_traffic.INSTANCES)
     plans = {"mix": gen_traffic.plan_traffic(players, secrets, opts.requests)}
@@ -269,7 +377,7 @@ def prepare(opts: Options) -> Prepared:
         print(f"plan {name}: {gen_traffic.describe(plan)}", file=sys.stderr)
     gen_traffic.save_plan(plans["mix"], opts.work_dir / "plan-mix.jsonl")
     key = secrets.get("gamegate", {}).get("provider_hmac_key")
-    return Prepared(template, plans, key)
+    return Prepared(template, plans, key, redis_template)
 
 
 # -- one case ----------------------------------------------------------------------
@@ -279,7 +387,7 @@ def _wrk(
     opts: Options, case: Case, url: str, pool: Path, start: int, seconds: int
 ) -> dict[str, Any]:
     policy = "wrap" if case.mode == "bare" or case.traffic == HEALTHZ else "stop"
-    command = ["taskset", "-c", str(opts.load_cpu), "wrk", "-t1", f"-c{case.concurrency}"]
+    command = ["taskset", "-c", opts.load_cpu, "wrk", "-t1", f"-c{case.concurrency}"]
     command += [f"-d{seconds}s", "--timeout", WRK_TIMEOUT, "-s", str(LUA_SCRIPT), url]
     command += ["--", str(pool), str(start), policy]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -295,29 +403,41 @@ def run_case(opts: Options, prepared: Prepared, case: Case, rep: int) -> dict[st
     run_dir = opts.work_dir / f"run-{case.label}-{rep}"
     shutil.rmtree(run_dir, ignore_errors=True)
     pool = _render(opts, prepared, case)
+    redis = None
     if case.mode == "gateway":
         shutil.copytree(prepared.template, run_dir / "data")
         profile = opts.profile_dir / case.label if opts.profile_dir else None
         settings = dict(opts.variants.get(case.variant, {}))
         config = Path(settings.pop("config", CONFIG))
-        command = _gateway_command(run_dir / "data", profile, config)
+        command = _gateway_command(run_dir / "data", profile, config, case.workers)
+        if prepared.redis_template is not None:
+            shutil.copytree(prepared.redis_template, run_dir / "redis")
+            redis = RedisProcess(run_dir / "redis", opts.server_cpu)
+            settings |= _wallet_env(redis)
     else:
-        command, settings = _bare_command(), {}
-    foreign_before = _wait_until_quiet(opts.quiet_wait_s)
-    digest = code_digest()
-    loadavg_before = _loadavg()
-    server = Server(command, run_dir, cpu=opts.server_cpu, env=settings)
+        command, settings = _bare_command(case.workers), {}
     try:
-        warm = _wrk(opts, case, server.url, pool, 0, opts.warmup_s)
-        measured = _measure(opts, case, server, pool, warm["next_index"])
+        foreign_before = _wait_until_quiet(opts.quiet_wait_s)
+        digest = code_digest()
+        loadavg_before = _loadavg()
+        server = Server(command, run_dir, cpu=opts.server_cpu, env=settings)
+        try:
+            warm = _wrk(opts, case, server.url, pool, 0, opts.warmup_s)
+            measured = _measure(opts, case, server, pool, warm["next_index"], redis)
+        finally:
+            status = server.stop()
+        verified = _verify(run_dir / "data", _wallet_env(redis)) if case.mode == "gateway" else {}
     finally:
-        status = server.stop()
+        if redis is not None:
+            redis.stop()
     result: dict[str, Any] = {
         "case": case.label,
         "mode": case.mode,
         "traffic": case.traffic,
         "variant": case.variant,
         "concurrency": case.concurrency,
+        "workers": case.workers,
+        "wallet": opts.wallet if case.mode == "gateway" else "",
         "rep": rep,
         "server_exit": status,
         "foreign_before_cores": round(foreign_before, 3),
@@ -326,9 +446,8 @@ def run_case(opts: Options, prepared: Prepared, case: Case, rep: int) -> dict[st
         "warmup_requests": warm["requests"],
         "pool_requests": len(prepared.plans.get(case.traffic, ())),
         **measured,
+        **verified,
     }
-    if case.mode == "gateway":
-        result |= _verify(run_dir / "data")
     clean = result["not_ok_share"] == 0 and result.get("verify_ok", True)
     if clean and not opts.keep:  # else the wallet and the server's log stay for a look
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -349,17 +468,22 @@ def _render(opts: Options, prepared: Prepared, case: Case) -> Path:
     return pool
 
 
-def _measure(opts: Options, case: Case, server: Server, pool: Path, start: int) -> dict[str, Any]:
+def _measure(
+    opts: Options, case: Case, server: Server, pool: Path, start: int, redis: RedisProcess | None
+) -> dict[str, Any]:
     pid = server.process.pid
-    cpu_0, children_0, (busy_0, steal_0) = _process_cpu_s(pid), _children_cpu_s(), host_cpu_s()
+    cpu_0, children_0, (busy_0, steal_0) = _tree_cpu_s(pid), _children_cpu_s(), host_cpu_s()
+    redis_0 = _process_cpu_s(redis.process.pid) if redis is not None else 0.0
     main_0, others_0 = _threads_cpu_s(pid)
-    store_0 = _store_counters(server.url) if case.mode == "gateway" else None
+    counted = case.mode == "gateway" and case.workers == 1  # /metrics is one worker's
+    store_0 = _store_counters(server.url) if counted else None
     wall_0 = time.perf_counter()
     wrk = _wrk(opts, case, server.url, pool, start, opts.duration_s)
     wall_s = time.perf_counter() - wall_0
-    cpu_s = _process_cpu_s(pid) - cpu_0
+    cpu_s = _tree_cpu_s(pid) - cpu_0
+    redis_s = _process_cpu_s(redis.process.pid) - redis_0 if redis is not None else 0.0
     main_1, others_1 = _threads_cpu_s(pid)
-    store_1 = _store_counters(server.url) if case.mode == "gateway" else None
+    store_1 = _store_counters(server.url) if counted else None
     wrk_cpu_s = _children_cpu_s() - children_0
     busy_1, steal_1 = host_cpu_s()
     duration_s = wrk["duration_us"] / 1e6
@@ -378,9 +502,10 @@ def _measure(opts: Options, case: Case, server: Server, pool: Path, start: int) 
         "server_us_per_req": round(cpu_s * 1e6 / answered, 1),
         "loop_thread_us_per_req": round((main_1 - main_0) * 1e6 / answered, 1),
         "other_threads_us_per_req": round((others_1 - others_0) * 1e6 / answered, 1),
+        "redis_us_per_req": round(redis_s * 1e6 / answered, 1),
         "ops_per_commit": _ops_per_commit(store_0, store_1),
         "wrk_cores": round(wrk_cpu_s / wall_s, 3),
-        "foreign_cores": round(max(0.0, busy_1 - busy_0 - cpu_s - wrk_cpu_s) / wall_s, 3),
+        "foreign_cores": round(max(0.0, busy_1 - busy_0 - cpu_s - redis_s - wrk_cpu_s) / wall_s, 3),
         "steal_cores": round((steal_1 - steal_0) / wall_s, 3),
         "ok": wrk["ok"],
         "replay": wrk["replay"],
@@ -416,10 +541,17 @@ def _ops_per_commit(
     return round(operations / (after["commits"] - before["commits"]), 1)
 
 
-def _verify(data_dir: Path) -> dict[str, Any]:
+def _verify(data_dir: Path, env: Mapping[str, str]) -> dict[str, Any]:
     command = [sys.executable, "-m", "gateway", "verify", "--config", str(CONFIG)]
     command += ["--data-dir", str(data_dir)]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, check=False)
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        check=False,
+    )
     lines = done.stdout.strip().splitlines()
     return {"verify_ok": done.returncode == 0, "verify_last": lines[-1] if lines else done.stderr}
 
@@ -432,8 +564,9 @@ def cases_of(opts: Options, rep: int) -> list[Case]:
     cases: list[Case] = []
     for concurrency in opts.concurrencies:
         modes = list(opts.modes) if rep % 2 == 0 else list(reversed(opts.modes))
-        for mode in modes:
-            cases.append(Case(mode, "mix", concurrency))
+        for workers in opts.workers:
+            for mode in modes:
+                cases.append(Case(mode, "mix", concurrency, workers=workers))
         if "gateway" in opts.modes:
             cases += [Case("gateway", name, concurrency) for name in opts.per_protocol]
             cases += [Case("gateway", "mix", concurrency, name) for name in opts.variants]
@@ -467,7 +600,7 @@ def _one_line(r: Mapping[str, Any]) -> str:
     return (
         f"rep {r['rep']} {r['case']:>24}: {r['req_s']:>8.0f} req/s  p50/p99/p999 "
         f"{r['p50_ms']:.2f}/{r['p99_ms']:.2f}/{r['p999_ms']:.2f} ms  {r['server_us_per_req']:.0f} "
-        f"µs/req (loop {r['loop_thread_us_per_req']:.0f}) srv {r['server_cores']:.2f} "
+        f"µs/req (loop {r['loop_thread_us_per_req']:.0f}, redis {r.get('redis_us_per_req', 0):.0f}) srv {r['server_cores']:.2f} "
         f"wrk {r['wrk_cores']:.2f} foreign {r['foreign_cores']:.2f}  "
         f"not-ok {r['not_ok_share']:.2%} exhausted {r['exhausted']}"
         f"{verify}{noisy}"
@@ -581,8 +714,8 @@ def _ratios(results: Sequence[Mapping[str, Any]]) -> str:
         "| CPU ratio | verdict |",
         "|---|---|---|---|---|---|---|",
     ]
-    for concurrency in sorted({r["concurrency"] for r in results}):
-        paired = _paired(results, concurrency)
+    for concurrency, workers in sorted({(r["concurrency"], r.get("workers", 1)) for r in results}):
+        paired = _paired(results, concurrency, workers)
         if not paired:
             continue
         ratios = [gw["req_s"] / bare["req_s"] for bare, gw in paired]
@@ -591,21 +724,22 @@ def _ratios(results: Sequence[Mapping[str, Any]]) -> str:
         gateway_us = _median([g["server_us_per_req"] for _b, g in paired])
         p99 = _median([gw["p99_ms"] for _bare, gw in paired])
         verdict = ""
-        if concurrency == TARGET_CONCURRENCY:
+        if concurrency == TARGET_CONCURRENCY and workers == 1:
             hit = ratio >= TARGET_RATIO and p99 < TARGET_P99_MS
             verdict = (
                 f"{'MET' if hit else 'MISSED'} (ratio {ratio:.0%} vs ≥ {TARGET_RATIO:.0%}, "
                 f"p99 {p99:.1f} ms vs < {TARGET_P99_MS:g} ms)"
             )
+        shown = f"{concurrency}" if workers == 1 else f"{concurrency}, {workers} workers"
         lines.append(
-            f"| {concurrency} | {', '.join(f'{x:.0%}' for x in ratios)} | {ratio:.0%} "
+            f"| {shown} | {', '.join(f'{x:.0%}' for x in ratios)} | {ratio:.0%} "
             f"| {bare_us:.0f} | {gateway_us:.0f} | {bare_us / gateway_us:.0%} | {verdict} |"
         )
     return "\n".join(lines)
 
 
 def _paired(
-    results: Sequence[Mapping[str, Any]], concurrency: int
+    results: Sequence[Mapping[str, Any]], concurrency: int, workers: int = 1
 ) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
     def pick(mode: str, rep: int) -> Mapping[str, Any] | None:
         return next(
@@ -613,6 +747,7 @@ def _paired(
                 r
                 for r in results
                 if r["concurrency"] == concurrency
+                and r.get("workers", 1) == workers
                 and r["rep"] == rep
                 and r["mode"] == mode
                 and r["traffic"] == "mix"
@@ -662,8 +797,10 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     add("--requests", type=int, default=150_000, help="pool size of the mixed traffic")
     add("--per-protocol", type=_names, default=(), help="also gateway:<instance> (or healthz)")
     add("--per-protocol-requests", type=int, default=60_000)
-    add("--server-cpu", type=int, default=0)
-    add("--load-cpu", type=int, default=1)
+    add("--server-cpu", default="0", help="taskset CPU list of the server (and redis-server)")
+    add("--load-cpu", default="1", help="taskset CPU list of wrk")
+    add("--wallet", choices=["sqlite", "redis"], default="sqlite", help="redis: its own server")
+    add("--workers", type=_ints, default=(1,), help="comma-separated, e.g. 1,2 (redis only >1)")
     add("--work-dir", type=Path, default=DEFAULT_WORK_DIR)
     add("--out", type=Path, default=None, help="JSON lines (default loadtests/out/...)")
     add("--profile", type=Path, default=None, metavar="DIR", help="gateway under cProfile")
@@ -688,6 +825,8 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     unknown = set(args.per_protocol) - {*gen_traffic.INSTANCES, HEALTHZ}
     if unknown:
         parser.error(f"--per-protocol: unknown instances {sorted(unknown)}")
+    if max(args.workers) > 1 and args.wallet != "redis" and "gateway" in args.modes:
+        parser.error("--workers above 1 needs --wallet redis (a SQLite wallet has one writer)")
     return Options(
         reps=args.reps,
         concurrencies=args.concurrency,
@@ -707,6 +846,8 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         variants=dict(args.variant),
         quiet_wait_s=args.quiet_wait_s,
         summarize_only=args.summarize,
+        wallet=args.wallet,
+        workers=args.workers,
     )
 
 
