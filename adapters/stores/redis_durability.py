@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from adapters.stores.redis_link import Endpoint
@@ -59,6 +61,7 @@ async def read_durability(endpoint: Endpoint) -> ServerDurability:
         password=endpoint.password,
         socket_timeout=CHECK_TIMEOUT_S,
         socket_connect_timeout=CHECK_TIMEOUT_S,
+        retry=Retry(NoBackoff(), 0),  # start-up fails at once; whoever starts it retries
     )
     try:
         config = await client.config_get("append*")

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from adapters.stores.redis_link import Endpoint, Link, ReplyError
 from adapters.stores.redis_lua import LIBRARY_SOURCE
@@ -33,6 +35,7 @@ async def load_library(masters: Sequence[Endpoint]) -> None:
             password=endpoint.password,
             socket_timeout=LOAD_TIMEOUT_S,
             socket_connect_timeout=LOAD_TIMEOUT_S,
+            retry=Retry(NoBackoff(), 0),
         )
         try:
             await client.function_load(LIBRARY_SOURCE, replace=True)
