@@ -600,7 +600,8 @@ def _one_line(r: Mapping[str, Any]) -> str:
     return (
         f"rep {r['rep']} {r['case']:>24}: {r['req_s']:>8.0f} req/s  p50/p99/p999 "
         f"{r['p50_ms']:.2f}/{r['p99_ms']:.2f}/{r['p999_ms']:.2f} ms  {r['server_us_per_req']:.0f} "
-        f"µs/req (loop {r['loop_thread_us_per_req']:.0f}, redis {r.get('redis_us_per_req', 0):.0f}) srv {r['server_cores']:.2f} "
+        f"µs/req (loop {r['loop_thread_us_per_req']:.0f}, "
+        f"redis {r.get('redis_us_per_req', 0):.0f}) srv {r['server_cores']:.2f} "
         f"wrk {r['wrk_cores']:.2f} foreign {r['foreign_cores']:.2f}  "
         f"not-ok {r['not_ok_share']:.2%} exhausted {r['exhausted']}"
         f"{verify}{noisy}"
