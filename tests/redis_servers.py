@@ -24,6 +24,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -45,6 +46,7 @@ CLUSTER_MASTERS = 3
 SLOTS = 16_384
 CLUSTER_NODE_TIMEOUT_MS = 5_000
 _PR_SET_PDEATHSIG = 1
+_CLUSTER_CLIENT: Any = redis.RedisCluster
 
 
 def free_port() -> int:
@@ -174,6 +176,11 @@ class RedisCluster:
     def flush(self) -> None:
         for node in self.nodes:
             node.flush()
+
+    def client(self) -> Any:
+        """A synchronous cluster client (typed `Any`: redis-py's annotations of
+        `RedisCluster` differ across the releases the floors allow)."""
+        return _CLUSTER_CLIENT(host="127.0.0.1", port=self.nodes[0].port)
 
     def stop(self) -> None:
         for node in self.nodes:

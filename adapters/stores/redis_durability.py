@@ -22,11 +22,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from adapters.stores.redis_clients import one_shot_client
 from adapters.stores.redis_link import Endpoint
 
 __all__ = ["EVERYSEC_LOSS", "DurabilityRefused", "ServerDurability", "check_durability"]
@@ -54,15 +52,7 @@ class ServerDurability:
 
 async def read_durability(endpoint: Endpoint) -> ServerDurability:
     """The settings of one server (CONFIG GET and INFO; one short-lived connection)."""
-    client = aioredis.Redis(
-        host=endpoint.host,
-        port=endpoint.port,
-        username=endpoint.username,
-        password=endpoint.password,
-        socket_timeout=CHECK_TIMEOUT_S,
-        socket_connect_timeout=CHECK_TIMEOUT_S,
-        retry=Retry(NoBackoff(), 0),  # start-up fails at once; whoever starts it retries
-    )
+    client = one_shot_client(endpoint, CHECK_TIMEOUT_S)
     try:
         config = await client.config_get("append*")
         config.update(await client.config_get("maxmemory-policy"))

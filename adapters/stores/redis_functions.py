@@ -13,10 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-
+from adapters.stores.redis_clients import one_shot_client
 from adapters.stores.redis_link import Endpoint, Link, ReplyError
 from adapters.stores.redis_lua import LIBRARY_SOURCE
 
@@ -28,15 +25,7 @@ LOAD_TIMEOUT_S = 10.0
 async def load_library(masters: Sequence[Endpoint]) -> None:
     """`FUNCTION LOAD REPLACE` the wallet library on each master."""
     for endpoint in masters:
-        client = aioredis.Redis(
-            host=endpoint.host,
-            port=endpoint.port,
-            username=endpoint.username,
-            password=endpoint.password,
-            socket_timeout=LOAD_TIMEOUT_S,
-            socket_connect_timeout=LOAD_TIMEOUT_S,
-            retry=Retry(NoBackoff(), 0),
-        )
+        client = one_shot_client(endpoint, LOAD_TIMEOUT_S)
         try:
             await client.function_load(LIBRARY_SOURCE, replace=True)
         finally:

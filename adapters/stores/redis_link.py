@@ -3,11 +3,11 @@
 Every command any coroutine sends in one turn of the event loop goes out in one write
 per connection, and the replies are matched back in order: hundreds of concurrent
 wallet calls cost a few system calls per turn, not several each. Commands are packed
-and replies parsed by hiredis (the C parser redis.asyncio uses too), about 3 µs of CPU
-per command here, against some 14 µs through redis.asyncio's own pipeline (its Python command packer
-alone takes 6): a wallet step is four commands, so this is the difference between
-meeting the throughput goal and missing it. Everything off the hot path (start-up
-checks, loading functions, `verify`) uses redis.asyncio.
+and replies parsed by hiredis (the C parser redis.asyncio uses too): about 3 µs of CPU
+per command here, against some 14 µs through redis.asyncio's own pipeline, whose Python
+command packer alone takes 6. On the wallet's hot path that difference decides whether
+Redis keeps up with the embedded store. Everything off the hot path (start-up checks,
+loading functions, `verify`) uses redis.asyncio.
 
 A lost connection fails every command in flight with `LinkError`: their outcome is
 unknown, which the store answers as retryable (`StorageUnavailable`), never as a

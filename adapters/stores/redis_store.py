@@ -2,11 +2,17 @@
 
 Decide in Python, commit in Redis. A wallet call reads a snapshot of its player's keys
 (`redis_read`), runs the core's atomic step on it (`core.wallet.step.run_step`), and
-commits the writes with one call of `gg_apply_v1`, which checks that the player's
-version is still the one read and then applies every write or none (`redis_commit`).
+commits the writes with one Lua function call that checks that the player's version is
+still the one read and then applies every write or none (`redis_commit`, `redis_lua`).
 If another process changed the player in between, the call reads and decides again,
 up to `ATTEMPTS_MAX` times, then answers retryable (`StorageUnavailable`). Pure reads,
 replays and refusals that store nothing are answered from the snapshot.
+
+On one server the calls in flight share those round trips (`redis_group_commit`); a
+call the batch cannot finish, and every call on a cluster, goes the long way here
+(`_apply`), which handles every case: ids held by other players, claims to make after
+the decision or to release, seq reservations, players locked by a job across slots
+(`redis_multislot`).
 
 Durable before acknowledged: the store refuses to start on a server without
 `appendonly yes` and `appendfsync always` (`redis_durability`), and Redis replies to

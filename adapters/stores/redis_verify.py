@@ -33,6 +33,7 @@ from typing import Any
 import orjson
 import redis
 
+from adapters.stores.redis_clients import sync_client
 from adapters.stores.redis_keys import (
     GROUPS,
     claim_round_key,
@@ -42,7 +43,7 @@ from adapters.stores.redis_keys import (
     split_field,
 )
 from adapters.stores.redis_lua import DUMP_GROUP, LIBRARY_SOURCE
-from adapters.stores.redis_url import RedisTarget, parse_redis_url
+from adapters.stores.redis_url import parse_redis_url
 from adapters.stores.redis_verify_player import PlayerChecks, PlayerDump
 from core.money import CurrencyTable
 
@@ -126,7 +127,7 @@ def verify_redis_wallet(
     started = time.perf_counter()
     target = parse_redis_url(url)
     report = RedisVerifyReport(target.describe())
-    client = _client(target)
+    client = sync_client(target, TIMEOUT_S)
     try:
         checks = PlayerChecks(CurrencyTable(currencies_extra), report.fail)
         house_totals: dict[str, int] = defaultdict(int)
@@ -141,18 +142,6 @@ def verify_redis_wallet(
         client.close()
     report.elapsed_s = time.perf_counter() - started
     return report
-
-
-def _client(target: RedisTarget) -> Any:
-    first = target.endpoints[0]
-    options: dict[str, Any] = {
-        "username": first.username,
-        "password": first.password,
-        "socket_timeout": TIMEOUT_S,
-    }
-    if target.cluster:  # any node answers with the slot map
-        return redis.RedisCluster(host=first.host, port=first.port, **options)
-    return redis.Redis(host=first.host, port=first.port, db=first.db, **options)
 
 
 def _dump(client: Any, keys: list[str]) -> Any:

@@ -14,7 +14,6 @@ from typing import Any
 
 import orjson
 import pytest
-import redis
 
 from adapters.stores.redis_claims import TX, claim_key
 from adapters.stores.redis_keys import group_keys, group_of, key_field, player_keys
@@ -49,8 +48,6 @@ async def _played(servers: RedisServer | RedisCluster) -> None:
 
 
 def _client(servers: RedisServer | RedisCluster) -> Any:
-    if isinstance(servers, RedisCluster):
-        return redis.RedisCluster(host="127.0.0.1", port=servers.nodes[0].port)
     return servers.client()
 
 

@@ -21,7 +21,6 @@ from collections import Counter
 from typing import Any
 
 import pytest
-import redis
 from hypothesis import seed, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
@@ -69,8 +68,6 @@ class RedisWalletMachine(WalletMachine):
         return self.loop.run_until_complete(RedisWalletStore.open(self.servers.url))
 
     def _client(self) -> Any:
-        if isinstance(self.servers, RedisCluster):
-            return redis.RedisCluster(host="127.0.0.1", port=self.servers.nodes[0].port)
         return self.servers.client()
 
     def teardown(self) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import redis
 
 from tests.redis_servers import CLUSTER_MASTERS, shared_cluster, shared_server, start_server
 
@@ -47,7 +46,7 @@ def test_the_cluster_serves_every_slot_from_three_masters() -> None:
     assert info["cluster_state"] == "ok"
     assert int(info["cluster_size"]) == CLUSTER_MASTERS  # masters serving slots
     assert int(info["cluster_slots_ok"]) == 16_384
-    with redis.RedisCluster(host="127.0.0.1", port=cluster.nodes[1].port) as client:
+    with cluster.client() as client:
         for key in ("{a}x", "{b}y", "{c}z", "plain"):
             client.set(key, key)
         assert [client.get(key) for key in ("{a}x", "{b}y", "{c}z", "plain")] == [
