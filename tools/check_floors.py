@@ -3,7 +3,7 @@
 Reads `project.dependencies` and the `dev` extra, pins each `name>=X` to `name==X` in a pip
 constraints file (extras dropped, as pip refuses them in constraints; environment markers
 kept), builds a fresh virtualenv (default `.venv-floors`), installs `-e '.[dev]'` under those
-constraints, then runs what `make check` runs there: ruff format and check, mypy,
+constraints, then runs what `make test` runs there: ruff format and check, mypy,
 lint-imports and the test suite (`-x`).
 Dependencies of the dependencies are not pinned: pip picks what it would pick for a user.
 
