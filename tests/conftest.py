@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import gc
+import os
+import stat
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -30,6 +32,21 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now_s += seconds
+
+
+def file_mode(path: Path) -> int:
+    """The permission bits of `path` (0o600, 0o700, ...)."""
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """A umask that keeps every bit: code under test must set its modes itself."""
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
 
 
 @pytest.fixture

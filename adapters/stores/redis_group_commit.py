@@ -199,7 +199,7 @@ class GroupCommit:
             )  # fmt: skip
         except (MissingKeys, SeqsExhausted) as missing:
             if isinstance(missing, MissingKeys):
-                _want_more(job.wanted, missing)
+                job.wanted.add_missing(missing)
             job.settle(None)
             return False
         parts = build_parts(step.writes, view, job.commands[0].player_id)
@@ -249,13 +249,3 @@ def _answer(job: Job) -> None:
 def _fail(jobs: list[Job], error: Exception) -> None:
     for job in jobs:
         job.fail(error)
-
-
-def _want_more(wanted: Wanted, missing: MissingKeys) -> None:
-    for key in missing.txs:
-        wanted.txs.setdefault(key, None)
-    for key in missing.rounds:
-        wanted.rounds.setdefault(key, None)
-    for player_id in missing.players:
-        if player_id not in wanted.players:
-            wanted.players.append(player_id)

@@ -29,7 +29,7 @@ from adapters.stores.redis_functions import Functions
 from adapters.stores.redis_keys import key_field, player_keys, session_key
 from adapters.stores.redis_link import Link, ReplyError
 from adapters.stores.redis_lua import READ, SNAPSHOT
-from adapters.stores.redis_view import PlayerState, SnapshotView, TxKey
+from adapters.stores.redis_view import MissingKeys, PlayerState, SnapshotView, TxKey
 from core.model import CloseRound, Credit, Debit, Rollback, WalletCommand
 
 __all__ = [
@@ -57,6 +57,16 @@ class Wanted:
     txs: dict[TxKey, str | None] = field(default_factory=dict)
     rounds: dict[TxKey, str | None] = field(default_factory=dict)
     session_token: str | None = None
+
+    def add_missing(self, missing: MissingKeys) -> None:
+        """Also read what a planning pass asked for and the snapshot did not hold."""
+        for key in missing.txs:
+            self.txs.setdefault(key, None)
+        for key in missing.rounds:
+            self.rounds.setdefault(key, None)
+        for player_id in missing.players:
+            if player_id not in self.players:
+                self.players.append(player_id)
 
 
 def wanted_by(commands: Sequence[WalletCommand], session_token: str | None) -> Wanted:

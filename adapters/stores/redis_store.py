@@ -309,7 +309,7 @@ class RedisWalletStore:
                 new_seq=self._seqs.taker(group, floor), now_us=self._clock_us(),
             )  # fmt: skip
         except MissingKeys as missing:
-            _want_more(wanted, missing)
+            wanted.add_missing(missing)
             return None
         except SeqsExhausted:  # not with SEQS_PER_COMMAND right; stay safe anyway
             return None
@@ -481,13 +481,3 @@ class RedisWalletStore:
             return await awaitable
         except (LinkError, ReplyError) as exc:
             raise StorageUnavailable("wallet store (Redis) did not answer") from exc
-
-
-def _want_more(wanted: Wanted, missing: MissingKeys) -> None:
-    for key in missing.txs:
-        wanted.txs.setdefault(key, None)
-    for key in missing.rounds:
-        wanted.rounds.setdefault(key, None)
-    for player_id in missing.players:
-        if player_id not in wanted.players:
-            wanted.players.append(player_id)

@@ -5,9 +5,6 @@ process umask, with looser modes of an existing wallet tightened on open."""
 from __future__ import annotations
 
 import datetime
-import os
-import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,22 +12,8 @@ import pytest
 from adapters.stores.sqlite_store import SqliteWalletStore
 from core.model import Deposit
 from core.wallet.records import PlayerRecord
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, file_mode
 from tests.contract.wallet_files import WALLET_SUFFIXES
-
-
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    """A umask that keeps every bit: the store must not rely on the process's."""
-    old = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
-def _mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 def _modes(path: Path) -> dict[str, int]:
@@ -39,7 +22,7 @@ def _modes(path: Path) -> dict[str, int]:
     for suffix in WALLET_SUFFIXES:
         part = path.with_name(path.name + suffix)
         if part.exists():
-            found[part.name] = _mode(part)
+            found[part.name] = file_mode(part)
     return found
 
 
@@ -56,7 +39,7 @@ async def test_a_new_wallet_and_its_directory_are_the_owners_only(
     path = tmp_path / "data" / "wallet.db"
     store = await SqliteWalletStore.open(path, clock_us=clock.micros)
     try:
-        assert _mode(path.parent) == 0o700
+        assert file_mode(path.parent) == 0o700
         assert _modes(path) == {"wallet.db": 0o600, "wallet.db-wal": 0o600, "wallet.db-shm": 0o600}
         await _write(store, "p1")
         assert _modes(path) == {"wallet.db": 0o600, "wallet.db-wal": 0o600, "wallet.db-shm": 0o600}
@@ -83,7 +66,7 @@ async def test_looser_modes_of_an_existing_wallet_are_tightened_on_open(
 
     store = await SqliteWalletStore.open(path, clock_us=clock.micros)
     try:
-        assert _mode(data) == 0o700
+        assert file_mode(data) == 0o700
         assert _modes(path) == {"wallet.db": 0o600, "wallet.db-wal": 0o600, "wallet.db-shm": 0o600}
         await _write(store, "p2")
     finally:

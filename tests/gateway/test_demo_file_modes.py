@@ -3,9 +3,6 @@ mode an existing secrets directory had."""
 
 from __future__ import annotations
 
-import os
-import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,20 +10,8 @@ import pytest
 from gateway import demo
 from gateway.credentials import OPERATOR_KEYS_FILE
 from gateway.settings import ProviderSettings, Settings
+from tests.conftest import file_mode
 from tests.gateway.fake_protocol import FAKE_PROTOCOLS
-
-
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    old = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
-def _mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 @pytest.mark.usefixtures("open_umask")
@@ -43,8 +28,8 @@ def test_demo_secrets_and_their_directories_are_the_owners_only(tmp_path: Path) 
         },
     )
     demo.prepare(settings, print, protocols=FAKE_PROTOCOLS)
-    assert _mode(data) == 0o700
-    assert _mode(data / "secrets") == 0o700
-    assert _mode(data / "secrets" / "fake") == 0o700
-    assert _mode(data / OPERATOR_KEYS_FILE) == 0o600
-    assert _mode(data / "secrets" / "fake" / "hmac_key") == 0o600
+    assert file_mode(data) == 0o700
+    assert file_mode(data / "secrets") == 0o700
+    assert file_mode(data / "secrets" / "fake") == 0o700
+    assert file_mode(data / OPERATOR_KEYS_FILE) == 0o600
+    assert file_mode(data / "secrets" / "fake" / "hmac_key") == 0o600
