@@ -522,13 +522,21 @@ class SmallCachesWalletMachine(WalletMachine):
 def test_the_sqlite_wallet_answers_exactly_like_the_reference_model(
     machine: type[WalletMachine],
 ) -> None:
+    run_model(machine, SETTINGS, steps_min=STEPS_MIN)
+
+
+def run_model(
+    machine: type[RuleBasedStateMachine], run_settings: settings, *, steps_min: int
+) -> None:
+    """Run `machine` under a printed seed (`HYPOTHESIS_SEED` to choose it), report what
+    it exercised, and fail if fewer than `steps_min` steps ran. Any store's model test."""
     chosen = os.environ.get("HYPOTHESIS_SEED")
     run_seed = int(chosen) if chosen else random.getrandbits(64)
     print(f"wallet model: HYPOTHESIS_SEED={run_seed}")
     _Stats.steps = _Stats.calls = _Stats.restarts = 0
     _Stats.answers.clear()
     try:
-        run_state_machine_as_test(seed(run_seed)(machine), settings=SETTINGS)
+        run_state_machine_as_test(seed(run_seed)(machine), settings=run_settings)
     except BaseException as exc:
         exc.add_note(f"reproduce with HYPOTHESIS_SEED={run_seed}")
         raise
@@ -537,4 +545,4 @@ def test_the_sqlite_wallet_answers_exactly_like_the_reference_model(
         f"{_Stats.restarts} restarts, seed {run_seed}"
     )
     print(f"wallet model answers: {dict(_Stats.answers.most_common())}")
-    assert _Stats.steps >= STEPS_MIN, f"only {_Stats.steps} steps ran"
+    assert _Stats.steps >= steps_min, f"only {_Stats.steps} steps ran"

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 from collections import Counter
 from typing import Any
 
 import pytest
-from hypothesis import seed, settings
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis import settings
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from adapters.stores.redis_keys import group_keys, group_of, player_keys
 from adapters.stores.redis_lua import DUMP_GROUP
@@ -146,20 +145,4 @@ class ClusterMachine(RedisWalletMachine):
 def test_the_redis_wallet_answers_exactly_like_the_reference_model(
     machine: type[RedisWalletMachine],
 ) -> None:
-    chosen = os.environ.get("HYPOTHESIS_SEED")
-    run_seed = int(chosen) if chosen else random.getrandbits(64)
-    print(f"wallet model: HYPOTHESIS_SEED={run_seed}")
-    stats = sqlite_model._Stats
-    stats.steps = stats.calls = stats.restarts = 0
-    stats.answers.clear()
-    try:
-        run_state_machine_as_test(seed(run_seed)(machine), settings=SETTINGS)
-    except BaseException as exc:
-        exc.add_note(f"reproduce with HYPOTHESIS_SEED={run_seed}")
-        raise
-    print(
-        f"wallet model: {stats.steps} steps, {stats.calls} store calls, "
-        f"{stats.restarts} restarts, seed {run_seed}"
-    )
-    print(f"wallet model answers: {dict(stats.answers.most_common())}")
-    assert stats.steps >= STEPS_MIN, f"only {stats.steps} steps ran"
+    sqlite_model.run_model(machine, SETTINGS, steps_min=STEPS_MIN)
