@@ -25,6 +25,7 @@ __all__ = [
     "OPERATOR_KEY",
     "STARTUP_TIMEOUT_S",
     "Served",
+    "alive",
     "free_port",
     "gamegate_command",
     "gateway_env",
@@ -42,6 +43,15 @@ _LISTENING = re.compile(
 )
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$")
 """A sample line; label values may hold braces (route patterns do)."""
+
+
+def alive(pid: int) -> bool:
+    """Running: not gone, and not a zombie nobody has reaped yet."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def gamegate_command() -> list[str]:

@@ -26,6 +26,7 @@ import pytest
 from gateway.worker import WORKER_HEADER
 from tests.system.served import (
     STARTUP_TIMEOUT_S,
+    alive,
     free_port,
     gamegate_command,
     gateway_env,
@@ -99,11 +100,11 @@ def test_the_supervisor_restarts_a_killed_worker_and_stops_them_on_sigterm(
         os.kill(first, signal.SIGKILL)
         wait_until(lambda: _worker_pid(served.url) != first, 20, "a new worker answers")
         second = _worker_pid(served.url)
-        assert not _alive(first)
+        assert not alive(first)
         with served.client() as api:
             assert api.get("/v1/players/nobody/balance").headers[WORKER_HEADER] == "0"
         assert served.stop() == 0
-        assert not _alive(second), "the supervisor exits after its workers"
+        assert not alive(second), "the supervisor exits after its workers"
     log = served.out.read_text()
     assert '"event":"worker_exited_unexpectedly"' in log
     assert '"event":"worker_restarting"' in log
@@ -147,7 +148,7 @@ def test_a_worker_stops_by_itself_when_its_supervisor_is_killed(tmp_path: Path) 
         worker = _worker_pid(served.url)
         served.process.kill()
         served.process.wait()
-        wait_until(lambda: not _alive(worker), 15, "the orphaned worker exits")
+        wait_until(lambda: not alive(worker), 15, "the orphaned worker exits")
 
 
 # -- helpers --------------------------------------------------------------------------
@@ -163,15 +164,6 @@ def _worker_pid(url: str) -> int:
     assert health["worker"] == 0, health
     pid: int = health["pid"]
     return pid
-
-
-def _alive(pid: int) -> bool:
-    """Running (not gone, not a zombie nobody has reaped yet)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 @contextlib.contextmanager

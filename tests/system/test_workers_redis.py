@@ -22,7 +22,7 @@ import pytest
 
 from tests.redis_servers import RedisServer, shared_server
 from tests.system.provider import Operator, Provider, provider_key
-from tests.system.served import Served, free_port, gateway_env, samples, serve, wait_until
+from tests.system.served import Served, alive, free_port, gateway_env, samples, serve, wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(180)]
 
@@ -53,14 +53,6 @@ def _worker_health(metrics_port: int, index: int) -> dict[str, int]:
     return health
 
 
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
-
-
 def test_two_workers_share_the_port_and_each_counts_its_own_requests(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
@@ -86,7 +78,7 @@ def test_two_workers_share_the_port_and_each_counts_its_own_requests(
         assert served.process.pid not in pids, "the supervisor serves nothing itself"
         assert served.stop() == 0
         for pid in pids:
-            assert not _alive(pid), "every worker has exited when the supervisor has"
+            assert not alive(pid), "every worker has exited when the supervisor has"
 
 
 def test_a_worker_killed_under_load_is_restarted_and_nothing_acknowledged_is_lost(
@@ -97,7 +89,7 @@ def test_a_worker_killed_under_load_is_restarted_and_nothing_acknowledged_is_los
         key = provider_key(tmp_path / "data")
         outcome = asyncio.run(_load_with_a_kill(served.url, key, metrics_port))
         assert outcome.killed_pid != outcome.restarted_pid
-        assert not _alive(outcome.killed_pid)
+        assert not alive(outcome.killed_pid)
         assert outcome.answered_by_the_other_meanwhile > 0, "the other worker kept answering"
         assert outcome.real_minor == outcome.funded_minor - outcome.staked_minor
         assert outcome.ok_bets == outcome.acknowledged
