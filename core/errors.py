@@ -17,7 +17,8 @@
     │   ├── KycRequired
     │   └── Underage                  younger than the minimum age (18, or the market's)
     ├── ComplianceRefused
-    │   ├── GameNotAllowed            vertical/game not allowed in the player's market
+    │   ├── GameNotAllowed            vertical/game not allowed in the player's market, or the
+    │   │                             game is not certified for it or not made for the device
     │   ├── StakeAboveLimit
     │   ├── GameCycleTooFast
     │   └── LimitReached              a responsible-gaming limit (loss, wager, session)
@@ -30,6 +31,11 @@
     │   ├── AlreadyRolledBack         the referenced transaction was reversed (or tombstoned)
     │   ├── AlreadySettled            a bet that a credit settled can no longer be rolled back
     │   └── ConflictingReplay         same idempotency key, different payload; nothing applied
+    ├── CatalogueRefused              the game catalogue's own rules
+    │   ├── GameNotFound              no game with this key in the catalogue
+    │   ├── GameUnavailable           disabled, retired, or switched off for the brand
+    │   ├── FeedInvalid               a provider game feed that cannot be read; nothing applied
+    │   └── RetirementGuarded         a feed would retire too many games; needs confirmation
     └── RetryableError
         └── StorageUnavailable        the store could not confirm durability; outcome unknown
 
@@ -46,11 +52,15 @@ __all__ = [
     "AlreadyRolledBack",
     "AlreadySettled",
     "BadSignature",
+    "CatalogueRefused",
     "ComplianceRefused",
     "ConflictingReplay",
     "CurrencyMismatch",
+    "FeedInvalid",
     "GameCycleTooFast",
     "GameNotAllowed",
+    "GameNotFound",
+    "GameUnavailable",
     "GatewayError",
     "InsufficientFunds",
     "InvalidAmount",
@@ -65,6 +75,7 @@ __all__ = [
     "ReferenceNotFound",
     "ReplayedRequest",
     "RequestRejected",
+    "RetirementGuarded",
     "RetryableError",
     "RoundClosed",
     "SelfExcluded",
@@ -108,6 +119,10 @@ class Reason(enum.StrEnum):
     ALREADY_ROLLED_BACK = "already_rolled_back"
     ALREADY_SETTLED = "already_settled"
     CONFLICTING_REPLAY = "conflicting_replay"
+    GAME_NOT_FOUND = "game_not_found"
+    GAME_UNAVAILABLE = "game_unavailable"
+    FEED_INVALID = "feed_invalid"
+    RETIREMENT_GUARDED = "retirement_guarded"
     STORAGE_UNAVAILABLE = "storage_unavailable"
 
 
@@ -266,6 +281,34 @@ class ConflictingReplay(WalletRefused):
     """The idempotency key is taken by a different payload. Nothing is applied or stored."""
 
     reason = Reason.CONFLICTING_REPLAY
+
+
+class CatalogueRefused(GatewayError):
+    """The catalogue's own rules: which games exist, may be launched, or may be synced."""
+
+
+class GameNotFound(CatalogueRefused):
+    reason = Reason.GAME_NOT_FOUND
+
+
+class GameUnavailable(CatalogueRefused):
+    """The game exists but is disabled, retired, or switched off for the player's brand."""
+
+    reason = Reason.GAME_UNAVAILABLE
+
+
+class FeedInvalid(CatalogueRefused):
+    """A provider game feed that cannot be read as a whole; the message names the record
+    and field. Nothing of the feed is applied."""
+
+    reason = Reason.FEED_INVALID
+
+
+class RetirementGuarded(CatalogueRefused):
+    """A full feed would retire more than the allowed share of an instance's games: often
+    a partial feed from a failing provider. Applied only when confirmed."""
+
+    reason = Reason.RETIREMENT_GUARDED
 
 
 class RetryableError(GatewayError):

@@ -1,0 +1,1 @@
+"""The game catalogue: games, brand overlays, lobby queries and feed sync rules."""
