@@ -36,13 +36,20 @@ OPERATOR_KEY_LENGTH_MIN = 16
 
 
 class Role(enum.StrEnum):
-    """What an operator API key may do. `admin` may do everything, `viewer` only read."""
+    """What an operator API key may do. `admin` may do everything, `viewer` only read,
+    `lobby` (an operator's lobby front end) only read the catalogue and launch games."""
 
     ADMIN = "admin"
     VIEWER = "viewer"
+    LOBBY = "lobby"
 
-    def allows(self, *, write: bool) -> bool:
-        return self is Role.ADMIN or not write
+    def allows(self, *, write: bool, lobby: bool = False) -> bool:
+        """`lobby` marks the lobby API's handlers (catalogue reads and launch)."""
+        if self is Role.ADMIN:
+            return True
+        if self is Role.LOBBY:
+            return lobby
+        return not write
 
 
 @dataclass(frozen=True, slots=True)

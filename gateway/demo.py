@@ -24,10 +24,20 @@ from core.wallet.records import PlayerRecord
 from gateway.credentials import OPERATOR_KEYS_FILE, secret_path
 from gateway.settings import ProviderSettings, Settings
 
-__all__ = ["DEMO_BRAND", "DEMO_OPERATOR_KEY", "DEMO_PLAYERS", "DemoPlayer", "prepare", "seed"]
+__all__ = [
+    "DEMO_BRAND",
+    "DEMO_LOBBY_KEY",
+    "DEMO_OPERATOR_KEY",
+    "DEMO_PLAYERS",
+    "DemoPlayer",
+    "prepare",
+    "seed",
+]
 
 DEMO_OPERATOR_KEY = "demo-operator-key"
 """The documented operator API key of demo mode (role admin). Never use demo mode in production."""
+DEMO_LOBBY_KEY = "demo-lobby-key-0001"
+"""The documented lobby key of demo mode (role lobby: catalogue reads and launch only)."""
 DEMO_BRAND = "demo"
 DEMO_JURISDICTION = "MT"
 DEMO_DATE_OF_BIRTH = datetime.date(1990, 1, 1)
@@ -62,7 +72,7 @@ def prepare(
         _private_directory(directory)
     _write_secret(
         settings.data_dir / OPERATOR_KEYS_FILE,
-        f"# <key> <role> per line\n{DEMO_OPERATOR_KEY} admin\n".encode(),
+        f"# <key> <role> per line\n{DEMO_OPERATOR_KEY} admin\n{DEMO_LOBBY_KEY} lobby\n".encode(),
     )
     providers: dict[str, ProviderSettings] = {}
     for name, provider in settings.providers.items():

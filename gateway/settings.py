@@ -28,6 +28,8 @@ from core.money import CurrencyTable
 __all__ = [
     "ENV_PREFIX",
     "SECRET_ENV_PREFIX",
+    "CatalogueFeedSettings",
+    "CatalogueSettings",
     "ProviderSettings",
     "ServerSettings",
     "SessionSettings",
@@ -121,6 +123,25 @@ class SessionSettings(_Section):
     ttl_s: int = Field(default=3_600, ge=60, le=604_800)
 
 
+class CatalogueFeedSettings(_Section):
+    """Where an instance's game list comes from and how hard to try (`gamegate catalogue
+    sync`, `POST /v1/catalogue/instances/{instance}/sync`)."""
+
+    url: str = Field(min_length=1)
+    """An http(s) URL, or a file path (relative to the data directory)."""
+    format: str = Field(default="gamegate_json", pattern=r"^[a-z0-9_]{1,32}$")
+    """`gamegate_json`, `gamegate_csv`, `hub88`, `pragmatic` (`adapters.catalogue.feeds`)."""
+    method: Literal["GET", "POST"] = "GET"
+    timeout_s: float = Field(default=10.0, gt=0, le=300)
+    """Per attempt: connect, each read, and the whole transfer."""
+    retries_max: int = Field(default=3, ge=0, le=10)
+    """Further attempts after a timeout, a connection error, a 5xx or a 429."""
+    feed_bytes_max: int = Field(default=67_108_864, ge=1_024, le=1_073_741_824)
+    retire_share_max: float = Field(default=0.2, ge=0, le=1)
+    """A full feed that would retire more than this share of the instance's listed games
+    is refused unless confirmed: a provider's partial list must not empty a lobby."""
+
+
 class ProviderSettings(_Section):
     """One provider instance: a protocol, its options and where its secrets live."""
 
@@ -131,6 +152,27 @@ class ProviderSettings(_Section):
     """Protocol options, passed to the adapter as they are."""
     secret_files: dict[str, str] = Field(default_factory=dict)
     """Secret name -> file path; relative paths are relative to the data directory."""
+    catalogue: CatalogueFeedSettings | None = None
+    """The instance's game feed; None: games arrive only by import."""
+    launch_url: str = ""
+    """Template of the provider's game URL for `POST /v1/launch`, e.g.
+    `https://games.example/{code}?token={token}&lang={language}&device={device}&mode={mode}`.
+    Fields: code, game, token (empty in demo mode), mode, language, device, currency,
+    market, brand, return_url, each URL-encoded. An absolute http(s) URL or a site path."""
+
+
+class CatalogueSettings(_Section):
+    url: str = ""
+    """The catalogue store; empty: `catalogue.db` in the data directory (its own file,
+    so the wallet file keeps its single writer)."""
+    reload_interval_s: float = Field(default=2.0, ge=0.05, le=3_600)
+    """How often each gateway process checks whether another one changed the catalogue."""
+    lobby_max_age_s: int = Field(default=60, ge=0, le=86_400)
+    """`Cache-Control: private, max-age=` of lobby answers; 0 makes clients revalidate."""
+    new_games_days: int = Field(default=60, ge=1, le=3_650)
+    """The automatic `new` category: games released within this many days."""
+    answers_cached_max: int = Field(default=4_096, ge=0, le=1_000_000)
+    """Lobby answers kept per catalogue version (a repeat query is served from memory)."""
 
 
 class Settings(BaseSettings):
@@ -150,6 +192,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     wallet: WalletSettings = WalletSettings()
     sessions: SessionSettings = SessionSettings()
+    catalogue: CatalogueSettings = CatalogueSettings()
     brands: dict[str, FundingOrder] = Field(default_factory=dict)
     """Brand name -> the order in which a bet consumes real and bonus money."""
     currencies_extra: dict[str, int] = Field(default_factory=dict)

@@ -34,7 +34,7 @@ def _bearer_key(request: web.Request) -> str | None:
     return key if key and key.isascii() and key.isprintable() else None
 
 
-def _refusal(request: web.Request, *, write: bool) -> web.Response | None:
+def _refusal(request: web.Request, *, write: bool, lobby: bool) -> web.Response | None:
     key = _bearer_key(request)
     role = None if key is None else request.app[OPERATOR_KEYS].role(key)
     if role is None:
@@ -45,19 +45,21 @@ def _refusal(request: web.Request, *, write: bool) -> web.Response | None:
             "a valid operator API key is required (Authorization: Bearer <key>)",
             headers={"WWW-Authenticate": 'Bearer realm="gamegate"'},
         )
-    if not role.allows(write=write):
+    if not role.allows(write=write, lobby=lobby):
         request[REQUEST_INFO].outcome = "forbidden"
         return error_response(403, "forbidden", f"role {role.value!r} may not do this")
     return None
 
 
-def operator_handler(*, write: bool) -> Callable[[Handler], Handler]:
-    """Authorize, run, and turn refusals into JSON errors with their stable codes."""
+def operator_handler(*, write: bool, lobby: bool = False) -> Callable[[Handler], Handler]:
+    """Authorize, run, and turn refusals into JSON errors with their stable codes.
+
+    `lobby` opens the handler to lobby keys too (the lobby API: catalogue and launch)."""
 
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def guarded(request: web.Request) -> web.StreamResponse:
-            refusal = _refusal(request, write=write)
+            refusal = _refusal(request, write=write, lobby=lobby)
             if refusal is not None:
                 return refusal
             try:
