@@ -37,7 +37,8 @@
     │   ├── FeedInvalid               a provider game feed that cannot be read; nothing applied
     │   └── RetirementGuarded         a feed would retire too many games; needs confirmation
     └── RetryableError
-        └── StorageUnavailable        the store could not confirm durability; outcome unknown
+        ├── StorageUnavailable        the store could not confirm durability; outcome unknown
+        └── FeedUnavailable           a provider game feed could not be fetched; nothing applied
 
 Adapters map these to their protocol's codes in one table each (MRO lookup). A refusal
 of a money command is stored under its idempotency key, so a retry gets the same answer.
@@ -57,6 +58,7 @@ __all__ = [
     "ConflictingReplay",
     "CurrencyMismatch",
     "FeedInvalid",
+    "FeedUnavailable",
     "GameCycleTooFast",
     "GameNotAllowed",
     "GameNotFound",
@@ -124,6 +126,7 @@ class Reason(enum.StrEnum):
     FEED_INVALID = "feed_invalid"
     RETIREMENT_GUARDED = "retirement_guarded"
     STORAGE_UNAVAILABLE = "storage_unavailable"
+    FEED_UNAVAILABLE = "feed_unavailable"
 
 
 class GatewayError(Exception):
@@ -321,6 +324,13 @@ class StorageUnavailable(RetryableError):
     """The store failed or timed out; the caller must retry with the same id."""
 
     reason = Reason.STORAGE_UNAVAILABLE
+
+
+class FeedUnavailable(RetryableError):
+    """A provider game feed could not be fetched (connection, timeout, HTTP status, size);
+    the catalogue is unchanged and a later sync may succeed."""
+
+    reason = Reason.FEED_UNAVAILABLE
 
 
 def _all_subclasses(cls: type[GatewayError]) -> list[type[GatewayError]]:
