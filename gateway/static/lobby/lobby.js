@@ -7,6 +7,7 @@ const FUN_START_CENTS = 100000; // fun play starts with 1000.00 play money
 const HISTORY_MAX = 10;
 
 const $ = (selector) => document.querySelector(selector);
+let walletCurrency = "EUR"; // the shown player's, for stake ranges in the lobby
 
 async function call(path, body) {
   const options = body === undefined ? {} : {
@@ -39,6 +40,7 @@ async function showBalance(player) {
   try {
     const balance = await call(`/lobby/api/balance?player=${encodeURIComponent(player)}`);
     $("#balance").textContent = `${balance.total} ${balance.currency}`;
+    walletCurrency = balance.currency;
   } catch (error) {
     $("#balance").textContent = "unavailable";
     showError(error);
@@ -60,7 +62,9 @@ function lobbyState() {
 }
 
 function gamesQuery(state, cursor) {
-  const query = new URLSearchParams({ market: state.market, device: state.device });
+  const query = new URLSearchParams({
+    market: state.market, device: state.device, currency: walletCurrency,
+  });
   if (state.q) query.set("q", state.q);
   for (const vertical of state.vertical) query.append("vertical", vertical);
   if (state.provider) query.set("provider", state.provider);
@@ -125,7 +129,7 @@ async function launch(game, state, button) {
     const url = new URL(launched.url, location.href);
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("bad launch URL");
     sessionStorage.setItem("player", state.player);
-    sessionStorage.setItem(`title:${game.key}`, game.title);
+    sessionStorage.setItem(`game:${game.key}`, JSON.stringify({ title: game.title, stake: game.stake }));
     location.assign(url.href);
   } catch (error) {
     showError(error);
@@ -193,6 +197,15 @@ function formatCents(value) {
   return `${sign}${digits.slice(0, -2)}.${digits.slice(-2)}`;
 }
 
+function keepStakes(range) {
+  // Offer only the stakes the game takes (its range in the lobby's currency).
+  const options = [...$("#stake").options];
+  const fits = options.filter((o) => cents(o.value) >= cents(range.min) && cents(o.value) <= cents(range.max));
+  if (fits.length === 0) return;
+  for (const option of options) if (!fits.includes(option)) option.remove();
+  if (!fits.some((option) => option.selected)) fits[0].selected = true;
+}
+
 function startGame() {
   const params = new URLSearchParams(location.search);
   const game = params.get("game") || "";
@@ -204,7 +217,9 @@ function startGame() {
 
   const [instance, ...rest] = game.split(":");
   const code = rest.join(":");
-  const title = sessionStorage.getItem(`title:${game}`) || code || "Demo game";
+  const known = JSON.parse(sessionStorage.getItem(`game:${game}`) || "{}");
+  const title = known.title || code || "Demo game";
+  if (known.stake) keepStakes(known.stake);
   $("#title").textContent = title;
   document.title = `${title} · gamegate demo`;
   if (instance && code) {
