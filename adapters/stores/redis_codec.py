@@ -136,10 +136,10 @@ def token_digest(token: str) -> str:
 
 def session_fields(s: SessionRecord) -> list[str | int]:
     """HSET pairs of a session hash (a hash, so that `gg_end_session` can shorten its
-    expiry in place)."""
+    expiry in place). `dv`, the device, came later: a hash without it reads as ''."""
     return [
         "p", s.player_id, "pr", s.provider, "g", s.game_id, "c", s.currency,
-        "e", s.expires_at_us, "cr", s.created_at_us,
+        "e", s.expires_at_us, "cr", s.created_at_us, "dv", s.device,
     ]  # fmt: skip
 
 
@@ -150,7 +150,7 @@ def decode_session(token: str, flat: list[bytes]) -> SessionRecord | None:
     v = dict(zip(flat[::2], flat[1::2], strict=True))
     return SessionRecord(
         token, v[b"p"].decode(), v[b"pr"].decode(), v[b"g"].decode(), v[b"c"].decode(),
-        int(v[b"e"]), int(v[b"cr"]),
+        int(v[b"e"]), int(v[b"cr"]), v.get(b"dv", b"").decode(),
     )  # fmt: skip
 
 

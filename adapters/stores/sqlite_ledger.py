@@ -28,6 +28,8 @@ from typing import Any
 from adapters.stores.sqlite_player_chains import PlayerChains
 from adapters.stores.sqlite_prefetch import SELECT_ROUNDS, SELECT_TXS, load_keyed, load_players
 from adapters.stores.sqlite_schema import (
+    SESSION_COLUMNS,
+    SESSION_INSERT,
     TX_COLUMNS,
     player_from_row,
     player_to_row,
@@ -343,9 +345,7 @@ class SqliteLedger:
 
     def create_session(self, session: SessionRecord) -> None:
         """Stored under the token's digest: the file never holds a token that could bet."""
-        self._conn.execute(
-            "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)", session_to_row(session)
-        )
+        self._conn.execute(SESSION_INSERT, session_to_row(session))
 
     def rotate_session(self, old_token: str, new: SessionRecord) -> None:
         old = self.session(old_token)
@@ -364,7 +364,7 @@ class SqliteLedger:
         if cached is not None:
             return cached
         row = self._conn.execute(
-            "SELECT * FROM sessions WHERE token_sha256 = ?", (token_digest(token),)
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE token_sha256 = ?", (token_digest(token),)
         ).fetchone()
         if row is None:
             return None

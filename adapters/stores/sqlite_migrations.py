@@ -20,7 +20,7 @@ from adapters.stores.sqlite_schema import (
 )
 from core.wallet.chain import GENESIS_HASH, link_hash
 
-__all__ = ["migrate", "migrate_2_to_3", "migrate_3_to_4"]
+__all__ = ["migrate", "migrate_2_to_3", "migrate_3_to_4", "migrate_4_to_5"]
 
 _log = structlog.get_logger("gamegate.sqlite")
 
@@ -38,6 +38,9 @@ def migrate(conn: sqlite3.Connection) -> None:
         version = 3
     if version == 3:
         migrate_3_to_4(conn)
+        version = 4
+    if version == 4:
+        migrate_4_to_5(conn)
 
 
 def migrate_2_to_3(conn: sqlite3.Connection) -> None:
@@ -101,6 +104,20 @@ def migrate_3_to_4(conn: sqlite3.Connection) -> None:
     busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     if busy:  # a reader (gamegate verify) held old frames; the next checkpoint copies them
         _log.warning("wallet_migration_checkpoint_busy")
+
+
+def migrate_4_to_5(conn: sqlite3.Connection) -> None:
+    """Record on each session the device its game was launched on. Sessions opened
+    before are of an unknown device: ''. One transaction, and no row is rewritten:
+    SQLite reads the default for rows stored before the column was added."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("ALTER TABLE sessions ADD COLUMN device TEXT NOT NULL DEFAULT ''")
+        conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _key_sessions_by_digest(conn: sqlite3.Connection) -> None:

@@ -13,6 +13,8 @@ from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxReco
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SESSION_COLUMNS",
+    "SESSION_INSERT",
     "SNAPSHOT_SEQ_KEY",
     "TX_COLUMNS",
     "TX_INSERT",
@@ -31,8 +33,9 @@ __all__ = [
     "tx_to_row",
 ]
 
-SCHEMA_VERSION = 4
-"""4: sessions are keyed by the SHA-256 of their token (`sessions.token_sha256`), never
+SCHEMA_VERSION = 5
+"""5: sessions record the device the game was launched on (`sessions.device`, '' when
+unknown). 4: sessions are keyed by the SHA-256 of their token (`sessions.token_sha256`), never
 the token itself, and every transaction has a currency (version 3 stored refused and
 tombstone rollbacks with ''). 3: per-player chains (`txs.prev_player_seq`,
 `player_heads`) replace the `txs_by_player` index, and `accounts` and `player_heads` are
@@ -73,7 +76,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     game_id TEXT NOT NULL,
     currency TEXT NOT NULL,
     expires_at_us INTEGER NOT NULL,
-    created_at_us INTEGER NOT NULL
+    created_at_us INTEGER NOT NULL,
+    device TEXT NOT NULL DEFAULT ''  -- 'desktop', 'mobile'; '' when unknown
 ) WITHOUT ROWID;
 
 -- Balances: SUM(entries.amount_minor) over the entries with seq up to meta's
@@ -157,6 +161,11 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 """
 
+SESSION_COLUMNS = (
+    "token_sha256, player_id, provider, game_id, currency, expires_at_us, created_at_us, device"
+)
+"""The columns of `session_to_row` and `session_from_row`, in their order."""
+SESSION_INSERT = f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 TX_COLUMNS = (
     "seq, provider, tx_id, kind, player_id, currency, amount_minor, real_delta_minor, "
     "bonus_delta_minor, round_id, ref_tx_id, fingerprint, status, reason, detail, created_at_us"
@@ -235,7 +244,7 @@ def token_digest(token: str) -> str:
 def session_to_row(session: SessionRecord) -> tuple[Any, ...]:
     return (
         token_digest(session.token), session.player_id, session.provider, session.game_id,
-        session.currency, session.expires_at_us, session.created_at_us,
+        session.currency, session.expires_at_us, session.created_at_us, session.device,
     )  # fmt: skip
 
 
@@ -243,7 +252,7 @@ def session_from_row(token: str, row: tuple[Any, ...]) -> SessionRecord:
     """The session stored under `token`'s digest; the file does not hold the token."""
     return SessionRecord(
         token=token, player_id=row[1], provider=row[2], game_id=row[3], currency=row[4],
-        expires_at_us=row[5], created_at_us=row[6],
+        expires_at_us=row[5], created_at_us=row[6], device=row[7],
     )  # fmt: skip
 
 

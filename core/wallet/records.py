@@ -64,6 +64,10 @@ class SessionRecord:
     currency: str
     expires_at_us: int
     created_at_us: int
+    device: str = ""
+    """Where the game was launched: a `core.catalogue.game.Device` value ("desktop",
+    "mobile"), or "" when unknown (sessions opened before devices were recorded, or
+    without one). A plain string, so the wallet does not depend on the catalogue."""
 
 
 class Entry(NamedTuple):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.stores.sqlite_schema import SCHEMA_VERSION
 from adapters.stores.sqlite_store import SqliteWalletStore
 from adapters.stores.sqlite_verify import (
     CHECK_BALANCES,
@@ -186,7 +187,9 @@ def test_a_file_of_another_schema_version_is_refused_with_what_to_do(
     wallet: Path, tmp_path: Path
 ) -> None:
     copy = _tampered(wallet, tmp_path, "UPDATE meta SET value = '2' WHERE key = 'schema_version'")
-    with pytest.raises(RuntimeError, match="schema version 2, this build verifies 4"):
+    with pytest.raises(
+        RuntimeError, match=f"schema version 2, this build verifies {SCHEMA_VERSION};"
+    ):
         verify_wallet(copy)
 
 

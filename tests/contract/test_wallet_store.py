@@ -674,3 +674,29 @@ class TestSessions:
         assert await store.get_session("tok-later") is None
         created = await make_session("tok-later", "p1", provider=P)
         assert await store.get_session("tok-later") == created
+
+    async def test_a_session_keeps_the_device_it_was_opened_on(
+        self, store: WalletStore, make_player: MakePlayer, make_session: MakeSession
+    ) -> None:
+        await make_player("p1")
+        unknown = await make_session("tok-unknown", "p1", provider=P)
+        assert unknown.device == ""
+        mobile = dataclasses.replace(unknown, token="tok-mobile", device="mobile")
+        await store.create_session(mobile)
+        assert await store.get_session("tok-mobile") == mobile
+        assert await store.get_session("tok-unknown") == unknown
+
+    async def test_a_rotated_session_has_the_device_of_the_new_record(
+        self, store: WalletStore, make_player: MakePlayer, make_session: MakeSession
+    ) -> None:
+        await make_player("p1")
+        opened = await make_session("tok-old", "p1", provider=P)
+        old = dataclasses.replace(opened, token="tok-desktop", device="desktop")
+        await store.create_session(old)
+        new = dataclasses.replace(
+            old, token="tok-rotated", created_at_us=old.created_at_us + 5, device="mobile"
+        )
+        await store.rotate_session("tok-desktop", new)
+        assert await store.get_session("tok-rotated") == new
+        ended = await store.get_session("tok-desktop")
+        assert ended == dataclasses.replace(old, expires_at_us=new.created_at_us)

@@ -14,7 +14,7 @@ from pathlib import Path
 from adapters.stores.sqlite_schema import TX_COLUMNS, tx_from_row
 from core.wallet.chain import GENESIS_HASH, link_hash
 
-__all__ = ["downgrade_to_version_3", "raw_bytes", "relink"]
+__all__ = ["downgrade_to_version_3", "downgrade_to_version_4", "raw_bytes", "relink"]
 
 WALLET_SUFFIXES = ("", "-wal", "-shm")
 
@@ -25,12 +25,27 @@ _NO_CURRENCY_ROWS = (
 that found nothing to reverse, and the tombstones they left."""
 
 
+def downgrade_to_version_4(path: Path) -> None:
+    """Turn a closed wallet file into what schema version 4 wrote: sessions without a
+    device column (its values are lost)."""
+    with sqlite3.connect(path) as conn:
+        _drop_session_devices(conn)
+        conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+
+
+def _drop_session_devices(conn: sqlite3.Connection) -> None:
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
+    if "device" in columns:
+        conn.execute("ALTER TABLE sessions DROP COLUMN device")
+
+
 def downgrade_to_version_3(path: Path, tokens: Mapping[str, str] = {}) -> None:
     """Turn a closed wallet file into what schema version 3 wrote: refused and tombstone
     rollbacks (and their tombstones) with currency '' and the hash chain over that, and
     the session tokens in clear under `sessions.token` (`tokens`: each stored key, a
-    SHA-256 hex digest, to the clear token it stands for)."""
+    SHA-256 hex digest, to the clear token it stands for), and no session device."""
     with sqlite3.connect(path) as conn:
+        _drop_session_devices(conn)
         conn.execute(f"UPDATE txs SET currency = '' WHERE {_NO_CURRENCY_ROWS}")
         relink(conn)
         columns = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
