@@ -34,6 +34,7 @@ from gateway.demo_lobby.provider import DemoProvider, DemoRefusal
 from gateway.demo_lobby.tiles import tile_svg
 from gateway.keys import CLOCK, SETTINGS
 from gateway.responses import error_response, json_response
+from gateway.routes.fallback import expect_continue
 from gateway.settings import Settings
 
 __all__ = ["DEMO_LOBBY", "DemoLobby", "add_demo_lobby_routes"]
@@ -133,16 +134,17 @@ def add_demo_lobby_routes(
     lobby = DemoLobby(base_url, rng)
     app[DEMO_LOBBY] = lobby
     app.cleanup_ctx.append(lobby.running)
+    expect = expect_continue  # as every route of the gateway (`gateway.routes.fallback`)
     app.router.add_routes(
         [
-            web.get("/lobby", _page("lobby"), name="demo-lobby"),
-            web.get("/lobby/play", _page("play"), name="demo-lobby-play"),
-            web.get("/lobby/static/{name}", _asset),
-            web.get("/lobby/images/{instance}/{code:.+}.svg", _tile),
-            web.get("/lobby/api/games", _games),
-            web.get("/lobby/api/balance", _balance),
-            web.post("/lobby/api/launch", _launch),
-            web.post("/lobby/api/spin", _spin),
+            web.get("/lobby", _page("lobby"), name="demo-lobby", expect_handler=expect),
+            web.get("/lobby/play", _page("play"), expect_handler=expect),
+            web.get("/lobby/static/{name}", _asset, expect_handler=expect),
+            web.get("/lobby/images/{instance}/{code:.+}.svg", _tile, expect_handler=expect),
+            web.get("/lobby/api/games", _games, expect_handler=expect),
+            web.get("/lobby/api/balance", _balance, expect_handler=expect),
+            web.post("/lobby/api/launch", _launch, expect_handler=expect),
+            web.post("/lobby/api/spin", _spin, expect_handler=expect),
         ]
     )
 
