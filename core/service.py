@@ -16,9 +16,7 @@ from typing import Protocol, TypeVar
 
 from core.errors import (
     CurrencyMismatch,
-    PlayerBlocked,
     PlayerNotFound,
-    SelfExcluded,
     SessionExpired,
     SessionInvalid,
     StorageUnavailable,
@@ -28,12 +26,12 @@ from core.model import (
     CloseRound,
     Credit,
     Debit,
-    PlayerStatus,
     Rollback,
     TxOutcome,
     WalletCommand,
 )
 from core.money import CurrencyTable
+from core.pam import check_may_play
 from core.time_limits import SharedTimeLimit, TimeLimitExpired
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 from core.wallet.store import DebitGuard, WalletStore
@@ -168,10 +166,7 @@ class WalletService:
                 raise SessionExpired("session expired")
         if debit.currency != player.currency:
             raise CurrencyMismatch(f"player's wallet is in {player.currency}")
-        if player.status is PlayerStatus.SELF_EXCLUDED:
-            raise SelfExcluded("player is self-excluded")
-        if player.status is not PlayerStatus.ACTIVE:
-            raise PlayerBlocked("player account is not active")
+        check_may_play(player)
         for policy in self._debit_policies:
             policy.check(player, session, debit)
 

@@ -90,7 +90,6 @@ from core.errors import (
     InvalidAmount,
     InvalidRequest,
     LimitReached,
-    PlayerBlocked,
     PlayerError,
     PlayerInDebt,
     PlayerNotFound,
@@ -98,7 +97,6 @@ from core.errors import (
     RequestRejected,
     RetryableError,
     RoundClosed,
-    SelfExcluded,
     SessionExpired,
     SessionInvalid,
     StakeAboveLimit,
@@ -107,7 +105,8 @@ from core.errors import (
     WalletRefused,
     lookup_by_mro,
 )
-from core.model import Balance, Credit, CreditKind, Debit, PlayerStatus, Rollback, TxOutcome
+from core.model import Balance, Credit, CreditKind, Debit, Rollback, TxOutcome
+from core.pam import check_may_play
 
 __all__ = ["DEFAULT_BODY_BYTES_MAX", "STATUS_BY_ERROR", "Hub88Adapter", "demo_secrets"]
 
@@ -286,10 +285,7 @@ class Hub88Adapter:
     async def _info(self, data: Mapping[str, Any]) -> _Reply:
         request = validate(UserInfoRequest, data)
         player = await self._service.player(request.user)
-        if player.status is PlayerStatus.SELF_EXCLUDED:
-            raise SelfExcluded("player is self-excluded")
-        if player.status is not PlayerStatus.ACTIVE:
-            raise PlayerBlocked(f"player account is {player.status.value}")
+        check_may_play(player)
         extra = {"sub_partner_id": player.brand, "birth_date": player.date_of_birth.isoformat()}
         return _Reply(Status.OK, "ok", extra=extra)
 

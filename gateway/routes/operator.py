@@ -18,13 +18,12 @@ from core.errors import (
     CurrencyMismatch,
     InvalidAmount,
     InvalidRequest,
-    PlayerBlocked,
     ReferenceNotFound,
-    SelfExcluded,
     Underage,
 )
-from core.model import BonusGrant, Deposit, FundingOrder, PlayerStatus, Withdrawal
+from core.model import BonusGrant, Deposit, FundingOrder, Withdrawal
 from core.money import minor_from_decimal
+from core.pam import check_may_play
 from core.wallet.records import PlayerRecord, SessionRecord
 from gateway.keys import ADAPTERS, CLOCK, REQUEST_INFO, SERVICE, SETTINGS
 from gateway.responses import json_response
@@ -169,7 +168,7 @@ async def create_session(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     request[REQUEST_INFO].player_id = body.player_id
     player = await service.player(body.player_id)
-    _check_can_play(player)
+    check_may_play(player)
     now_us = request.app[CLOCK].micros()
     session = SessionRecord(
         token=secrets.token_urlsafe(24),
@@ -191,13 +190,6 @@ def _session_ttl_s(requested_s: int | None, ttl_s_max: int) -> int:
     if not 1 <= requested_s <= ttl_s_max:
         raise InvalidRequest(f"ttl_s: must be a whole number of seconds from 1 to {ttl_s_max}")
     return requested_s
-
-
-def _check_can_play(player: PlayerRecord) -> None:
-    if player.status is PlayerStatus.SELF_EXCLUDED:
-        raise SelfExcluded("player is self-excluded")
-    if player.status is not PlayerStatus.ACTIVE:
-        raise PlayerBlocked("player account is not active")
 
 
 @operator_handler(write=False)
