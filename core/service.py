@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from core.catalogue.game import Game, GameKey
 from core.errors import (
     CurrencyMismatch,
     PlayerNotFound,
@@ -36,16 +37,29 @@ from core.time_limits import SharedTimeLimit, TimeLimitExpired
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 from core.wallet.store import DebitGuard, WalletStore
 
-__all__ = ["DebitPolicy", "SessionView", "WalletService"]
+__all__ = ["DebitPolicy", "GameLookup", "SessionView", "WalletService"]
 
 DEFAULT_STORE_TIMEOUT_S = 5.0
 _T = TypeVar("_T")
 
 
 class DebitPolicy(Protocol):
-    """A compliance rule on bets (jurisdiction, responsible gaming). Raise to refuse."""
+    """A compliance rule on bets (jurisdiction, responsible gaming). Raise to refuse.
 
-    def check(self, player: PlayerRecord, session: SessionRecord | None, debit: Debit) -> None: ...
+    `game` is the catalogue's record of the session's game (vertical, features, markets),
+    None for a debit without a session or a game the catalogue does not hold."""
+
+    def check(
+        self,
+        player: PlayerRecord,
+        session: SessionRecord | None,
+        game: Game | None,
+        debit: Debit,
+    ) -> None: ...
+
+
+GameLookup = Callable[[GameKey], Game | None]
+"""The served catalogue's game by key (`CatalogueIndex.game`, read at call time)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +81,7 @@ class WalletService:
         clock_us: Callable[[], int],
         *,
         debit_policies: Sequence[DebitPolicy] = (),
+        games: GameLookup | None = None,
         store_timeout_s: float = DEFAULT_STORE_TIMEOUT_S,
     ) -> None:
         assert store_timeout_s > 0
@@ -74,6 +89,7 @@ class WalletService:
         self.currencies = currencies
         self._clock_us = clock_us
         self._debit_policies = tuple(debit_policies)
+        self._games = games
         self._store_time_limit = SharedTimeLimit(store_timeout_s)
 
     # -- sessions and players ------------------------------------------------
@@ -167,8 +183,16 @@ class WalletService:
         if debit.currency != player.currency:
             raise CurrencyMismatch(f"player's wallet is in {player.currency}")
         check_may_play(player)
-        for policy in self._debit_policies:
-            policy.check(player, session, debit)
+        if self._debit_policies:
+            game = self.game_of(session)
+            for policy in self._debit_policies:
+                policy.check(player, session, game, debit)
+
+    def game_of(self, session: SessionRecord | None) -> Game | None:
+        """The catalogue's record of the session's game, when there is one."""
+        if session is None or self._games is None:
+            return None
+        return self._games(GameKey(session.provider, session.game_id))
 
     async def _timed(self, awaitable: Awaitable[_T]) -> _T:
         """Await a store call within the time limit; a timeout is an unknown outcome.

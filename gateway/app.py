@@ -8,11 +8,16 @@ cannot work (an unknown protocol, a missing secret) fail here, before anything s
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import UTC, date, datetime
 from types import MappingProxyType
 
+import structlog
 from aiohttp import web
 
+from adapters.catalogue.open import open_catalogue_store
 from adapters.providers.base import (
     AdapterContext,
     MeteredNonceCache,
@@ -24,13 +29,26 @@ from adapters.providers.base import (
 from adapters.providers.nonces import MemoryNonceCache
 from adapters.providers.registry import PROTOCOLS, AdapterFactory, ProtocolSpec
 from adapters.stores.open import open_wallet_store
+from core.catalogue.index import CatalogueIndex
+from core.catalogue.live import LiveCatalogue
 from core.money import CurrencyTable
 from core.service import WalletService
 from core.wallet.store import WalletStore
 from gateway.clock import Clock, SystemClock
 from gateway.credentials import instance_secrets, load_operator_keys
-from gateway.keys import ADAPTERS, CLOCK, METRICS, OPERATOR_KEYS, SERVICE, SETTINGS, STORE
-from gateway.metrics import Metrics
+from gateway.keys import (
+    ADAPTERS,
+    CATALOGUE,
+    CLOCK,
+    LOBBY_ANSWERS,
+    METRICS,
+    OPERATOR_KEYS,
+    SERVICE,
+    SETTINGS,
+    STORE,
+)
+from gateway.lobby_answers import LobbyAnswers
+from gateway.metrics import CatalogueStats, Metrics
 from gateway.middleware import build_middlewares
 from gateway.routes import add_routes
 from gateway.settings import Settings, SettingsError
@@ -45,6 +63,7 @@ through by forgetting one early. Enough for 1,600 signed requests/s per instance
 gamegate's default window (600 s)."""
 
 Secrets = dict[str, dict[str, bytes]]
+_log = structlog.get_logger("gamegate.catalogue")
 
 
 def enabled_providers(settings: Settings) -> list[str]:
@@ -83,9 +102,60 @@ def create_app(
     app[METRICS] = metrics
     app[OPERATOR_KEYS] = load_operator_keys(settings)
     factories = {name: protocols[settings.providers[name].protocol].factory for name in secrets}
+    app.cleanup_ctx.append(_catalogue(settings, clock, metrics))
     app.cleanup_ctx.append(_wallet(settings, clock, metrics, factories, secrets))
     add_routes(app)
     return app
+
+
+def _catalogue(
+    settings: Settings, clock: Clock, metrics: Metrics
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Open the catalogue store and load the index before the first request; then check
+    every `reload_interval_s` whether another process changed the catalogue."""
+
+    def today() -> date:
+        return datetime.fromtimestamp(clock.seconds(), tz=UTC).date()
+
+    def swapped(index: CatalogueIndex, build_s: float) -> None:
+        metrics.catalogue_index_build.observe(build_s)
+        _log.info("catalogue_swapped", version=index.version, games=len(index), build_s=build_s)
+
+    async def catalogue(app: web.Application) -> AsyncIterator[None]:
+        config = settings.catalogue
+        store = await open_catalogue_store(config.url, data_dir=settings.data_dir)
+        refresher: asyncio.Task[None] | None = None
+        try:
+            live = LiveCatalogue(
+                store, today=today, new_games_days=config.new_games_days, on_swap=swapped
+            )
+            await live.load()
+            app[CATALOGUE] = live
+            app[LOBBY_ANSWERS] = LobbyAnswers(config.answers_cached_max)
+            metrics.catalogue_stats = lambda: CatalogueStats(
+                live.index.version, live.index.games_by_status
+            )
+            refresher = asyncio.create_task(_refresh_forever(live, config.reload_interval_s))
+            yield
+        finally:
+            metrics.catalogue_stats = None
+            if refresher is not None:
+                refresher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await refresher
+            await store.close()
+
+    return catalogue
+
+
+async def _refresh_forever(live: LiveCatalogue, interval_s: float) -> None:
+    """A failed check is logged and retried on the next tick; the old index serves."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await live.refresh()
+        except Exception:  # noqa: BLE001 -- any store failure: keep serving, say why
+            _log.warning("catalogue_refresh_failed", exc_info=True)
 
 
 def _wallet(
@@ -99,10 +169,12 @@ def _wallet(
         store = await _open_store(settings, clock)
         metrics.wallet_stats = store.stats
         try:
+            live = app[CATALOGUE]
             service = WalletService(
                 store,
                 CurrencyTable(settings.currencies_extra),
                 clock.micros,
+                games=lambda key: live.index.game(key),
                 store_timeout_s=settings.wallet.store_timeout_s,
             )
             app[STORE] = store

@@ -3,14 +3,17 @@
 A provider instance's secrets are the files named in its `secret_files` (relative to
 the data directory), each overridden by `GAMEGATE_SECRET_<INSTANCE>_<NAME>`; a variable
 for a name that has no file adds that secret. Operator API keys are the lines
-`<key> <role>` of `<data_dir>/secrets/operator_api_keys`, or `GAMEGATE_OPERATOR_API_KEYS`
-(`key:role,key:role`), which replaces the file when set.
+`<key> <role> [name]` of `<data_dir>/secrets/operator_api_keys`, or
+`GAMEGATE_OPERATOR_API_KEYS` (`key:role,key:role`), which replaces the file when set. A
+key's name is who the audit trail says made a change; unnamed keys are named by a
+fingerprint (`key-` and 12 hex digits of the key's SHA-256), never by the key.
 """
 
 from __future__ import annotations
 
 import enum
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,7 @@ from gateway.settings import SECRET_ENV_PREFIX, Settings, SettingsError
 
 __all__ = [
     "OPERATOR_KEYS_FILE",
+    "KeyHolder",
     "OperatorKeys",
     "Role",
     "instance_secrets",
@@ -33,6 +37,7 @@ OPERATOR_KEYS_FILE = Path("secrets") / "operator_api_keys"
 SECRET_FILE_BYTES_MAX = 65_536
 OPERATOR_KEYS_MAX = 1_000
 OPERATOR_KEY_LENGTH_MIN = 16
+_KEY_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 
 
 class Role(enum.StrEnum):
@@ -53,16 +58,26 @@ class Role(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class KeyHolder:
+    role: Role
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class OperatorKeys:
     """Keys by their SHA-256, so a lookup compares digests and never the key text."""
 
-    roles_by_digest: MappingProxyType[bytes, Role]
+    holders_by_digest: MappingProxyType[bytes, KeyHolder]
+
+    def holder(self, key: str) -> KeyHolder | None:
+        return self.holders_by_digest.get(_digest(key))
 
     def role(self, key: str) -> Role | None:
-        return self.roles_by_digest.get(_digest(key))
+        holder = self.holder(key)
+        return None if holder is None else holder.role
 
     def __len__(self) -> int:
-        return len(self.roles_by_digest)
+        return len(self.holders_by_digest)
 
 
 def _digest(key: str) -> bytes:
@@ -124,8 +139,8 @@ def _read_secret_file(path: Path, key: str) -> bytes:
 
 def load_operator_keys(settings: Settings) -> OperatorKeys:
     """Operator API keys from `GAMEGATE_OPERATOR_API_KEYS`, else from the key file."""
-    pairs, source = _operator_key_pairs(settings)
-    return OperatorKeys(MappingProxyType(_roles(pairs, source)))
+    entries, source = _operator_key_entries(settings)
+    return OperatorKeys(MappingProxyType(_holders(entries, source)))
 
 
 def secret_values(settings: Settings, instances: Iterable[str]) -> list[bytes]:
@@ -133,20 +148,24 @@ def secret_values(settings: Settings, instances: Iterable[str]) -> list[bytes]:
     given provider instances and the operator API keys."""
     values = [value for name in instances for value in instance_secrets(settings, name).values()]
     values.extend(
-        key.encode("utf-8", "surrogateescape") for key, _ in _operator_key_pairs(settings)[0]
+        entry[0].encode("utf-8", "surrogateescape") for entry in _operator_key_entries(settings)[0]
     )
     return values
 
 
-def _operator_key_pairs(settings: Settings) -> tuple[list[tuple[str, str]], str]:
-    """(key, role) pairs and where they came from."""
-    pairs: list[tuple[str, str]] = []
+_KeyEntry = tuple[str, str, str]
+"""(key, role, name); the name is empty when the line gives none."""
+
+
+def _operator_key_entries(settings: Settings) -> tuple[list[_KeyEntry], str]:
+    """(key, role, name) entries and where they came from."""
+    pairs: list[_KeyEntry] = []
     if settings.operator_api_keys is not None:
         source = "operator_api_keys"
         for item in settings.operator_api_keys.get_secret_value().split(","):
             if item.strip():
                 key, _, role = item.strip().rpartition(":")
-                pairs.append((key, role))
+                pairs.append((key, role, ""))
     else:
         path = settings.data_dir / OPERATOR_KEYS_FILE
         source = str(path)
@@ -154,26 +173,33 @@ def _operator_key_pairs(settings: Settings) -> tuple[list[tuple[str, str]], str]
             text = _read_secret_file(path, "operator_api_keys").decode()
             for line in text.splitlines():
                 if line.strip() and not line.lstrip().startswith("#"):
-                    key, _, role = line.strip().partition(" ")
-                    pairs.append((key, role.strip()))
+                    key, _, rest = line.strip().partition(" ")
+                    role, _, name = rest.strip().partition(" ")
+                    pairs.append((key, role, name.strip()))
     return pairs, source
 
 
-def _roles(pairs: list[tuple[str, str]], source: str) -> dict[bytes, Role]:
-    if len(pairs) > OPERATOR_KEYS_MAX:
+def _holders(entries: list[_KeyEntry], source: str) -> dict[bytes, KeyHolder]:
+    if len(entries) > OPERATOR_KEYS_MAX:
         raise SettingsError(f"operator_api_keys: more than {OPERATOR_KEYS_MAX} keys in {source}")
-    roles: dict[bytes, Role] = {}
+    holders: dict[bytes, KeyHolder] = {}
     known = ", ".join(role.value for role in Role)
-    for index, (key, role) in enumerate(pairs, start=1):
+    for index, (key, role, name) in enumerate(entries, start=1):
         if len(key) < OPERATOR_KEY_LENGTH_MIN:
             raise SettingsError(
                 f"operator_api_keys: key {index} in {source} is shorter than "
                 f"{OPERATOR_KEY_LENGTH_MIN} characters"
             )
+        if not _KEY_NAME.match(name or "x"):
+            raise SettingsError(
+                f"operator_api_keys: key {index} in {source}: a name is 1-64 of "
+                "letters, digits, '.', '_', '-', '@'"
+            )
+        digest = _digest(key)
         try:
-            roles[_digest(key)] = Role(role)
+            holders[digest] = KeyHolder(Role(role), name or f"key-{digest.hex()[:12]}")
         except ValueError:
             raise SettingsError(
                 f"operator_api_keys: key {index} in {source} has role {role!r} (known: {known})"
             ) from None
-    return roles
+    return holders

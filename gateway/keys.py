@@ -7,17 +7,21 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from adapters.providers.base import ProviderAdapter
+from core.catalogue.live import LiveCatalogue
 from core.service import WalletService
 from core.wallet.store import WalletStore
 from gateway.clock import Clock
 from gateway.credentials import OperatorKeys
+from gateway.lobby_answers import LobbyAnswers
 from gateway.metrics import Metrics
 from gateway.request_info import RequestInfo
 from gateway.settings import Settings
 
 __all__ = [
     "ADAPTERS",
+    "CATALOGUE",
     "CLOCK",
+    "LOBBY_ANSWERS",
     "METRICS",
     "OPERATOR_KEYS",
     "REQUEST_INFO",
@@ -35,5 +39,9 @@ STORE = web.AppKey[WalletStore]("store")
 SERVICE = web.AppKey("service", WalletService)
 ADAPTERS = web.AppKey[Mapping[str, ProviderAdapter]]("adapters")
 """Provider instance name -> its adapter; built at startup, after the store opens."""
+
+CATALOGUE = web.AppKey("catalogue", LiveCatalogue)
+"""The served catalogue; loaded at startup, before the first request."""
+LOBBY_ANSWERS = web.AppKey("lobby_answers", LobbyAnswers)
 
 REQUEST_INFO = web.RequestKey("request_info", RequestInfo)

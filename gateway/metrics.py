@@ -7,8 +7,8 @@ an operator route pattern and a status code. Never a player id.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Protocol
+from collections.abc import Callable, Iterator, Mapping
+from typing import NamedTuple, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -18,7 +18,7 @@ from prometheus_client.registry import Collector
 from core.wallet.store import StoreStats
 from gateway.connections import LIMITS, ConnectionStats
 
-__all__ = ["CONTENT_TYPE", "Metrics", "NonceCacheCounts"]
+__all__ = ["CONTENT_TYPE", "CatalogueStats", "Metrics", "NonceCacheCounts"]
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 """The classic text format (what `generate_latest` writes), which every Prometheus scrapes."""
@@ -26,6 +26,11 @@ CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 DURATION_BUCKETS_S = (
     0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
+
+
+class CatalogueStats(NamedTuple):
+    version: int
+    games_by_status: Mapping[str, int]
 
 
 class NonceCacheCounts(Protocol):
@@ -61,6 +66,32 @@ class Metrics:
             ["route", "status"],
             registry=self.registry,
         )
+        self.lobby_answers = Counter(
+            "gamegate_lobby_answers",
+            "Lobby game lists by how they were served: computed, memory (the answer cache), "
+            "not_modified (304 to If-None-Match).",
+            ["served"],
+            registry=self.registry,
+        )
+        self._lobby_served = {
+            served: self.lobby_answers.labels(served)
+            for served in ("computed", "memory", "not_modified")
+        }
+        self.catalogue_syncs = Counter(
+            "gamegate_catalogue_syncs",
+            "Catalogue feed syncs by provider instance and result: applied, unchanged, "
+            "invalid, guarded, unavailable.",
+            ["provider", "result"],
+            registry=self.registry,
+        )
+        self.catalogue_index_build = Histogram(
+            "gamegate_catalogue_index_build_seconds",
+            "Time to read the catalogue and build a new lobby index (then swapped in whole).",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+            registry=self.registry,
+        )
+        self.catalogue_stats: Callable[[], CatalogueStats] | None = None
+        """Set while the catalogue is loaded: its version and games by status."""
         self.requests_in_flight = 0
         """HTTP requests being handled right now: a plain count (the event loop's own),
         read at scrape time, so a request costs no gauge lock."""
@@ -71,6 +102,7 @@ class Metrics:
         """Provider instance -> its nonce memory, for those whose protocol carries nonces."""
         self.registry.register(_ScrapeTimeCollector(self))
         self.registry.register(_ConnectionCollector(self))
+        self.registry.register(_CatalogueCollector(self))
         self._provider_series: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
         """Labelled children by label values: `labels()` validates and locks on every call,
         which is most of the cost per provider callback. Bounded like the labels are."""
@@ -89,6 +121,9 @@ class Metrics:
         requests, duration = series
         requests.inc()
         duration.observe(duration_s)
+
+    def observe_lobby_answer(self, served: str) -> None:
+        self._lobby_served[served].inc()
 
     def observe_operator(self, route: str, status: int) -> None:
         self.operator_requests.labels(route, str(status)).inc()
@@ -190,5 +225,39 @@ class _ConnectionCollector(Collector):
                 "Client connections closed by a limit: header_read, body_read, "
                 "keepalive_idle, connections_max.",
                 labels=["limit"],
+            ),
+        )
+
+
+class _CatalogueCollector(Collector):
+    """The served catalogue's version and its games by status, read at scrape time."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        version, games = self._families()
+        source = self._metrics.catalogue_stats
+        if source is not None:
+            stats = source()
+            version.add_metric([], stats.version)
+            for status, count in sorted(stats.games_by_status.items()):
+                games.add_metric([status], count)
+        yield from (version, games)
+
+    def describe(self) -> Iterator[Metric]:
+        yield from self._families()
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        return (
+            GaugeMetricFamily(
+                "gamegate_catalogue_version",
+                "Version of the catalogue this process serves (moves on every change).",
+            ),
+            GaugeMetricFamily(
+                "gamegate_catalogue_games",
+                "Games in the served catalogue by status: active, disabled, retired.",
+                labels=["status"],
             ),
         )

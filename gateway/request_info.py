@@ -19,3 +19,5 @@ class RequestInfo:
     operation: str | None = None
     outcome: str | None = None
     player_id: str | None = None
+    actor: str | None = None
+    """The operator API key's name (`gateway.credentials`), for the audit trail."""

@@ -21,9 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from adapters.catalogue.open import check_catalogue_url
 from adapters.stores.open import check_wallet_url
+from core.catalogue.game import MARKET_PATTERN
 from core.model import FundingOrder
 from core.money import CurrencyTable
+from gateway.launch_urls import check_launch_url
 
 __all__ = [
     "ENV_PREFIX",
@@ -140,6 +143,17 @@ class CatalogueFeedSettings(_Section):
     retire_share_max: float = Field(default=0.2, ge=0, le=1)
     """A full feed that would retire more than this share of the instance's listed games
     is refused unless confirmed: a provider's partial list must not empty a lobby."""
+    markets_default: frozenset[str] = frozenset()
+    """Markets the instance's games are certified for when its feed does not say (a
+    Pragmatic list has no such field): the operator's contract with the provider."""
+
+    @field_validator("markets_default")
+    @classmethod
+    def _market_codes(cls, markets: frozenset[str]) -> frozenset[str]:
+        for market in markets:
+            if not MARKET_PATTERN.match(market):
+                raise ValueError(f"{market!r} is not an ISO 3166 market code (MT, CA-ON)")
+        return markets
 
 
 class ProviderSettings(_Section):
@@ -160,17 +174,32 @@ class ProviderSettings(_Section):
     Fields: code, game, token (empty in demo mode), mode, language, device, currency,
     market, brand, return_url, each URL-encoded. An absolute http(s) URL or a site path."""
 
+    @field_validator("launch_url")
+    @classmethod
+    def _launch_url_template(cls, template: str) -> str:
+        return check_launch_url(template) if template else template
+
 
 class CatalogueSettings(_Section):
     url: str = ""
     """The catalogue store; empty: `catalogue.db` in the data directory (its own file,
     so the wallet file keeps its single writer)."""
+
+    @field_validator("url")
+    @classmethod
+    def _known_store(cls, url: str) -> str:
+        check_catalogue_url(url)
+        return url
+
     reload_interval_s: float = Field(default=2.0, ge=0.05, le=3_600)
     """How often each gateway process checks whether another one changed the catalogue."""
     lobby_max_age_s: int = Field(default=60, ge=0, le=86_400)
     """`Cache-Control: private, max-age=` of lobby answers; 0 makes clients revalidate."""
     new_games_days: int = Field(default=60, ge=1, le=3_650)
     """The automatic `new` category: games released within this many days."""
+    import_bytes_max: int = Field(default=67_108_864, ge=1_024, le=1_073_741_824)
+    """A feed uploaded to the import endpoint, decoded. Its raw body still has to fit
+    `server.request_body_bytes_max`: send a large feed gzip-compressed."""
     answers_cached_max: int = Field(default=4_096, ge=0, le=1_000_000)
     """Lobby answers kept per catalogue version (a repeat query is served from memory)."""
 

@@ -115,5 +115,6 @@ def session_json(session: SessionRecord) -> JsonObject:
         "provider": session.provider,
         "game_id": session.game_id,
         "currency": session.currency,
+        "device": session.device or None,
         "expires_at": iso_utc(session.expires_at_us),
     }

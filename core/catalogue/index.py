@@ -133,6 +133,11 @@ class CatalogueIndex:
         self._overlays = overlays
         self._brands: OrderedDict[str, _BrandView] = OrderedDict()
         self._searches: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self.games_by_status: Mapping[str, int] = {
+            status.value: sum(1 for game in ordered if game.status is status)
+            for status in GameStatus
+        }
+        self._everything = (1 << len(ordered)) - 1
         self.verticals = self._values("vertical:")
         self.instances = self._values("instance:")
         self.features = self._values("feature:")
@@ -169,7 +174,7 @@ class CatalogueIndex:
     def overlay(self, brand: str) -> BrandOverlay | None:
         return self._overlays.get(brand)
 
-    def playable(self, key: GameKey, *, brand: str, market: str, device: Device) -> Game:
+    def playable(self, key: GameKey, *, brand: str, market: str, device: Device | None) -> Game:
         """The game if the brand may list and launch it here, else the refusal."""
         game = self.game(key)
         if game is None:
@@ -201,7 +206,7 @@ class CatalogueIndex:
             base &= ~self._any_of("feature:", (f.value for f in query.features_excluded))
         if query.studios:
             base &= self._any_of("studio:", query.studios)
-        everything = (1 << len(self._games)) - 1
+        everything = self._everything
         by_vertical = self._any_of("vertical:", query.verticals) if query.verticals else everything
         by_instance = self._any_of("instance:", query.providers) if query.providers else everything
         result = base & by_vertical & by_instance

@@ -37,9 +37,10 @@ _CURSOR_LENGTH_MAX = 256
 
 
 def refusal(
-    game: Game, overlay: BrandOverlay | None, market: str, device: Device
+    game: Game, overlay: BrandOverlay | None, market: str, device: Device | None
 ) -> GatewayError | None:
-    """Why `game` may not be listed or launched for this brand, market and device."""
+    """Why `game` may not be listed or launched for this brand, market and device (any
+    device when None: a session opened without naming one)."""
     if game.status is not GameStatus.ACTIVE:
         return GameUnavailable(f"game {game.key} is {game.status.value}")
     if overlay is not None and (
@@ -48,7 +49,7 @@ def refusal(
         return GameUnavailable(f"game {game.key} is switched off for brand {overlay.brand!r}")
     if market not in game.markets:
         return GameNotAllowed(f"game {game.key} is not certified for market {market}")
-    if device not in game.devices:
+    if device is not None and device not in game.devices:
         return GameNotAllowed(f"game {game.key} is not made for {device.value}")
     return None
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from core.catalogue.game import Game, GameKey
 from core.catalogue.overlay import BrandOverlay, OverlayChange
+from core.catalogue.sync import SyncHistoryEntry
 
 __all__ = ["AuditEntry", "CatalogueSnapshot", "CatalogueStore", "SyncReport"]
 
@@ -95,6 +96,12 @@ class CatalogueStore(Protocol):
 
     async def audit(self, brand: str, *, limit: int, before_seq: int | None) -> list[AuditEntry]:
         """The brand's overlay changes, newest first."""
+        ...
+
+    async def sync_history(
+        self, limit: int, *, instance: str | None = None
+    ) -> list[SyncHistoryEntry]:
+        """Applied syncs, newest first (refused ones change nothing and are not kept)."""
         ...
 
     async def close(self) -> None: ...

@@ -1,11 +1,15 @@
-"""The route table: ops endpoints, the operator API and provider callbacks."""
+"""The route table: ops endpoints, the operator and lobby APIs and provider callbacks."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.routes.brands import add_brand_routes
+from gateway.routes.catalogue import import_feed, sync_feed, sync_history
 from gateway.routes.fallback import expect_continue, fallback_route
 from gateway.routes.health import healthz, metrics, readyz
+from gateway.routes.launch import launch
+from gateway.routes.lobby import game_detail, list_games
 from gateway.routes.operator import add_operator_routes
 from gateway.routes.providers import provider_callback
 
@@ -25,5 +29,17 @@ def add_routes(app: web.Application) -> None:
             ),
         ]
     )
-    add_operator_routes(app, expect_handler=expect_continue)
+    add_operator_routes(app, expect_handler=expect)
+    instance = "/v1/catalogue/instances/{instance}"
+    app.router.add_routes(
+        [
+            web.get("/v1/lobby/games", list_games, expect_handler=expect),
+            web.get("/v1/lobby/games/{key:.+}", game_detail, expect_handler=expect),
+            web.post("/v1/launch", launch, expect_handler=expect),
+            web.post(f"{instance}/sync", sync_feed, expect_handler=expect),
+            web.post(f"{instance}/import", import_feed, expect_handler=expect),
+            web.get("/v1/catalogue/syncs", sync_history, expect_handler=expect),
+        ]
+    )
+    add_brand_routes(app, expect_handler=expect)
     app.router.add_routes([fallback_route()])

@@ -17,9 +17,11 @@ from gateway.errors import gateway_error_response
 from gateway.keys import OPERATOR_KEYS, REQUEST_INFO
 from gateway.responses import error_response
 
-__all__ = ["Handler", "operator_handler"]
+__all__ = ["ExpectHandler", "Handler", "operator_handler"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ExpectHandler = Callable[[web.Request], Awaitable[None]]
+"""aiohttp's `Expect: 100-continue` hook (every route takes `expect_continue`)."""
 
 _BEARER = "bearer "
 
@@ -36,8 +38,8 @@ def _bearer_key(request: web.Request) -> str | None:
 
 def _refusal(request: web.Request, *, write: bool, lobby: bool) -> web.Response | None:
     key = _bearer_key(request)
-    role = None if key is None else request.app[OPERATOR_KEYS].role(key)
-    if role is None:
+    holder = None if key is None else request.app[OPERATOR_KEYS].holder(key)
+    if holder is None:
         request[REQUEST_INFO].outcome = "unauthorized"
         return error_response(
             401,
@@ -45,9 +47,10 @@ def _refusal(request: web.Request, *, write: bool, lobby: bool) -> web.Response 
             "a valid operator API key is required (Authorization: Bearer <key>)",
             headers={"WWW-Authenticate": 'Bearer realm="gamegate"'},
         )
-    if not role.allows(write=write, lobby=lobby):
+    if not holder.role.allows(write=write, lobby=lobby):
         request[REQUEST_INFO].outcome = "forbidden"
-        return error_response(403, "forbidden", f"role {role.value!r} may not do this")
+        return error_response(403, "forbidden", f"role {holder.role.value!r} may not do this")
+    request[REQUEST_INFO].actor = holder.name
     return None
 
 

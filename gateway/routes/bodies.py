@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from core.catalogue.game import Device
 from core.errors import InvalidAmount, InvalidRequest
 from gateway.body import read_body
 from gateway.keys import SETTINGS
 
-__all__ = ["CashierBody", "NewPlayerBody", "NewSessionBody", "parse_body"]
+__all__ = [
+    "CashierBody",
+    "Identifier",
+    "LaunchBody",
+    "NewPlayerBody",
+    "NewSessionBody",
+    "StrictBody",
+    "parse_body",
+]
 
 Identifier = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")
@@ -26,35 +35,57 @@ Identifier = Annotated[
 """Player, brand and game ids: printable, no spaces, short enough for every protocol."""
 
 
-class _Body(BaseModel):
+class StrictBody(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class NewPlayerBody(_Body):
+Market = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
+"""ISO 3166-1 alpha-2, optionally with a subdivision: `MT`, `GB`, `US-NJ`, `CA-ON`."""
+
+
+class NewPlayerBody(StrictBody):
     player_id: Identifier
     brand: Identifier
-    jurisdiction: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
-    """ISO 3166-1 alpha-2, optionally with a subdivision: `MT`, `GB`, `US-NJ`, `CA-ON`."""
+    jurisdiction: Market
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,8}$")]
     date_of_birth: date = Field(strict=True)
     """`YYYY-MM-DD` only (strict: no timestamps)."""
 
 
-class CashierBody(_Body):
+class CashierBody(StrictBody):
     amount: str
     """Decimal text in major units (`"12.50"`); a JSON number is refused, never rounded."""
     currency: str | None = None
 
 
-class NewSessionBody(_Body):
+class NewSessionBody(StrictBody):
     player_id: Identifier
-    game_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    game_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    """The provider's game code: with `provider`, a game in the catalogue."""
     provider: Identifier
+    device: Device | None = None
     ttl_s: int | None = Field(default=None, strict=True)
     """Seconds the token is valid, at most `sessions.ttl_s` (the default)."""
 
 
-_B = TypeVar("_B", bound=_Body)
+class LaunchBody(StrictBody):
+    game: Annotated[str, StringConstraints(min_length=3, max_length=130)]
+    """The catalogue key, `<provider instance>:<game code>`."""
+    mode: Literal["real", "demo"] = "real"
+    player_id: Identifier | None = None
+    """Required for real play; none in demo (fun) mode."""
+    device: Device
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] = "en"
+    return_url: Annotated[str, StringConstraints(max_length=2_048)] | None = None
+    """Where the game's lobby/close button leads: an absolute http(s) URL."""
+    market: Market | None = None
+    """Real play: defaults to the player's market; given and different, both must allow
+    the game. Demo mode: required."""
+    brand: Identifier | None = None
+    """Demo mode: required. Real play: the player's brand (must match when given)."""
+
+
+_B = TypeVar("_B", bound=StrictBody)
 JSON_MEDIA_TYPE = "application/json"
 
 

@@ -5,14 +5,13 @@ transaction history, game sessions and round recall. JSON in and out; see README
 from __future__ import annotations
 
 import re
-import secrets
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import TypeVar
 
 from aiohttp import web
 
 from core.age import age_years
+from core.catalogue.game import GameKey
 from core.errors import (
     ConflictingReplay,
     CurrencyMismatch,
@@ -24,11 +23,13 @@ from core.errors import (
 from core.model import BonusGrant, Deposit, FundingOrder, Withdrawal
 from core.money import minor_from_decimal
 from core.pam import check_may_play
-from core.wallet.records import PlayerRecord, SessionRecord
-from gateway.keys import ADAPTERS, CLOCK, REQUEST_INFO, SERVICE, SETTINGS
+from core.wallet.records import PlayerRecord
+from gateway.keys import ADAPTERS, CATALOGUE, CLOCK, REQUEST_INFO, SERVICE, SETTINGS
 from gateway.responses import json_response
-from gateway.routes._guard import Handler, operator_handler
+from gateway.routes._guard import ExpectHandler, Handler, operator_handler
 from gateway.routes.bodies import CashierBody, NewPlayerBody, NewSessionBody, parse_body
+from gateway.routes.launch import open_game_session
+from gateway.routes.query import query_whole_number
 from gateway.views import balance_json, player_json, round_json, session_json, tx_json
 
 __all__ = ["add_operator_routes"]
@@ -38,13 +39,10 @@ TRANSACTIONS_PAGE_MAX = 500
 DATE_OF_BIRTH_MIN = date(1900, 1, 1)
 AGE_YEARS_MIN = 18
 """The floor in every market; a market's own higher minimum comes with its rules."""
-_ASCII_WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
-"""With `fullmatch`: `str.isdecimal` also takes Arabic-Indic and other Unicode digits."""
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 _T = TypeVar("_T")
 
 CashierCommand = type[Deposit] | type[Withdrawal] | type[BonusGrant]
-ExpectHandler = Callable[[web.Request], Awaitable[None]]
 
 
 def _player_id(request: web.Request) -> str:
@@ -135,8 +133,8 @@ async def balance(request: web.Request) -> web.Response:
 async def transactions(request: web.Request) -> web.Response:
     """Newest first; pass `next_before` as `before` for the next page (null: no more)."""
     player_id = _player_id(request)
-    limit = _query_int(request, "limit", TRANSACTIONS_PAGE_MAX) or TRANSACTIONS_PAGE_DEFAULT
-    before = _query_int(request, "before", 2**63 - 1)
+    limit = query_whole_number(request, "limit", TRANSACTIONS_PAGE_MAX) or TRANSACTIONS_PAGE_DEFAULT
+    before = query_whole_number(request, "before", 2**63 - 1)
     service = request.app[SERVICE]
     await service.player(player_id)
     records = await service.transactions(player_id, limit=limit + 1, before_seq=before)
@@ -148,38 +146,25 @@ async def transactions(request: web.Request) -> web.Response:
     return json_response(shown)
 
 
-def _query_int(request: web.Request, name: str, high: int) -> int | None:
-    text = request.query.get(name)
-    if text is None:
-        return None
-    if not _ASCII_WHOLE_NUMBER.fullmatch(text) or not 1 <= int(text) <= high:
-        raise InvalidRequest(f"{name}: must be a whole number from 1 to {high}")
-    return int(text)
-
-
 @operator_handler(write=True)
 async def create_session(request: web.Request) -> web.Response:
-    """A game session token for a configured provider instance, valid `sessions.ttl_s`
-    or the shorter `ttl_s` the body asks for."""
+    """A game session token for a catalogue game, valid `sessions.ttl_s` or the shorter
+    `ttl_s` the body asks for. The game must be one the player's brand may offer in the
+    player's market (and on the device, when named): the rule the lobby lists by."""
     body = await parse_body(request, NewSessionBody)
     if body.provider not in request.app[ADAPTERS]:
         raise InvalidRequest("provider: not a configured, enabled provider instance")
     ttl_s = _session_ttl_s(body.ttl_s, request.app[SETTINGS].sessions.ttl_s)
-    service = request.app[SERVICE]
     request[REQUEST_INFO].player_id = body.player_id
-    player = await service.player(body.player_id)
+    player = await request.app[SERVICE].player(body.player_id)
     check_may_play(player)
-    now_us = request.app[CLOCK].micros()
-    session = SessionRecord(
-        token=secrets.token_urlsafe(24),
-        player_id=player.player_id,
-        provider=body.provider,
-        game_id=body.game_id,
-        currency=player.currency,
-        expires_at_us=now_us + ttl_s * 1_000_000,
-        created_at_us=now_us,
+    game = request.app[CATALOGUE].index.playable(
+        GameKey(body.provider, body.game_id),
+        brand=player.brand,
+        market=player.jurisdiction,
+        device=body.device,
     )
-    await service.create_session(session)
+    session = await open_game_session(request, player, game, body.device, ttl_s)
     return json_response(session_json(session), status=201)
 
 

@@ -22,6 +22,7 @@ from adapters.providers.base import AdapterContext, ProviderRequest, ProviderRes
 from adapters.providers.evolution import EvolutionAdapter, demo_secrets
 from adapters.providers.evolution_wire import parse_amount
 from adapters.stores.sqlite_store import SqliteWalletStore
+from core.catalogue.game import Game
 from core.errors import InvalidAmount, StakeAboveLimit
 from core.model import Debit, PlayerStatus
 from core.money import Currency, CurrencyTable
@@ -445,7 +446,11 @@ class TestSettlement:
     ) -> None:
         class MaxStake:
             def check(
-                self, player: PlayerRecord, session: SessionRecord | None, debit: Debit
+                self,
+                player: PlayerRecord,
+                session: SessionRecord | None,
+                game: Game | None,
+                debit: Debit,
             ) -> None:
                 if debit.amount_minor > 100:
                     raise StakeAboveLimit("stake above 1.00")

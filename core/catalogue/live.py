@@ -1,0 +1,140 @@
+"""The catalogue a gateway process serves: the current index, swapped whole on change.
+
+Lobby requests read `index` and never wait: a sync or an overlay change writes to the
+store first, then a new index is built in small steps (the event loop serves requests
+between them) and replaces the old one in a single assignment. Other processes sharing
+the store notice the new version on their next `refresh` and rebuild the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from core.catalogue.game import Game, GameKey
+from core.catalogue.index import CatalogueIndex, build_steps
+from core.catalogue.overlay import (
+    CATEGORY_GAMES_MAX,
+    PINNED_GAMES_MAX,
+    TITLE_LENGTH_MAX,
+    CategoryGames,
+    GameSwitch,
+    GameTitle,
+    OverlayChange,
+    PinnedOrder,
+)
+from core.catalogue.store import AuditEntry, CatalogueStore, SyncReport
+from core.errors import GameNotFound, InvalidRequest
+
+__all__ = ["IndexSwapped", "LiveCatalogue"]
+
+IndexSwapped = Callable[[CatalogueIndex, float], None]
+"""Called after each swap with the new index and the seconds its build took."""
+
+
+class LiveCatalogue:
+    def __init__(
+        self,
+        store: CatalogueStore,
+        *,
+        today: Callable[[], date],
+        new_games_days: int,
+        on_swap: IndexSwapped | None = None,
+    ) -> None:
+        self.store = store
+        self._today = today
+        self._new_games_days = new_games_days
+        self._on_swap = on_swap
+        self._index: CatalogueIndex | None = None
+        self._built_on: date | None = None
+        self._loading = asyncio.Lock()
+
+    @property
+    def index(self) -> CatalogueIndex:
+        assert self._index is not None, "load() runs at start-up, before any request"
+        return self._index
+
+    async def load(self) -> CatalogueIndex:
+        """Read the store and swap in a fresh index (one build at a time)."""
+        async with self._loading:
+            started = time.perf_counter()
+            snapshot = await self.store.snapshot()
+            today = self._today()
+            built = None
+            for step in build_steps(snapshot, today=today, new_games_days=self._new_games_days):
+                built = step
+                await asyncio.sleep(0)
+            assert built is not None
+            self._index, self._built_on = built, today
+            if self._on_swap is not None:
+                self._on_swap(built, time.perf_counter() - started)
+            return built
+
+    async def refresh(self) -> bool:
+        """Rebuild when another process changed the store, or the day (and with it the
+        `new` category) moved on; True if the index was swapped."""
+        version = await self.store.version()
+        if self._index is not None and version == self._index.version:
+            if self._built_on == self._today():
+                return False
+        await self.load()
+        return True
+
+    async def sync(
+        self,
+        instance: str,
+        games: Sequence[Game],
+        *,
+        full: bool,
+        source: str,
+        retire_share_max: float,
+        confirmed: bool,
+        at_us: int,
+    ) -> SyncReport:
+        report = await self.store.sync(
+            instance,
+            games,
+            full=full,
+            source=source,
+            retire_share_max=retire_share_max,
+            confirmed=confirmed,
+            at_us=at_us,
+        )
+        if report.applied:
+            await self.load()
+        return report
+
+    async def change_overlay(
+        self, brand: str, change: OverlayChange, *, actor: str, at_us: int
+    ) -> AuditEntry:
+        """Check the change names known games, store and audit it, then swap."""
+        self._check(change)
+        entry = await self.store.change_overlay(brand, change, actor=actor, at_us=at_us)
+        await self.load()
+        return entry
+
+    def _check(self, change: OverlayChange) -> None:
+        match change:
+            case GameSwitch(key) | GameTitle(key):
+                self._known(key)
+            case PinnedOrder(games):
+                self._known_all(games, PINNED_GAMES_MAX, "games")
+            case CategoryGames(_, games):
+                self._known_all(games, CATEGORY_GAMES_MAX, "games")
+        if isinstance(change, GameTitle) and change.title is not None:
+            if not 1 <= len(change.title) <= TITLE_LENGTH_MAX or not change.title.isprintable():
+                raise InvalidRequest(f"title: 1-{TITLE_LENGTH_MAX} printable characters")
+
+    def _known(self, key: GameKey) -> None:
+        if self.index.game(key) is None:
+            raise GameNotFound(f"no game {key} in the catalogue")
+
+    def _known_all(self, keys: Sequence[GameKey], count_max: int, field: str) -> None:
+        if len(keys) > count_max:
+            raise InvalidRequest(f"{field}: at most {count_max} games")
+        if len(set(keys)) != len(keys):
+            raise InvalidRequest(f"{field}: a game is named twice")
+        for key in keys:
+            self._known(key)

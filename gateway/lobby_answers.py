@@ -1,0 +1,71 @@
+"""Lobby answers kept in memory per catalogue version, and their HTTP validators.
+
+A lobby front end asks the same few queries over and over (the first page of each
+category, per market and device), so an answer is computed once per catalogue version
+and served from memory after that. The ETag is derived from the catalogue version and
+the canonical query alone: a client's `If-None-Match` is answered with `304` before the
+index is touched, and any catalogue change gives every answer a new tag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+__all__ = ["LobbyAnswer", "LobbyAnswers", "etag_matches", "lobby_etag"]
+
+
+@dataclass(frozen=True, slots=True)
+class LobbyAnswer:
+    etag: str
+    body: bytes
+
+
+def lobby_etag(version: int, canonical: str) -> str:
+    """A strong validator: equal bytes for equal (version, query), quoted per RFC 9110."""
+    digest = hashlib.blake2b(canonical.encode(), digest_size=12).hexdigest()
+    return f'"{version:x}-{digest}"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 13.1.2: `*`, or any listed tag equal under weak comparison."""
+    if if_none_match is None:
+        return False
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == etag:
+            return True
+    return False
+
+
+class LobbyAnswers:
+    """The most recently used answers of the current catalogue version, at most
+    `entries_max`; a new version starts empty."""
+
+    def __init__(self, entries_max: int) -> None:
+        assert entries_max >= 0
+        self._entries_max = entries_max
+        self._version = -1
+        self._answers: OrderedDict[str, LobbyAnswer] = OrderedDict()
+
+    def get(self, version: int, canonical: str) -> LobbyAnswer | None:
+        if version != self._version:
+            return None
+        answer = self._answers.get(canonical)
+        if answer is not None:
+            self._answers.move_to_end(canonical)
+        return answer
+
+    def put(self, version: int, canonical: str, answer: LobbyAnswer) -> None:
+        if self._entries_max == 0:
+            return
+        if version != self._version:
+            self._version = version
+            self._answers.clear()
+        self._answers[canonical] = answer
+        if len(self._answers) > self._entries_max:
+            self._answers.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._answers)

@@ -1,0 +1,93 @@
+"""The lobby API: the games a brand may show in a market on a device, and one game.
+
+Read-only and open to lobby keys. A game list is answered from the in-memory index (or
+the answer cache) and carries a strong ETag derived from the catalogue version and the
+query, so a front end revalidating its page gets a `304` without the index being asked.
+The market, brand and device are in the URL and the key in `Authorization`, which
+`Vary` names: a shared cache can never hand one market's lobby to another.
+"""
+
+from __future__ import annotations
+
+import orjson
+from aiohttp import web
+
+from core.catalogue.game import MARKET_PATTERN, Device, GameKey
+from core.catalogue.query import ListedGame
+from core.errors import InvalidRequest
+from gateway.catalogue_views import game_detail_json, page_json
+from gateway.keys import CATALOGUE, LOBBY_ANSWERS, METRICS, REQUEST_INFO, SERVICE, SETTINGS
+from gateway.lobby_answers import LobbyAnswer, etag_matches, lobby_etag
+from gateway.lobby_params import canonical_query, parse_lobby_query
+from gateway.responses import json_response
+from gateway.routes._guard import operator_handler
+
+__all__ = ["game_detail", "list_games"]
+
+JSON_CONTENT_TYPE = "application/json"
+
+
+def _caching_headers(request: web.Request, etag: str) -> dict[str, str]:
+    """What a 200 and a 304 both carry (RFC 9110 15.4.5)."""
+    max_age_s = request.app[SETTINGS].catalogue.lobby_max_age_s
+    return {
+        "ETag": etag,
+        "Cache-Control": f"private, max-age={max_age_s}",
+        "Vary": "Authorization",
+    }
+
+
+@operator_handler(write=False, lobby=True)
+async def list_games(request: web.Request) -> web.StreamResponse:
+    query = parse_lobby_query(request.query)
+    index = request.app[CATALOGUE].index
+    canonical = canonical_query(query)
+    etag = lobby_etag(index.version, canonical)
+    headers = _caching_headers(request, etag)
+    metrics = request.app[METRICS]
+    if etag_matches(request.headers.get("If-None-Match"), etag):
+        request[REQUEST_INFO].outcome = "not_modified"
+        metrics.observe_lobby_answer("not_modified")
+        return web.Response(status=304, headers=headers)
+    answers = request.app[LOBBY_ANSWERS]
+    answer = answers.get(index.version, canonical)
+    if answer is None:
+        page = index.query(query)
+        shown = page_json(
+            page,
+            version=index.version,
+            market=query.market,
+            currency=query.currency,
+            currencies=request.app[SERVICE].currencies,
+        )
+        answer = LobbyAnswer(etag, orjson.dumps(shown))
+        answers.put(index.version, canonical, answer)
+        metrics.observe_lobby_answer("computed")
+    else:
+        metrics.observe_lobby_answer("memory")
+    request[REQUEST_INFO].outcome = "ok"
+    return web.Response(body=answer.body, content_type=JSON_CONTENT_TYPE, headers=headers)
+
+
+@operator_handler(write=False, lobby=True)
+async def game_detail(request: web.Request) -> web.Response:
+    """One game, if the brand may show it in the market on the device (the same rule as
+    the list: an operator page cannot reach a game its lobby would not list)."""
+    try:
+        key = GameKey.parse(request.match_info["key"])
+    except ValueError as exc:
+        raise InvalidRequest(f"key: {exc}") from None
+    query = request.query
+    brand = query.get("brand") or ""
+    market = query.get("market") or ""
+    if not brand or not MARKET_PATTERN.match(market):
+        raise InvalidRequest("brand and market (ISO 3166, e.g. MT or CA-ON) are required")
+    try:
+        device = Device(query.get("device", ""))
+    except ValueError:
+        raise InvalidRequest("device: desktop or mobile") from None
+    index = request.app[CATALOGUE].index
+    game = index.playable(key, brand=brand, market=market, device=device)
+    listed = ListedGame(game, index.title(game, brand))
+    shown = game_detail_json(listed, market=market, currencies=request.app[SERVICE].currencies)
+    return json_response({"version": index.version, "game": shown})

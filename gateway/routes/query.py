@@ -1,0 +1,33 @@
+"""Query-string values of the operator API, parsed strictly."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from core.errors import InvalidRequest
+
+__all__ = ["query_flag", "query_whole_number"]
+
+_ASCII_WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
+"""With `fullmatch`: `str.isdecimal` also takes Arabic-Indic and other Unicode digits."""
+_FLAGS = {"true": True, "false": False}
+
+
+def query_whole_number(request: web.Request, name: str, high: int) -> int | None:
+    """`name` as a whole number from 1 to `high`, None when absent."""
+    text = request.query.get(name)
+    if text is None:
+        return None
+    if not _ASCII_WHOLE_NUMBER.fullmatch(text) or not 1 <= int(text) <= high:
+        raise InvalidRequest(f"{name}: must be a whole number from 1 to {high}")
+    return int(text)
+
+
+def query_flag(request: web.Request, name: str) -> bool:
+    """`true` or `false`; absent is false."""
+    text = request.query.get(name, "false")
+    if text not in _FLAGS:
+        raise InvalidRequest(f"{name}: true or false")
+    return _FLAGS[text]
