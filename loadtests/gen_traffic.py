@@ -43,6 +43,7 @@ import aiohttp
 import orjson
 
 from adapters.conformance import evolution, hub88, pragmatic, softswiss
+from adapters.conformance.games import import_path, single_game_feed
 from adapters.conformance.kit import PlayerFixture, WireRequest
 from adapters.providers import hub88_wire
 from adapters.providers.gamegate_wire import sign_request
@@ -122,6 +123,8 @@ async def seed_players(
     async with aiohttp.ClientSession(
         url, headers=headers, timeout=timeout, connector=connector
     ) as client:
+        for instance in instances:  # sessions name catalogue games
+            await _post(client, import_path(instance), single_game_feed(GAME_ID))
 
         async def worker() -> None:
             for player_id in ids:

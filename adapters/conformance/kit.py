@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from adapters.conformance.games import import_path, single_game_feed
+
 __all__ = [
     "Case",
     "CaseResult",
@@ -103,6 +105,8 @@ class ScriptContext:
     transport: Transport
     operator_key: str
     exchanges: list[tuple[WireRequest, WireResponse]] = field(default_factory=list)
+    games_imported: set[str] = field(default_factory=set)
+    """Game codes this run has put in the instance's catalogue."""
 
     async def send(self, request: WireRequest) -> WireResponse:
         response = await self.transport.send(self.instance, request)
@@ -135,6 +139,9 @@ class ScriptContext:
         await self._operator("POST", f"/v1/players/{player_id}/deposits", {"amount": real})
         if bonus is not None:
             await self._operator("POST", f"/v1/players/{player_id}/bonus-grants", {"amount": bonus})
+        if game_id not in self.games_imported:
+            await self._operator("POST", import_path(self.instance), single_game_feed(game_id))
+            self.games_imported.add(game_id)
         session_body: dict[str, Any] = {
             "player_id": player_id,
             "game_id": game_id,

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from core.catalogue.game import Game, GameKey
+from core.catalogue.game import Device, Game, GameKey
 from core.catalogue.index import CatalogueIndex, build_steps
 from core.catalogue.overlay import (
     CATEGORY_GAMES_MAX,
@@ -81,6 +81,19 @@ class LiveCatalogue:
                 return False
         await self.load()
         return True
+
+    async def playable(
+        self, key: GameKey, *, brand: str, market: str, device: Device | None
+    ) -> Game:
+        """`CatalogueIndex.playable`, but a game this process has not heard of yet is
+        looked for again after checking the store: another process may have just added it
+        (sessions and launches land on any worker)."""
+        try:
+            return self.index.playable(key, brand=brand, market=market, device=device)
+        except GameNotFound:
+            if not await self.refresh():
+                raise
+        return self.index.playable(key, brand=brand, market=market, device=device)
 
     async def sync(
         self,

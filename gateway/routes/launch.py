@@ -64,7 +64,7 @@ async def launch(request: web.Request) -> web.Response:
     key = _game_key(body.game)
     if key.instance not in request.app[ADAPTERS]:
         raise GameUnavailable(f"provider instance {key.instance!r} is not enabled")
-    index = request.app[CATALOGUE].index
+    live = request.app[CATALOGUE]
     session: SessionRecord | None = None
     if body.mode == "demo":
         if body.player_id is not None:
@@ -72,7 +72,7 @@ async def launch(request: web.Request) -> web.Response:
         if body.brand is None or body.market is None:
             raise InvalidRequest("brand and market are required in demo mode")
         brand, market, currency = body.brand, body.market, ""
-        game = index.playable(key, brand=brand, market=market, device=body.device)
+        game = await live.playable(key, brand=brand, market=market, device=body.device)
         if not game.demo:
             raise GameUnavailable(f"game {key} has no fun mode")
     else:
@@ -84,9 +84,9 @@ async def launch(request: web.Request) -> web.Response:
             raise InvalidRequest("brand: not the player's brand")
         check_may_play(player)
         brand, market, currency = player.brand, player.jurisdiction, player.currency
-        game = index.playable(key, brand=brand, market=market, device=body.device)
+        game = await live.playable(key, brand=brand, market=market, device=body.device)
         if body.market is not None and body.market != market:
-            index.playable(key, brand=brand, market=body.market, device=body.device)
+            live.index.playable(key, brand=brand, market=body.market, device=body.device)
             market = body.market
         ttl_s = request.app[SETTINGS].sessions.ttl_s
         session = await open_game_session(request, player, game, body.device, ttl_s)

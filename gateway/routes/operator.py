@@ -158,7 +158,7 @@ async def create_session(request: web.Request) -> web.Response:
     request[REQUEST_INFO].player_id = body.player_id
     player = await request.app[SERVICE].player(body.player_id)
     check_may_play(player)
-    game = request.app[CATALOGUE].index.playable(
+    game = await request.app[CATALOGUE].playable(
         GameKey(body.provider, body.game_id),
         brand=player.brand,
         market=player.jurisdiction,

@@ -1,9 +1,10 @@
-"""Small helpers for the operator API tests: player bodies and funded players."""
+"""Small helpers for the operator API tests: player bodies, funded players, games."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from adapters.conformance.games import import_path, single_game_feed
 from tests.gateway.conftest import ADMIN, Client
 
 
@@ -44,3 +45,10 @@ async def balance(client: Client, player_id: str) -> dict[str, Any]:
     assert response.status == 200, await response.text()
     shown: dict[str, Any] = await response.json()
     return shown
+
+
+async def import_game(client: Client, instance: str, code: str, *, market: str = "MT") -> None:
+    """Put one game in the instance's catalogue, so that sessions may name it."""
+    feed = single_game_feed(code, markets=[market])
+    response = await client.post(import_path(instance), json=feed, headers=ADMIN)
+    assert response.status == 200, await response.text()

@@ -18,6 +18,7 @@ import orjson
 import pytest
 from pytest_aiohttp import AiohttpClient
 
+from adapters.conformance.games import import_path, single_game_feed
 from adapters.providers.gamegate_wire import new_nonce, sign_request, verify_response
 from adapters.stores.sqlite_verify import verify_wallet
 from gateway import demo
@@ -158,6 +159,8 @@ async def _open_account(provider: Provider) -> None:
         "date_of_birth": "1990-01-01"})  # fmt: skip
     deposit = {"amount": "100.00"}
     await _operator(client, "POST", f"/v1/players/{PLAYER}/deposits", deposit, key="dep-1")
+    feed = single_game_feed("starburst")
+    await _operator(client, "POST", import_path(INSTANCE), feed, key="import-1")
     session_body = {"player_id": PLAYER, "game_id": "starburst", "provider": INSTANCE}
     provider.token = (await _operator(client, "POST", "/v1/sessions", session_body))["token"]
     assert await _balance(client) == ("100.00", "0.00")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.gateway.conftest import ADMIN, Client
-from tests.gateway.helpers import cashier, new_player
+from tests.gateway.helpers import cashier, import_game, new_player
 
 
 async def _history(client: Client, query: str) -> tuple[int, dict[str, Any]]:
@@ -69,6 +69,7 @@ async def test_the_history_of_an_unknown_player_is_a_404(client: Client) -> None
 
 async def test_a_round_is_recalled_with_its_transactions(client: Client) -> None:
     await new_player(client, "p1")
+    await import_game(client, "fake", "g1")
     await cashier(client, "p1", "deposits", "10.00", "d-1")
     session = await client.post(
         "/v1/sessions", json={"player_id": "p1", "game_id": "g1", "provider": "fake"}, headers=ADMIN

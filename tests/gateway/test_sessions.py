@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import FakeClock
 from tests.gateway.conftest import ADMIN, Client, MakeClient
-from tests.gateway.helpers import cashier, new_player
+from tests.gateway.helpers import cashier, import_game, new_player
 
 
 def _session_body(player_id: str = "p1", provider: str = "fake") -> dict[str, str]:
@@ -18,6 +18,7 @@ async def test_a_session_answers_201_with_a_token_and_its_expiry(
 ) -> None:
     client = await make_client(sessions={"ttl_s": 600})
     await new_player(client, "p1")
+    await import_game(client, "fake", "g1")
     response = await client.post("/v1/sessions", json=_session_body(), headers=ADMIN)
     assert response.status == 201
     shown = await response.json()
@@ -27,12 +28,14 @@ async def test_a_session_answers_201_with_a_token_and_its_expiry(
         "provider": "fake",
         "game_id": "g1",
         "currency": "EUR",
+        "device": None,
         "expires_at": "2027-01-15T08:10:00.000000Z",
     }
 
 
 async def test_the_provider_instance_authenticates_the_new_token(client: Client) -> None:
     await new_player(client, "p1")
+    await import_game(client, "fake", "g1")
     session = await (await client.post("/v1/sessions", json=_session_body(), headers=ADMIN)).json()
     response = await client.post("/providers/fake/auth", json={"token": session["token"]})
     assert await response.json() == {"player_id": "p1"}
@@ -40,6 +43,7 @@ async def test_the_provider_instance_authenticates_the_new_token(client: Client)
 
 async def test_an_expired_session_refuses_bets(client: Client, clock: FakeClock) -> None:
     await new_player(client, "p1")
+    await import_game(client, "fake", "g1")
     await cashier(client, "p1", "deposits", "10.00", "d-1")
     session = await (await client.post("/v1/sessions", json=_session_body(), headers=ADMIN)).json()
     clock.advance(3_601)
@@ -51,6 +55,7 @@ async def test_an_expired_session_refuses_bets(client: Client, clock: FakeClock)
 
 async def test_each_session_gets_a_fresh_token(client: Client) -> None:
     await new_player(client, "p1")
+    await import_game(client, "fake", "g1")
     tokens = set()
     for _ in range(3):
         response = await client.post("/v1/sessions", json=_session_body(), headers=ADMIN)
@@ -60,6 +65,7 @@ async def test_each_session_gets_a_fresh_token(client: Client) -> None:
 
 async def test_a_session_for_an_unconfigured_provider_is_a_400(client: Client) -> None:
     await new_player(client, "p1")
+    await import_game(client, "fake", "g1")
     response = await client.post(
         "/v1/sessions", json=_session_body(provider="hub88"), headers=ADMIN
     )
@@ -76,6 +82,7 @@ async def test_a_session_may_ask_for_a_shorter_ttl_and_expires_after_it(
     client: Client, clock: FakeClock
 ) -> None:
     await new_player(client, "p1")
+    await import_game(client, "fake", "g1")
     await cashier(client, "p1", "deposits", "10.00", "d-1")
     body = {**_session_body(), "ttl_s": 5}
     response = await client.post("/v1/sessions", json=body, headers=ADMIN)
@@ -97,6 +104,7 @@ async def test_a_ttl_outside_1_to_the_configured_ttl_is_a_400(
 ) -> None:
     client = await make_client(sessions={"ttl_s": 600})
     await new_player(client, "p1")
+    await import_game(client, "fake", "g1")
     body = {**_session_body(), "ttl_s": ttl_s}
     response = await client.post("/v1/sessions", json=body, headers=ADMIN)
     assert response.status == 400
@@ -111,6 +119,7 @@ async def test_the_configured_ttl_or_null_gives_the_full_session(
 ) -> None:
     client = await make_client(sessions={"ttl_s": 600})
     await new_player(client, "p1")
+    await import_game(client, "fake", "g1")
     body = {**_session_body(), "ttl_s": ttl_s}
     response = await client.post("/v1/sessions", json=body, headers=ADMIN)
     assert response.status == 201

@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from adapters.conformance.games import import_path, single_game_feed
 from adapters.providers.gamegate_wire import new_nonce, sign_request, verify_response
 from gateway.worker import WORKER_HEADER
 from tests.system.served import OPERATOR_KEY
@@ -106,6 +107,8 @@ class Operator:
             idempotency_key=f"fund-{player_id}",
         )  # fmt: skip
         assert deposit.status == 201, deposit
+        imported = await self.call("POST", import_path(INSTANCE), single_game_feed("demo-slot"))
+        assert imported.status == 200, imported
         session = {"player_id": player_id, "game_id": "demo-slot", "provider": INSTANCE}
         opened = await self.call("POST", "/v1/sessions", session)
         assert opened.status == 201, opened
