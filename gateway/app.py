@@ -75,10 +75,12 @@ def create_app(
     *,
     clock: Clock | None = None,
     protocols: Mapping[str, ProtocolSpec] = PROTOCOLS,
+    demo: bool = False,
 ) -> web.Application:
     """Build the application; raises `SettingsError` naming the key that cannot work.
 
-    `protocols` is the registry by default; tests pass their own protocols in.
+    `protocols` is the registry by default; tests pass their own protocols in. `demo`
+    adds the demo lobby page and its demo provider (`gateway.demo_lobby`).
     """
     clock = clock or SystemClock()
     enabled = enabled_providers(settings)
@@ -104,7 +106,7 @@ def create_app(
     factories = {name: protocols[settings.providers[name].protocol].factory for name in secrets}
     app.cleanup_ctx.append(_catalogue(settings, clock, metrics))
     app.cleanup_ctx.append(_wallet(settings, clock, metrics, factories, secrets))
-    add_routes(app)
+    add_routes(app, demo_lobby=demo)
     return app
 
 

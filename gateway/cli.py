@@ -18,18 +18,20 @@ import contextlib
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
+from adapters.catalogue.open import CatalogueAccessError
 from adapters.stores.open import WalletAccessError, verify_wallet_store
 from gateway import demo
 from gateway.app import create_app, enabled_providers
 from gateway.credentials import secret_values
 from gateway.gc_policy import apply_serving_gc_policy
-from gateway.keys import METRICS, SERVICE, STORE
+from gateway.keys import CATALOGUE, CLOCK, METRICS, SERVICE, STORE
 from gateway.logging import configure_logging
 from gateway.metrics_listener import serve_metrics
 from gateway.serving import OpenServer, open_server
@@ -146,7 +148,7 @@ def serve_command(args: argparse.Namespace) -> int:
         settings = _load_settings(args)
         if args.demo:
             settings = demo.prepare(settings, _warn)
-        app = create_app(settings)
+        app = create_app(settings, demo=args.demo)
         check_workers(settings)
     except (ValidationError, SettingsError) as error:
         return _settings_failure(error)
@@ -220,6 +222,11 @@ async def _serve(
             async with open_server(app, settings, _warn) as server:
                 if demo_mode and (worker is None or worker.index == 0):
                     await demo.seed(app[SERVICE], settings, _warn)
+                    clock = app[CLOCK]
+                    today = datetime.fromtimestamp(clock.seconds(), tz=UTC).date()
+                    await demo.seed_catalogue(
+                        app[CATALOGUE], settings, today=today, at_us=clock.micros()
+                    )
                 port = await _listen(server, settings, worker)
                 async with _metrics_port(app, settings, worker):
                     wallet = app[STORE].describe()
@@ -230,7 +237,7 @@ async def _serve(
                         if demo_mode:
                             print(_demo_line(), flush=True)
                     await stop.wait()
-        except WalletAccessError as exc:  # from setting up: opening the wallet
+        except (WalletAccessError, CatalogueAccessError) as exc:  # opening the stores
             raise StartupError(str(exc)) from exc
 
 
@@ -295,7 +302,8 @@ def _demo_line() -> str:
     players = " ".join(player.player_id for player in demo.DEMO_PLAYERS)
     return (
         f"demo mode: operator API key {demo.DEMO_OPERATOR_KEY!r} (admin), "
-        f"brand {demo.DEMO_BRAND!r}, players {players}"
+        f"lobby key {demo.DEMO_LOBBY_KEY!r}, brand {demo.DEMO_BRAND!r}, players {players}; "
+        "the lobby page is at /lobby"
     )
 
 

@@ -16,12 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.providers.registry import PROTOCOLS, ProtocolSpec
+from core.catalogue.game import Game
+from core.catalogue.live import LiveCatalogue
 from core.errors import GatewayError
 from core.model import BonusGrant, Deposit, FundingOrder, MoneyCommand
 from core.money import Currency, minor_from_decimal
 from core.service import WalletService
 from core.wallet.records import PlayerRecord
 from gateway.credentials import OPERATOR_KEYS_FILE, secret_path
+from gateway.demo_catalogue import demo_games
 from gateway.settings import ProviderSettings, Settings
 
 __all__ = [
@@ -141,6 +144,32 @@ def _write_secret(path: Path, value: bytes) -> None:
         return
     with os.fdopen(fd, "wb") as file:
         file.write(value)
+
+
+DEMO_CATALOGUE_SOURCE = "demo"
+
+
+async def seed_catalogue(
+    live: LiveCatalogue, settings: Settings, *, today: datetime.date, at_us: int
+) -> None:
+    """Sync the generated demo catalogue into every enabled instance (a full feed per
+    instance, so a game the generator no longer makes is retired, never deleted), then
+    swap the index once. A restart on the same day changes nothing."""
+    instances = [name for name, provider in settings.providers.items() if provider.enabled]
+    by_instance: dict[str, list[Game]] = {name: [] for name in instances}
+    for game in demo_games(instances, today=today):
+        by_instance[game.instance].append(game)
+    for instance, games in by_instance.items():
+        await live.store.sync(
+            instance,
+            games,
+            full=True,
+            source=DEMO_CATALOGUE_SOURCE,
+            retire_share_max=1.0,
+            confirmed=True,
+            at_us=at_us,
+        )
+    await live.load()
 
 
 async def seed(service: WalletService, settings: Settings, warn: Warn) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.demo_lobby import add_demo_lobby_routes
 from gateway.routes.brands import add_brand_routes
 from gateway.routes.catalogue import import_feed, sync_feed, sync_history
 from gateway.routes.fallback import expect_continue, fallback_route
@@ -16,8 +17,10 @@ from gateway.routes.providers import provider_callback
 __all__ = ["add_routes"]
 
 
-def add_routes(app: web.Application) -> None:
-    """Every route takes `expect_continue`; the fallback comes last (it matches any path)."""
+def add_routes(app: web.Application, *, demo_lobby: bool = False) -> None:
+    """Every route takes `expect_continue`; the fallback comes last (it matches any path).
+
+    `demo_lobby` mounts the demo lobby page (demo mode only)."""
     expect = expect_continue
     app.router.add_routes(
         [
@@ -42,4 +45,6 @@ def add_routes(app: web.Application) -> None:
         ]
     )
     add_brand_routes(app, expect_handler=expect)
+    if demo_lobby:
+        add_demo_lobby_routes(app)
     app.router.add_routes([fallback_route()])
