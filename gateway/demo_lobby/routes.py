@@ -34,7 +34,6 @@ from gateway.demo_lobby.provider import DemoProvider, DemoRefusal
 from gateway.demo_lobby.tiles import tile_svg
 from gateway.keys import CLOCK, SETTINGS
 from gateway.responses import error_response, json_response
-from gateway.routes.fallback import expect_continue
 from gateway.settings import Settings
 
 __all__ = ["DEMO_LOBBY", "DemoLobby", "add_demo_lobby_routes"]
@@ -65,6 +64,7 @@ TILE_HEADERS = {
 }
 
 _B = TypeVar("_B", bound=BaseModel)
+ExpectHandler = Callable[[web.Request], Awaitable[None]]
 
 
 class DemoLobby:
@@ -123,18 +123,24 @@ def _gamegate_keys(settings: Settings) -> dict[str, bytes]:
 
 
 def add_demo_lobby_routes(
-    app: web.Application, *, base_url: str | None = None, rng: random.Random | None = None
+    app: web.Application,
+    *,
+    expect_handler: ExpectHandler | None = None,
+    base_url: str | None = None,
+    rng: random.Random | None = None,
 ) -> None:
     """Mount the lobby page and its backend; call it for demo mode only.
 
     `app` must carry `SETTINGS` and `CLOCK` by the time it starts (`create_app` sets
     both). `base_url` is where the backend reaches the gateway's API; None: the address
     each page request arrived on. `rng` makes the demo provider's draws reproducible.
+    `expect_handler` is the gateway's (`gateway.routes.fallback.expect_continue`, passed
+    in: `gateway.routes` imports this module).
     """
     lobby = DemoLobby(base_url, rng)
     app[DEMO_LOBBY] = lobby
     app.cleanup_ctx.append(lobby.running)
-    expect = expect_continue  # as every route of the gateway (`gateway.routes.fallback`)
+    expect = expect_handler
     app.router.add_routes(
         [
             web.get("/lobby", _page("lobby"), name="demo-lobby", expect_handler=expect),
