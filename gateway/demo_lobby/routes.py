@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 import httpx
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+from yarl import URL
 
 from core.money import CurrencyTable
 from gateway.credentials import instance_secrets
@@ -47,6 +48,7 @@ TITLE_CHARS_MAX = 200
 TILE_MAX_AGE_S = 86_400
 GAMEGATE_PROTOCOL = "gamegate"
 RETURN_PATH = "/lobby"
+"""Where a game sends the player back: the lobby, at the address the browser used."""
 
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -232,8 +234,9 @@ async def _launch(request: web.Request) -> web.Response:
         "game": body.game,
         "device": body.device,
         "language": "en",
-        "return_url": RETURN_PATH,
+        "return_url": str(request.url.origin().join(URL(RETURN_PATH))),
         "mode": mode,
+        "brand": DEMO_BRAND,
     }
     if mode == "real":
         launch["player_id"] = body.player

@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient
 
+from adapters.conformance.games import import_path, single_game_feed
 from gateway import demo
 from gateway.app import create_app
 from gateway.demo_lobby import add_demo_lobby_routes
@@ -45,6 +46,10 @@ async def lobby(tmp_path: Path, aiohttp_client: AiohttpClient, clock: FakeClock)
     add_demo_lobby_routes(app, rng=random.Random(7))
     client = await aiohttp_client(app)
     await demo.seed(app[SERVICE], settings, _no_warnings)
+    for instance in ("gamegate", "other"):  # sessions name catalogue games
+        feed = single_game_feed(GAME.partition(":")[2])
+        response = await client.post(import_path(instance), json=feed, headers=ADMIN)
+        assert response.status == 200, await response.text()
     return client
 
 

@@ -212,8 +212,8 @@ function startGame() {
   const token = params.get("token") || "";
   const fun = params.get("mode") !== "real" || !token;
   const player = sessionStorage.getItem("player") || "demo-1";
-  const returnUrl = params.get("return_url") || "";
-  if (returnUrl.startsWith("/") && !returnUrl.startsWith("//")) $("#back").href = returnUrl;
+  const back = new URL(params.get("return_url") || "/lobby", location.href);
+  if (back.origin === location.origin) $("#back").href = back.href; // never elsewhere
 
   const [instance, ...rest] = game.split(":");
   const code = rest.join(":");
