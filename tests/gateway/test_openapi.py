@@ -1,5 +1,5 @@
 """docs/openapi.json against the app: every route described, every described path served,
-and live answers valid against their documented schemas.
+the roles each operation admits, and live answers valid against their documented schemas.
 
 PyYAML is not a dependency, so the document is JSON (OpenAPI 3.1 reads either). The
 schema check is a small validator for the subset of JSON Schema the document relies on.
@@ -18,16 +18,26 @@ import pytest
 from aiohttp import ClientResponse, web
 from pytest_aiohttp import AiohttpClient
 
+from adapters.catalogue.feeds import FEED_FORMATS
 from adapters.providers.gamegate_wire import OPERATIONS, new_nonce, sign_request
+from core.catalogue.game import Device, Feature, GameStatus, Vertical, Volatility
 from core.errors import Reason
 from core.model import CreditKind, FundingOrder, PlayerStatus, TxKind, TxStatus
 from gateway.app import create_app
 from gateway.keys import STORE
 from gateway.routes.fallback import FALLBACK_ROUTE_NAME
 from tests.conftest import FakeClock
-from tests.gateway.conftest import ADMIN, VIEWER, Client, MakeSettings, app_of
+from tests.gateway.conftest import (
+    ADMIN,
+    ADMIN_KEY,
+    VIEWER,
+    VIEWER_KEY,
+    Client,
+    MakeSettings,
+    app_of,
+)
 from tests.gateway.fake_protocol import FAKE_PROTOCOLS
-from tests.gateway.helpers import cashier, new_player, player_body
+from tests.gateway.helpers import cashier, import_game, new_player, player_body
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC_PATH = REPO / "docs" / "openapi.json"
@@ -35,6 +45,11 @@ GAMEGATE_KEY = b"openapi-test-hmac-key-0123456789"
 INSTANCE = "acme"
 AIOHTTP_CODES = frozenset({"not_found", "method_not_allowed", "unsupported_media_type"})
 """Codes the middleware derives from aiohttp's own refusals (HTTP status phrases)."""
+LOBBY_KEY = "lobby-key-0123456789"
+LOBBY = {"Authorization": f"Bearer {LOBBY_KEY}"}
+KEYS_BY_ROLE = {"admin": ADMIN, "viewer": VIEWER, "lobby": LOBBY}
+LAUNCH_URL = "https://games.example/{code}?token={token}&lang={language}&return={return_url}"
+FEED_FILE = "acme-feed.json"
 
 Json = Any
 Spec = Mapping[str, Json]
@@ -232,11 +247,14 @@ def test_the_spec_describes_every_gamegate_operation_and_no_other(spec: Spec) ->
 
 
 def _codes_written_by_the_gateway() -> set[str]:
-    """The literal codes passed to `error_response(status, "code", ...)` in gateway/."""
+    """The literal codes passed to `error_response(status, "code", ...)` in gateway/,
+    except the demo lobby page's (demo mode only, not part of the documented API)."""
     literal = re.compile(r"error_response\(\s*(?:\d{3}|_[A-Z_]+),\s*\"([a-z_]+)\"")
+    demo_pages = REPO / "gateway" / "demo_lobby"
     found = set()
     for source in (REPO / "gateway").rglob("*.py"):
-        found |= set(literal.findall(source.read_text(encoding="utf-8")))
+        if not source.is_relative_to(demo_pages):
+            found |= set(literal.findall(source.read_text(encoding="utf-8")))
     return found
 
 
@@ -257,6 +275,27 @@ def test_the_documented_enums_are_the_codes_enums(spec: Spec) -> None:
     assert schemas["Reason"]["enum"] == [reason.value for reason in Reason]
     win_kinds = schemas["GamegateWinRequest"]["properties"]["kind"]["enum"]
     assert win_kinds == [kind.value for kind in CreditKind]
+    assert schemas["Vertical"]["enum"] == [vertical.value for vertical in Vertical]
+    assert schemas["Feature"]["enum"] == [feature.value for feature in Feature]
+    assert schemas["Device"]["enum"] == [device.value for device in Device]
+    assert schemas["GameStatus"]["enum"] == [status.value for status in GameStatus]
+    assert schemas["Volatility"]["enum"] == [volatility.value for volatility in Volatility]
+    assert schemas["FeedFormat"]["enum"] == list(FEED_FORMATS)
+
+
+def test_every_operator_operation_names_its_roles_and_documents_its_refusal(spec: Spec) -> None:
+    for path, method in _operations(spec):
+        operation = spec["paths"][path][method]
+        if not path.startswith("/v1/"):
+            assert "x-roles" not in operation, path
+            continue
+        roles = operation["x-roles"]
+        assert roles, path
+        assert set(roles) <= set(KEYS_BY_ROLE), path
+        refused = _deref(spec, operation["responses"].get("403", {"description": ""}))
+        documented = "`forbidden`" in refused["description"]
+        assert documented == (set(roles) != set(KEYS_BY_ROLE)), path
+        assert all(f"`{role}`" in operation["description"] for role in roles), path
 
 
 # -- live answers -----------------------------------------------------------------
@@ -266,10 +305,13 @@ def test_the_documented_enums_are_the_codes_enums(spec: Spec) -> None:
 async def app_client(
     aiohttp_client: AiohttpClient, make_settings: MakeSettings, clock: FakeClock
 ) -> Client:
-    """The real app with one instance of the gamegate protocol, `acme`."""
+    """The real app with one instance of the gamegate protocol, `acme` (a launch URL, a
+    catalogue feed file `FEED_FILE` in the data directory), and a key of every role."""
+    acme = {"protocol": "gamegate", "launch_url": LAUNCH_URL, "catalogue": {"url": FEED_FILE}}
     settings = make_settings(
-        providers={INSTANCE: {"protocol": "gamegate"}},
+        providers={INSTANCE: acme},
         secret_env={"GAMEGATE_SECRET_ACME_HMAC_KEY": GAMEGATE_KEY.decode()},
+        operator_api_keys=f"{ADMIN_KEY}:admin,{VIEWER_KEY}:viewer,{LOBBY_KEY}:lobby",
     )
     return await aiohttp_client(create_app(settings, clock=clock))
 
@@ -284,6 +326,9 @@ async def assert_documented(
     for name, header in documented.get("headers", {}).items():
         if _deref(spec, header).get("required"):
             assert name in response.headers, f"{path} {response.status} lacks {name}"
+    if "content" not in documented:
+        assert await response.read() == b"", f"{path} {response.status} has a body"
+        return None
     media = documented["content"].get(response.content_type)
     assert media is not None, f"{response.content_type} is not documented for {path}"
     if response.content_type != "application/json":
@@ -343,9 +388,11 @@ async def test_reads_sessions_and_rounds_match_the_spec(
 ) -> None:
     await new_player(app_client, "p1")
     await cashier(app_client, "p1", "deposits", "10.00", "d-1")
-    response = await _new_session(spec, app_client, ttl_s=600)
+    await import_game(app_client, INSTANCE, "g1")
+    response = await _new_session(spec, app_client, ttl_s=600, device="mobile")
     session = await assert_documented(spec, response, "/v1/sessions", "post")
     assert session["expires_at"] == "2027-01-15T08:10:00.000000Z"
+    assert session["device"] == "mobile"
     bet = _bet(session["token"], "b-1", 250)
     assert (await _gamegate(app_client, clock, "bet", bet)).status == 200
     response = await app_client.get("/v1/players/p1/balance", headers=VIEWER)
@@ -451,6 +498,7 @@ async def test_every_gamegate_operation_answers_as_documented(
 ) -> None:
     await new_player(app_client, "p1")
     await cashier(app_client, "p1", "deposits", "10.00", "d-1")
+    await import_game(app_client, INSTANCE, "g1")
     token = (await (await _new_session(spec, app_client)).json())["token"]
     statuses = []
     for operation, body in _calls(token):
@@ -479,3 +527,208 @@ async def test_gamegate_refusals_before_the_wallet_match_the_spec(
         "invalid_amount",
         "unknown_provider",
     ]
+
+
+# -- the lobby API, catalogue administration and brand overlays, live ----------------
+
+
+def _feed_game(code: str, vertical: str = "slots", **extra: Json) -> dict[str, Json]:
+    return {"code": code, "title": f"Game {code}", "studio": "Studio A", "vertical": vertical,
+            "markets": ["MT"], **extra}  # fmt: skip
+
+
+_FEED: dict[str, Json] = {
+    "games": [
+        _feed_game(
+            "g1",
+            game_type="video_slot",
+            features=["bonus_buy", "turbo"],
+            rtp="96.50",
+            rtp_by_market={"MT": "95.10"},
+            volatility="high",
+            devices=["desktop", "mobile"],
+            currencies=["EUR"],
+            stakes={"EUR": {"min": "0.10", "max": "100.00"}},
+            release_date="2026-11-30",
+            tags=["dragons"],
+            images={"thumbnail": "https://cdn.example/g1.png"},
+        ),
+        _feed_game("g2", "live", devices=["desktop"], demo=False),
+        _feed_game("g3", markets=["GB"]),
+        _feed_game("g4", "table"),
+        _feed_game("g5", "crash", status="disabled"),
+    ]
+}
+IMPORT = "/v1/catalogue/instances/{instance}/import"
+LOBBY_PAGE = "/v1/lobby/games?brand=demo&market=MT&device=mobile&currency=EUR&limit=1"
+
+
+async def _import(spec: Spec, client: Client, feed: Json, query: str = "") -> ClientResponse:
+    assert_request_documented(spec, feed, IMPORT)
+    url = f"/v1/catalogue/instances/{INSTANCE}/import{query}"
+    return await client.post(url, json=feed, headers=ADMIN)
+
+
+async def test_imports_syncs_and_their_history_match_the_spec(
+    spec: Spec, app_client: Client, tmp_path: Path
+) -> None:
+    report = await assert_documented(spec, await _import(spec, app_client, _FEED), IMPORT, "post")
+    assert report["added"] == [f"{INSTANCE}:g{n}" for n in range(1, 6)]
+    assert report["source"] == "upload"
+    assert report["full"] is True
+    feed = {"games": [*_FEED["games"], _feed_game("g6")]}
+    (tmp_path / "data" / FEED_FILE).write_bytes(orjson.dumps(feed))
+    response = await app_client.post(f"/v1/catalogue/instances/{INSTANCE}/sync", headers=ADMIN)
+    path = "/v1/catalogue/instances/{instance}/sync"
+    synced = await assert_documented(spec, response, path, "post")
+    assert (synced["added"], synced["unchanged"], synced["source"]) == (
+        [f"{INSTANCE}:g6"],
+        5,
+        FEED_FILE,
+    )
+    response = await app_client.get(f"/v1/catalogue/syncs?instance={INSTANCE}", headers=VIEWER)
+    history = await assert_documented(spec, response, "/v1/catalogue/syncs")
+    assert [(entry["source"], entry["added"]) for entry in history["items"]] == [
+        (FEED_FILE, 1),
+        ("upload", 5),
+    ]
+
+
+async def test_lobby_pages_details_and_launches_match_the_spec(
+    spec: Spec, app_client: Client
+) -> None:
+    await _import(spec, app_client, _FEED)
+    await new_player(app_client, "p1")
+    response = await app_client.get(LOBBY_PAGE, headers=LOBBY)
+    page = await assert_documented(spec, response, "/v1/lobby/games")
+    assert (page["total"], [game["key"] for game in page["items"]]) == (1, [f"{INSTANCE}:g1"])
+    assert page["items"][0]["stake"]["min_minor"] == 10
+    again = await app_client.get(
+        LOBBY_PAGE, headers={**LOBBY, "If-None-Match": response.headers["ETag"]}
+    )
+    assert again.status == 304
+    assert await assert_documented(spec, again, "/v1/lobby/games") is None
+    response = await app_client.get(
+        f"/v1/lobby/games/{INSTANCE}:g1?brand=demo&market=MT&device=desktop", headers=LOBBY
+    )
+    detail = await assert_documented(spec, response, "/v1/lobby/games/{key}")
+    assert (detail["game"]["rtp"], detail["game"]["rtp_by_market"]) == ("95.10", {"MT": "95.10"})
+    real = {"game": f"{INSTANCE}:g1", "player_id": "p1", "device": "mobile", "language": "de"}
+    demo = {"game": f"{INSTANCE}:g4", "mode": "demo", "device": "desktop", "brand": "demo",
+            "market": "MT", "return_url": "https://casino.example/lobby?from=game"}  # fmt: skip
+    launched = []
+    for body in (real, demo):
+        assert_request_documented(spec, body, "/v1/launch")
+        response = await app_client.post("/v1/launch", json=body, headers=LOBBY)
+        launched.append(await assert_documented(spec, response, "/v1/launch", "post"))
+    assert [answer["mode"] for answer in launched] == ["real", "demo"]
+    assert launched[0]["session"]["device"] == "mobile"
+    assert launched[1]["session"] is None
+
+
+_CATALOGUE_REFUSALS: list[tuple[str, str, str, dict[str, str], Json, int, str, str]] = [
+    ("get", "/v1/lobby/games?brand=demo&market=MT&device=mobile&verticle=live",
+     "/v1/lobby/games", LOBBY, None, 400, "invalid_request", "verticle: not a lobby filter"),
+    ("get", f"/v1/lobby/games/{INSTANCE}:nope?brand=demo&market=MT&device=mobile",
+     "/v1/lobby/games/{key}", LOBBY, None, 404, "game_not_found", "nope"),
+    ("get", f"/v1/lobby/games/{INSTANCE}:g3?brand=demo&market=MT&device=mobile",
+     "/v1/lobby/games/{key}", VIEWER, None, 403, "game_not_allowed", "market MT"),
+    ("post", f"/v1/catalogue/instances/{INSTANCE}/import", IMPORT, LOBBY, _FEED, 403,
+     "forbidden", "lobby"),
+    ("put", f"/v1/brands/demo/games/{INSTANCE}:g1", "/v1/brands/{brand}/games/{key}", LOBBY,
+     {"enabled": False}, 403, "forbidden", "lobby"),
+    ("get", "/v1/players/p1/balance", "/v1/players/{player_id}/balance", LOBBY, None, 403,
+     "forbidden", "lobby"),
+    ("post", "/v1/launch", "/v1/launch", VIEWER,
+     {"game": f"{INSTANCE}:g1", "player_id": "p1", "device": "mobile"}, 403, "forbidden",
+     "viewer"),
+    ("post", f"/v1/catalogue/instances/{INSTANCE}/import", IMPORT, ADMIN,
+     {"games": [_feed_game("ok"), _feed_game("bad", "slot")]}, 422, "feed_invalid",
+     "record 1 (code 'bad'), field vertical"),
+    ("post", f"/v1/catalogue/instances/{INSTANCE}/import", IMPORT, ADMIN,
+     {"games": [_feed_game("g1")]}, 409, "retirement_guarded", "confirm"),
+    ("post", "/v1/sessions", "/v1/sessions", ADMIN,
+     {"player_id": "p1", "game_id": "nope", "provider": INSTANCE}, 404, "game_not_found", "nope"),
+    ("post", "/v1/sessions", "/v1/sessions", ADMIN,
+     {"player_id": "p1", "game_id": "g5", "provider": INSTANCE}, 422, "game_unavailable",
+     "disabled"),
+    ("post", "/v1/launch", "/v1/launch", LOBBY,
+     {"game": f"{INSTANCE}:g2", "mode": "demo", "device": "desktop", "brand": "demo",
+      "market": "MT"}, 422, "game_unavailable", "fun mode"),
+    ("put", "/v1/brands/demo/pinned", "/v1/brands/{brand}/pinned", ADMIN,
+     {"games": [f"{INSTANCE}:nope"]}, 404, "game_not_found", "nope"),
+]  # fmt: skip
+"""(method, url, documented path, headers, JSON body, status, code, part of the message)."""
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "path", "headers", "body", "status", "code", "said"),
+    _CATALOGUE_REFUSALS,
+    ids=[f"{row[6]}-{row[0]}-{row[2]}" for row in _CATALOGUE_REFUSALS],
+)
+async def test_lobby_and_catalogue_refusals_match_the_spec(
+    spec: Spec,
+    app_client: Client,
+    method: str,
+    url: str,
+    path: str,
+    headers: dict[str, str],
+    body: Json,
+    status: int,
+    code: str,
+    said: str,
+) -> None:
+    await _import(spec, app_client, _FEED)
+    await new_player(app_client, "p1")
+    response = await app_client.request(method, url, json=body, headers=headers)
+    assert response.status == status, await response.text()
+    shown = await assert_documented(spec, response, path, method)
+    assert shown["error"]["code"] == code
+    assert said in shown["error"]["message"], shown
+
+
+async def test_overlay_changes_and_their_audit_match_the_spec(
+    spec: Spec, app_client: Client
+) -> None:
+    await _import(spec, app_client, _FEED)
+    changes = [
+        (f"/v1/brands/demo/games/{INSTANCE}:g1", "/v1/brands/{brand}/games/{key}",
+         {"enabled": False, "title": "Dragon Fire"}),
+        (f"/v1/brands/demo/providers/{INSTANCE}", "/v1/brands/{brand}/providers/{instance}",
+         {"enabled": True}),
+        ("/v1/brands/demo/pinned", "/v1/brands/{brand}/pinned", {"games": [f"{INSTANCE}:g4"]}),
+        ("/v1/brands/demo/categories/top", "/v1/brands/{brand}/categories/{category}",
+         {"games": [f"{INSTANCE}:g4", f"{INSTANCE}:g2"]}),
+    ]  # fmt: skip
+    for url, path, body in changes:
+        assert_request_documented(spec, body, path, "put")
+        response = await app_client.put(url, json=body, headers=ADMIN)
+        await assert_documented(spec, response, path, "put")
+    response = await app_client.get("/v1/brands/demo/overlay", headers=VIEWER)
+    overlay = await assert_documented(spec, response, "/v1/brands/{brand}/overlay")
+    assert overlay["disabled_games"] == [f"{INSTANCE}:g1"]
+    assert overlay["categories"] == {"top": [f"{INSTANCE}:g4", f"{INSTANCE}:g2"]}
+    response = await app_client.get("/v1/brands/demo/audit?limit=3", headers=VIEWER)
+    audit = await assert_documented(spec, response, "/v1/brands/{brand}/audit")
+    actions = [entry["action"] for entry in audit["items"]]
+    assert actions == ["category_games", "pinned_order", "provider_switch"]
+    assert audit["next_before"] == audit["items"][-1]["seq"]
+
+
+async def test_each_operation_admits_exactly_its_documented_roles(
+    spec: Spec, app_client: Client
+) -> None:
+    """Every operator operation, asked by a key of every role with no body: a role the
+    document does not list gets 403 `forbidden`, one it lists gets past the key check."""
+    for path, method in _operations(spec):
+        if not path.startswith("/v1/"):
+            continue
+        url = re.sub(r"\{[a-z_]+\}", "x-1", path)
+        for role, headers in KEYS_BY_ROLE.items():
+            response = await app_client.request(method, url, headers=headers)
+            body = await response.json()
+            forbidden = response.status == 403 and body["error"]["code"] == "forbidden"
+            admitted = role in spec["paths"][path][method]["x-roles"]
+            assert forbidden != admitted, (method, path, role, response.status, body)
+            if forbidden:
+                await assert_documented(spec, response, path, method)
