@@ -64,6 +64,9 @@ async def launch(request: web.Request) -> web.Response:
     key = _game_key(body.game)
     if key.instance not in request.app[ADAPTERS]:
         raise GameUnavailable(f"provider instance {key.instance!r} is not enabled")
+    template = request.app[SETTINGS].providers[key.instance].launch_url
+    if not template:  # before a real launch opens a session it could never hand over
+        raise GameUnavailable(f"provider instance {key.instance!r} has no launch URL")
     live = request.app[CATALOGUE]
     session: SessionRecord | None = None
     if body.mode == "demo":
@@ -90,9 +93,6 @@ async def launch(request: web.Request) -> web.Response:
             market = body.market
         ttl_s = request.app[SETTINGS].sessions.ttl_s
         session = await open_game_session(request, player, game, body.device, ttl_s)
-    template = request.app[SETTINGS].providers[game.instance].launch_url
-    if not template:
-        raise GameUnavailable(f"provider instance {game.instance!r} has no launch URL")
     url = fill_launch_url(
         template,
         {
