@@ -32,12 +32,16 @@ def _gamegate() -> list[str]:
 
 
 def _first_line(process: subprocess.Popen[str], timeout_s: float) -> str:
+    """The start-up line: the first line that is not a JSON log line."""
     assert process.stdout is not None
+    deadline_s = time.monotonic() + timeout_s
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout_s):
-            raise AssertionError(f"no start-up line within {timeout_s} s")
-    return process.stdout.readline().rstrip("\n")
+        while selector.select(max(deadline_s - time.monotonic(), 0)):
+            line = process.stdout.readline().rstrip("\n")
+            if not line.startswith("{"):
+                return line
+    raise AssertionError(f"no start-up line within {timeout_s} s")
 
 
 @pytest.fixture

@@ -149,12 +149,19 @@ def serve(
                 process.wait(STOP_TIMEOUT_S)
 
 
+def startup_line_in(text: str) -> str | None:
+    """The start-up line: the first whole line that is not a JSON log line (start-up may
+    log, e.g. the catalogue's first index swap, before it announces where it listens)."""
+    *lines, _ = text.split("\n")
+    return next((line for line in lines if not line.startswith("{")), None)
+
+
 def _startup_line(process: subprocess.Popen[bytes], out: Path, err: Path) -> str:
     deadline_s = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline_s:
-        text = out.read_text(errors="replace")
-        if "\n" in text:
-            return text.partition("\n")[0]
+        line = startup_line_in(out.read_text(errors="replace"))
+        if line is not None:
+            return line
         if process.poll() is not None:
             raise AssertionError(f"serve exited ({process.returncode}): {err.read_text()}")
         time.sleep(0.02)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from adapters.conformance.scripts import SCRIPTS
+from tests.system.served import startup_line_in
 
 REPO = Path(__file__).parents[2]
 CONFIG = REPO / "config" / "gamegate.toml"
@@ -44,11 +45,11 @@ def _environment() -> dict[str, str]:
 
 
 def _startup_url(process: subprocess.Popen[bytes], log: Path) -> str:
-    """The URL of the start-up line, the first line the server writes to `log`."""
+    """The URL of the start-up line in `log` (`startup_line_in`)."""
     deadline_s = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline_s and process.poll() is None:
-        first, newline, _ = log.read_text().partition("\n")
-        if newline:
+        first = startup_line_in(log.read_text())
+        if first is not None:
             match = _LISTENING.match(first)
             assert match is not None, f"unexpected start-up line {first!r}"
             return match["url"]
