@@ -41,7 +41,7 @@ def _amount(text: str) -> Decimal:
     return Decimal(text.split()[0])
 
 
-def test_the_lobby_loads_tiles_and_filters_narrow_them(
+def test_the_lobby_loads_tiles_and_filters_and_switches_narrow_them(
     page: Page, gateway: Served, lobby_api: httpx.Client
 ) -> None:
     page.goto(f"{gateway.url}/lobby")
@@ -65,6 +65,13 @@ def test_the_lobby_loads_tiles_and_filters_narrow_them(
     found = _api_total(lobby_api, q=SEARCH_TEXT)
     assert 0 < found < everything
     _shown_total(page, found)
+
+    page.get_by_label("Search").fill("")
+    page.get_by_role("radio", name="Mobile").check()
+    page.locator("#market").select_option("SE")
+    elsewhere = _api_total(lobby_api, device="mobile", market="SE")
+    assert 0 < elsewhere < everything
+    _shown_total(page, elsewhere)
 
 
 def test_a_tile_is_reached_and_launched_from_the_keyboard(page: Page, gateway: Served) -> None:
