@@ -137,6 +137,7 @@ def make_session(store: SqliteWalletStore, clock: FakeClock) -> MakeSession:
         game_id: str = "demo-game",
         currency: str = "EUR",
         ttl_s: float = 3600.0,
+        device: str = "",
     ) -> SessionRecord:
         session = SessionRecord(
             token=token,
@@ -146,6 +147,7 @@ def make_session(store: SqliteWalletStore, clock: FakeClock) -> MakeSession:
             currency=currency,
             expires_at_us=clock.micros() + int(ttl_s * 1_000_000),
             created_at_us=clock.micros(),
+            device=device,
         )
         await store.create_session(session)
         return session

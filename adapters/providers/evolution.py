@@ -54,6 +54,7 @@ Uncertain rules, resolved to the safe side:
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -294,12 +295,9 @@ class EvolutionAdapter:
         expires_at_us = old.expires_at_us
         if self._options.check_extends_session:
             expires_at_us = now_us + (old.expires_at_us - old.created_at_us)
-        new = SessionRecord(
+        new = dataclasses.replace(
+            old,
             token=secrets.token_urlsafe(SID_BYTES),
-            player_id=old.player_id,
-            provider=old.provider,
-            game_id=old.game_id,
-            currency=old.currency,
             expires_at_us=expires_at_us,
             created_at_us=now_us,
         )

@@ -542,6 +542,19 @@ class TestSessions:
         assert new.expires_at_us == clock.micros() + 3_600_000_000
         assert "uuid" not in checked
 
+    async def test_check_hands_out_a_sid_for_the_same_game_and_device(
+        self,
+        adapter: EvolutionAdapter,
+        make_session: MakeSession,
+        u42: PlayerRecord,
+        store: SqliteWalletStore,
+    ) -> None:
+        await make_session("sid-m", "u-42", provider="evolution", game_id="tbl-9", device="mobile")
+        checked = answer(await adapter.handle(request("check", {"sid": "sid-m", "userId": "u-42"})))
+        new = await store.get_session(checked["sid"])
+        assert new is not None
+        assert (new.game_id, new.device, new.currency) == ("tbl-9", "mobile", "EUR")
+
     async def test_after_check_the_old_sid_refuses_bets_but_still_carries_their_credits(
         self,
         adapter: EvolutionAdapter,
