@@ -29,6 +29,7 @@ from adapters.catalogue.open import CatalogueAccessError
 from adapters.stores.open import WalletAccessError, verify_wallet_store
 from gateway import demo
 from gateway.app import create_app, enabled_providers
+from gateway.catalogue_cli import add_catalogue_commands
 from gateway.credentials import secret_values
 from gateway.gc_policy import apply_serving_gc_policy
 from gateway.keys import CATALOGUE, CLOCK, METRICS, SERVICE, STORE
@@ -101,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     conformance.set_defaults(command=conformance_command)
 
+    add_catalogue_commands(commands, _settings_arguments, _settings_or_exit_code)
+
     # More commands register here the same way: add_parser(...), its arguments,
     # set_defaults(command=...).
     return parser
@@ -126,6 +129,13 @@ def _load_settings(args: argparse.Namespace) -> Settings:
     if server:
         overrides["server"] = server
     return Settings(**overrides)
+
+
+def _settings_or_exit_code(args: argparse.Namespace) -> Settings | int:
+    try:
+        return _load_settings(args)
+    except (ValidationError, SettingsError) as error:
+        return _settings_failure(error)
 
 
 def _settings_failure(error: ValidationError | SettingsError) -> int:

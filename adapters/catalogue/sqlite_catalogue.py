@@ -28,7 +28,7 @@ from adapters.catalogue.sqlite_schema import (
     create_schema,
     read_version,
 )
-from adapters.stores.sqlite_files import prepare_wallet_files, tighten_wallet_files
+from adapters.stores.sqlite_files import prepare_private_files, tighten_private_files
 from core.catalogue.game import Game, GameKey
 from core.catalogue.overlay import BrandOverlay, OverlayChange, apply_change
 from core.catalogue.store import AuditEntry, CatalogueSnapshot, SyncReport
@@ -118,7 +118,7 @@ class SqliteCatalogueStore:
 
     @classmethod
     def _open(cls, path: Path) -> SqliteCatalogueStore:
-        prepare_wallet_files(path)
+        prepare_private_files(path)
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
             apply_pragmas(conn)
@@ -126,7 +126,7 @@ class SqliteCatalogueStore:
         except BaseException:
             conn.close()
             raise
-        tighten_wallet_files(path)
+        tighten_private_files(path)
         return cls(conn, path)
 
     def describe(self) -> str:

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from adapters.stores.sqlite_files import prepare_wallet_files, tighten_wallet_files
+from adapters.stores.sqlite_files import prepare_private_files, tighten_private_files
 from adapters.stores.sqlite_ledger import (
     DEFAULT_CACHE_LIMITS,
     CacheLimits,
@@ -73,14 +73,14 @@ class SqliteWalletStore:
         cache_limits: CacheLimits = DEFAULT_CACHE_LIMITS,
     ) -> SqliteWalletStore:
         path = Path(path)
-        prepare_wallet_files(path)
+        prepare_private_files(path)
 
         def connect() -> sqlite3.Connection:
             conn = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, cached_statements=256
             )
             apply_pragmas(conn, synchronous=synchronous)
-            tighten_wallet_files(path)  # the WAL and -shm exist now (SQLite gives them 0600)
+            tighten_private_files(path)  # the WAL and -shm exist now (SQLite gives them 0600)
             return conn
 
         writer = SqliteWriter(

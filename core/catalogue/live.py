@@ -76,9 +76,9 @@ class LiveCatalogue:
         """Rebuild when another process changed the store, or the day (and with it the
         `new` category) moved on; True if the index was swapped."""
         version = await self.store.version()
-        if self._index is not None and version == self._index.version:
-            if self._built_on == self._today():
-                return False
+        index = self._index
+        if index is not None and version == index.version and self._built_on == self._today():
+            return False
         await self.load()
         return True
 
@@ -130,15 +130,16 @@ class LiveCatalogue:
 
     def _check(self, change: OverlayChange) -> None:
         match change:
-            case GameSwitch(key) | GameTitle(key):
+            case GameSwitch(key):
                 self._known(key)
+            case GameTitle(key, title):
+                self._known(key)
+                if title is not None and not _good_title(title):
+                    raise InvalidRequest(f"title: 1-{TITLE_LENGTH_MAX} printable characters")
             case PinnedOrder(games):
                 self._known_all(games, PINNED_GAMES_MAX, "games")
             case CategoryGames(_, games):
                 self._known_all(games, CATEGORY_GAMES_MAX, "games")
-        if isinstance(change, GameTitle) and change.title is not None:
-            if not 1 <= len(change.title) <= TITLE_LENGTH_MAX or not change.title.isprintable():
-                raise InvalidRequest(f"title: 1-{TITLE_LENGTH_MAX} printable characters")
 
     def _known(self, key: GameKey) -> None:
         if self.index.game(key) is None:
@@ -151,3 +152,7 @@ class LiveCatalogue:
             raise InvalidRequest(f"{field}: a game is named twice")
         for key in keys:
             self._known(key)
+
+
+def _good_title(title: str) -> bool:
+    return 1 <= len(title) <= TITLE_LENGTH_MAX and title.isprintable()

@@ -46,5 +46,5 @@ def add_routes(app: web.Application, *, demo_lobby: bool = False) -> None:
     )
     add_brand_routes(app, expect_handler=expect)
     if demo_lobby:
-        add_demo_lobby_routes(app)
+        add_demo_lobby_routes(app, expect_handler=expect)
     app.router.add_routes([fallback_route()])

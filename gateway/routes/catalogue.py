@@ -22,7 +22,7 @@ from gateway.routes._guard import operator_handler
 from gateway.routes.query import query_flag, query_whole_number
 from gateway.views import iso_utc
 
-__all__ = ["import_feed", "sync_feed", "sync_history"]
+__all__ = ["history_json", "import_feed", "report_json", "sync_feed", "sync_history"]
 
 SYNC_HISTORY_PAGE_MAX = 200
 
@@ -40,7 +40,7 @@ def report_json(report: SyncReport) -> dict[str, Any]:
     }
 
 
-def _history_json(entry: SyncHistoryEntry) -> dict[str, Any]:
+def history_json(entry: SyncHistoryEntry) -> dict[str, Any]:
     return {
         "version": entry.version,
         "instance": entry.instance,
@@ -94,4 +94,4 @@ async def sync_history(request: web.Request) -> web.Response:
     instance = request.query.get("instance")
     store = request.app[CATALOGUE].store
     entries = await store.sync_history(limit, instance=instance)
-    return json_response({"items": [_history_json(entry) for entry in entries]})
+    return json_response({"items": [history_json(entry) for entry in entries]})
