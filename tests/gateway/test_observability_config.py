@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.gateway.conftest import Client
-from tests.gateway.helpers import new_player
+from tests.gateway.helpers import import_game, new_player
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARD = REPO / "config" / "grafana" / "gamegate-dashboard.json"
@@ -175,8 +175,9 @@ def test_every_dashboard_panel_has_a_datasource_and_queries() -> None:
 @pytest.fixture
 async def exported(client: Client) -> dict[str, set[str]]:
     """Metric name (without `_bucket`/`_sum`/`_count`) -> its label names, after one
-    operator call, one provider callback and one wallet commit."""
+    operator call, one provider callback, one wallet commit and one catalogue sync."""
     await new_player(client, "m1")
+    await import_game(client, "fake", "g1")
     assert (await client.post("/providers/fake/echo", data=b"{}")).status == 200
     text = await (await client.get("/metrics")).text()
     labels: dict[str, set[str]] = {}
@@ -199,6 +200,10 @@ def test_the_dashboard_and_the_alerts_query_every_exported_family() -> None:
         "gamegate_operator_requests_total",
         "gamegate_http_requests_in_flight",
         "gamegate_wallet_store_commits_total",
+        "gamegate_lobby_answers_total",
+        "gamegate_catalogue_syncs_total",
+        "gamegate_catalogue_games",
+        "gamegate_catalogue_index_build_seconds",
     }
 
 
