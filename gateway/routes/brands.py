@@ -43,10 +43,10 @@ GameKeyText = Annotated[str, StringConstraints(min_length=3, max_length=_GAME_KE
 
 
 class GameSettingBody(StrictBody):
-    """One of the two, or both: `enabled`, and `title` (null: the provider's title)."""
+    """One of the two, or both: `enabled`, and `title` (null: back to the provider's)."""
 
     enabled: bool | None = Field(default=None, strict=True)
-    title: Annotated[str, StringConstraints(max_length=TITLE_LENGTH_MAX)] | None = "\x00"
+    title: Annotated[str, StringConstraints(max_length=TITLE_LENGTH_MAX)] | None = None
 
 
 class SwitchBody(StrictBody):
@@ -120,7 +120,7 @@ async def set_game(request: web.Request) -> web.Response:
     changes: list[OverlayChange] = []
     if body.enabled is not None:
         changes.append(GameSwitch(key, body.enabled))
-    if body.title != "\x00":
+    if "title" in body.model_fields_set:
         changes.append(GameTitle(key, body.title))
     if not changes:
         raise InvalidRequest("body: give enabled, title or both")
