@@ -133,7 +133,9 @@ def _catalogue(
             )
             await live.load()
             app[CATALOGUE] = live
-            app[LOBBY_ANSWERS] = LobbyAnswers(config.answers_cached_max)
+            app[LOBBY_ANSWERS] = LobbyAnswers(
+                config.answers_cached_max, config.answers_cached_bytes_max
+            )
             metrics.catalogue_stats = lambda: CatalogueStats(
                 live.index.version, live.index.games_by_status
             )

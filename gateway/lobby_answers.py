@@ -41,11 +41,14 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 class LobbyAnswers:
     """The most recently used answers of the current catalogue version, at most
-    `entries_max`; a new version starts empty."""
+    `entries_max` of them and `bytes_max` of bodies; a new version starts empty."""
 
-    def __init__(self, entries_max: int) -> None:
+    def __init__(self, entries_max: int, bytes_max: int) -> None:
         assert entries_max >= 0
+        assert bytes_max >= 0
         self._entries_max = entries_max
+        self._bytes_max = bytes_max
+        self._bytes = 0
         self._version = -1
         self._answers: OrderedDict[str, LobbyAnswer] = OrderedDict()
 
@@ -58,14 +61,25 @@ class LobbyAnswers:
         return answer
 
     def put(self, version: int, canonical: str, answer: LobbyAnswer) -> None:
-        if self._entries_max == 0:
+        size = len(answer.body)
+        if self._entries_max == 0 or size > self._bytes_max:
             return
         if version != self._version:
             self._version = version
             self._answers.clear()
+            self._bytes = 0
+        replaced = self._answers.pop(canonical, None)
+        if replaced is not None:
+            self._bytes -= len(replaced.body)
         self._answers[canonical] = answer
-        if len(self._answers) > self._entries_max:
-            self._answers.popitem(last=False)
+        self._bytes += size
+        while len(self._answers) > self._entries_max or self._bytes > self._bytes_max:
+            _, evicted = self._answers.popitem(last=False)
+            self._bytes -= len(evicted.body)
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
 
     def __len__(self) -> int:
         return len(self._answers)

@@ -201,7 +201,10 @@ class CatalogueSettings(_Section):
     """A feed uploaded to the import endpoint, decoded. Its raw body still has to fit
     `server.request_body_bytes_max`: send a large feed gzip-compressed."""
     answers_cached_max: int = Field(default=4_096, ge=0, le=1_000_000)
-    """Lobby answers kept per catalogue version (a repeat query is served from memory)."""
+    """Lobby answers kept per catalogue version (a repeat query is served from memory);
+    0 turns the answer cache off."""
+    answers_cached_bytes_max: int = Field(default=67_108_864, ge=0, le=4_294_967_296)
+    """Their bodies, in all: the least recently used go first past either bound."""
 
 
 class Settings(BaseSettings):
