@@ -9,6 +9,8 @@ dashboard before its lobby goes stale.
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from adapters.catalogue.feeds import FeedContext, feed_parser
@@ -69,7 +71,8 @@ async def sync_instance(
         except ValueError as exc:
             raise InvalidRequest(f"format: {exc}") from None
         markets = feed.markets_default if feed is not None else frozenset()
-        parsed = parser(raw, FeedContext(instance, currencies, markets))
+        # Off the event loop: 10,000 records take a second or more to read and check.
+        parsed = await asyncio.to_thread(parser, raw, FeedContext(instance, currencies, markets))
         report = await live.sync(
             instance,
             parsed.games,

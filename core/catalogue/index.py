@@ -33,8 +33,10 @@ from core.errors import GameNotFound
 
 __all__ = ["BUILD_CHUNK_GAMES", "CatalogueIndex", "build_steps"]
 
-BUILD_CHUNK_GAMES = 500
-"""Games indexed between two yields of `build_steps`: a few milliseconds of work."""
+BUILD_CHUNK_GAMES = 250
+"""Games indexed between two yields of `build_steps`: about a millisecond of work."""
+BUILD_CHUNK_BITS = 20_000
+"""Bits set in the masks between two yields."""
 SEARCH_MASKS_CACHED_MAX = 1_024
 BRAND_VIEWS_CACHED_MAX = 256
 _K = TypeVar("_K")
@@ -56,14 +58,18 @@ class _Masks:
     def add(self, name: str, position: int) -> None:
         self._positions.setdefault(name, []).append(position)
 
-    def build(self, size: int) -> dict[str, int]:
-        masks: dict[str, int] = {}
+    def build_steps(self, size: int, masks: dict[str, int]) -> Iterator[None]:
+        """Fill `masks`, yielding after every `BUILD_CHUNK_BITS` bits set."""
+        since_yield = 0
         for name, positions in self._positions.items():
             bitmap = bytearray(size // 8 + 1)
             for position in positions:
                 bitmap[position >> 3] |= 1 << (position & 7)
             masks[name] = int.from_bytes(bitmap, "little")
-        return masks
+            since_yield += len(positions)
+            if since_yield >= BUILD_CHUNK_BITS:
+                since_yield = 0
+                yield None
 
 
 def _mask_names(game: Game, new_since: date) -> Iterator[str]:
@@ -101,17 +107,43 @@ class _BrandView:
 def build_steps(
     snapshot: CatalogueSnapshot, *, today: date, new_games_days: int
 ) -> Iterator[CatalogueIndex | None]:
-    """Build the index in chunks: yields None after every `BUILD_CHUNK_GAMES` games and
-    the index last, so an event loop can serve requests between chunks."""
-    games = sorted(snapshot.games, key=_order_key)
+    """Build the index in chunks: yields None after every `BUILD_CHUNK_GAMES` games (and
+    `BUILD_CHUNK_BITS` mask bits) and the index last, so an event loop serves requests
+    between chunks: no step takes more than a millisecond or two."""
+    keyed = [(_order_key(game), game) for game in snapshot.games]
+    yield None
+    keyed.sort(key=lambda pair: pair[0])
+    yield None
     new_since = today - timedelta(days=new_games_days)
-    masks = _Masks()
-    for position, game in enumerate(games):
+    collected = _Masks()
+    parts = _Parts()
+    for position, (order_key, game) in enumerate(keyed):
         for name in _mask_names(game, new_since):
-            masks.add(name, position)
+            collected.add(name, position)
+        parts.add(position, order_key, game)
         if position % BUILD_CHUNK_GAMES == BUILD_CHUNK_GAMES - 1:
             yield None
-    yield CatalogueIndex(snapshot.version, games, masks.build(len(games)), snapshot.overlays)
+    masks: dict[str, int] = {}
+    yield from collected.build_steps(len(keyed), masks)
+    yield CatalogueIndex(snapshot.version, parts, masks, snapshot.overlays)
+
+
+class _Parts:
+    """What the index keeps per game, gathered while the masks are."""
+
+    def __init__(self) -> None:
+        self.games: list[Game] = []
+        self.order_keys: list[tuple[int, str]] = []
+        self.positions: dict[GameKey, int] = {}
+        self.folded_titles: list[str] = []
+        self.by_status: dict[str, int] = {status.value: 0 for status in GameStatus}
+
+    def add(self, position: int, order_key: tuple[int, str], game: Game) -> None:
+        self.games.append(game)
+        self.order_keys.append(order_key)
+        self.positions[game.key] = position
+        self.folded_titles.append(game.title.casefold())
+        self.by_status[game.status.value] += 1
 
 
 class CatalogueIndex:
@@ -120,24 +152,21 @@ class CatalogueIndex:
     def __init__(
         self,
         version: int,
-        ordered: list[Game],
+        parts: _Parts,
         masks: dict[str, int],
         overlays: Mapping[str, BrandOverlay],
     ) -> None:
         self.version = version
-        self._games = tuple(ordered)
-        self._order_keys = [_order_key(game) for game in ordered]
-        self._position = {game.key: position for position, game in enumerate(ordered)}
+        self._games = parts.games
+        self._order_keys = parts.order_keys
+        self._position = parts.positions
         self._masks = masks
-        self._folded_titles = tuple(game.title.casefold() for game in ordered)
+        self._folded_titles = parts.folded_titles
         self._overlays = overlays
         self._brands: OrderedDict[str, _BrandView] = OrderedDict()
         self._searches: OrderedDict[tuple[str, str], int] = OrderedDict()
-        self.games_by_status: Mapping[str, int] = {
-            status.value: sum(1 for game in ordered if game.status is status)
-            for status in GameStatus
-        }
-        self._everything = (1 << len(ordered)) - 1
+        self.games_by_status: Mapping[str, int] = parts.by_status
+        self._everything = (1 << len(parts.games)) - 1
         self.verticals = self._values("vertical:")
         self.instances = self._values("instance:")
         self.features = self._values("feature:")

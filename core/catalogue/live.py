@@ -57,8 +57,13 @@ class LiveCatalogue:
         return self._index
 
     async def load(self) -> CatalogueIndex:
-        """Read the store and swap in a fresh index (one build at a time)."""
+        """Read the store and swap in a fresh index, one build at a time. A build that
+        waited for another one first checks whether that one already brought it up to
+        date: syncs and the refresh poll racing each other rebuild once, not twice."""
         async with self._loading:
+            current = self._index
+            if current is not None and await self._up_to_date(current):
+                return current
             started = time.perf_counter()
             snapshot = await self.store.snapshot()
             today = self._today()
@@ -74,13 +79,17 @@ class LiveCatalogue:
 
     async def refresh(self) -> bool:
         """Rebuild when another process changed the store, or the day (and with it the
-        `new` category) moved on; True if the index was swapped."""
-        version = await self.store.version()
-        index = self._index
-        if index is not None and version == index.version and self._built_on == self._today():
+        `new` category) moved on; True if the index was swapped. Nothing to do while a
+        build is under way: it reads the store when it starts."""
+        if self._loading.locked():
             return False
-        await self.load()
-        return True
+        index = self._index
+        if index is not None and await self._up_to_date(index):
+            return False
+        return await self.load() is not index
+
+    async def _up_to_date(self, index: CatalogueIndex) -> bool:
+        return self._built_on == self._today() and await self.store.version() == index.version
 
     async def playable(
         self, key: GameKey, *, brand: str, market: str, device: Device | None
@@ -88,10 +97,11 @@ class LiveCatalogue:
         """`CatalogueIndex.playable`, but a game this process has not heard of yet is
         looked for again after checking the store: another process may have just added it
         (sessions and launches land on any worker)."""
+        known = self.index
         try:
-            return self.index.playable(key, brand=brand, market=market, device=device)
+            return known.playable(key, brand=brand, market=market, device=device)
         except GameNotFound:
-            if not await self.refresh():
+            if await self.load() is known:  # waits for a build under way, if any
                 raise
         return self.index.playable(key, brand=brand, market=market, device=device)
 
