@@ -34,12 +34,14 @@ from core.catalogue.live import LiveCatalogue
 from core.money import CurrencyTable
 from core.service import WalletService
 from core.wallet.store import WalletStore
+from gateway.catalogue_views import GameFragments
 from gateway.clock import Clock, SystemClock
 from gateway.credentials import instance_secrets, load_operator_keys
 from gateway.keys import (
     ADAPTERS,
     CATALOGUE,
     CLOCK,
+    GAME_FRAGMENTS,
     LOBBY_ANSWERS,
     METRICS,
     OPERATOR_KEYS,
@@ -133,6 +135,7 @@ def _catalogue(
             )
             await live.load()
             app[CATALOGUE] = live
+            app[GAME_FRAGMENTS] = GameFragments()
             app[LOBBY_ANSWERS] = LobbyAnswers(
                 config.answers_cached_max, config.answers_cached_bytes_max
             )

@@ -6,13 +6,19 @@ decimal text and exact minor units in the currency asked about, never a JSON flo
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
-from core.catalogue.game import Game
+import orjson
+
+from core.catalogue.game import Game, GameKey
 from core.catalogue.query import ListedGame, LobbyPage, encode_cursor
 from core.money import CurrencyTable, format_minor
 
-__all__ = ["game_detail_json", "listed_game_json", "page_json"]
+__all__ = ["GameFragments", "game_detail_json", "listed_game_json", "page_body"]
+
+GAME_FRAGMENTS_MAX = 50_000
+"""Rendered games kept per catalogue version: about 500 bytes each, 25 MB at most."""
 
 JsonObject = dict[str, Any]
 
@@ -77,21 +83,69 @@ def game_detail_json(listed: ListedGame, *, market: str, currencies: CurrencyTab
     return shown
 
 
-def page_json(
+class GameFragments:
+    """Each listed game's JSON, rendered once per catalogue version, market and currency.
+
+    A lobby page is 48 games that other pages show too; rendering a game (stakes as
+    decimal text, sorted features, the RTP of the market) costs more than finding it, so
+    a page is the join of fragments rendered earlier. Oldest first out past the bound."""
+
+    def __init__(self, entries_max: int = GAME_FRAGMENTS_MAX) -> None:
+        assert entries_max >= 1
+        self._entries_max = entries_max
+        self._version = -1
+        self._fragments: OrderedDict[tuple[GameKey, str, str, str | None], bytes] = OrderedDict()
+
+    def render(
+        self,
+        version: int,
+        listed: ListedGame,
+        *,
+        market: str,
+        currency: str | None,
+        currencies: CurrencyTable,
+    ) -> bytes:
+        if version != self._version:
+            self._version = version
+            self._fragments.clear()
+        key = (listed.game.key, listed.title, market, currency)
+        fragment = self._fragments.get(key)
+        if fragment is None:
+            shown = listed_game_json(
+                listed, market=market, currency=currency, currencies=currencies
+            )
+            fragment = orjson.dumps(shown)
+            self._fragments[key] = fragment
+            if len(self._fragments) > self._entries_max:
+                self._fragments.popitem(last=False)
+        return fragment
+
+
+def page_body(
     page: LobbyPage,
     *,
     version: int,
     market: str,
     currency: str | None,
     currencies: CurrencyTable,
-) -> JsonObject:
-    return {
-        "version": version,
-        "total": page.total,
-        "items": [
-            listed_game_json(listed, market=market, currency=currency, currencies=currencies)
-            for listed in page.games
-        ],
-        "facets": {name: dict(counts) for name, counts in page.facets.items()},
-        "next_cursor": None if page.next_cursor is None else encode_cursor(page.next_cursor),
-    }
+    fragments: GameFragments,
+) -> bytes:
+    """`{"version", "total", "items", "facets", "next_cursor"}`, the items joined from the
+    games' rendered fragments."""
+    items = b",".join(
+        fragments.render(version, listed, market=market, currency=currency, currencies=currencies)
+        for listed in page.games
+    )
+    cursor = None if page.next_cursor is None else encode_cursor(page.next_cursor)
+    facets = {name: dict(counts) for name, counts in page.facets.items()}
+    return b"".join(
+        (
+            b'{"version":%d,"total":%d,"items":[' % (version, page.total),
+            items,
+            b'],"facets":',
+            orjson.dumps(facets),
+            b',"next_cursor":',
+            orjson.dumps(cursor),
+            b"}",
+        )
+    )

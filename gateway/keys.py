@@ -10,6 +10,7 @@ from adapters.providers.base import ProviderAdapter
 from core.catalogue.live import LiveCatalogue
 from core.service import WalletService
 from core.wallet.store import WalletStore
+from gateway.catalogue_views import GameFragments
 from gateway.clock import Clock
 from gateway.credentials import OperatorKeys
 from gateway.lobby_answers import LobbyAnswers
@@ -21,6 +22,7 @@ __all__ = [
     "ADAPTERS",
     "CATALOGUE",
     "CLOCK",
+    "GAME_FRAGMENTS",
     "LOBBY_ANSWERS",
     "METRICS",
     "OPERATOR_KEYS",
@@ -43,5 +45,6 @@ ADAPTERS = web.AppKey[Mapping[str, ProviderAdapter]]("adapters")
 CATALOGUE = web.AppKey("catalogue", LiveCatalogue)
 """The served catalogue; loaded at startup, before the first request."""
 LOBBY_ANSWERS = web.AppKey("lobby_answers", LobbyAnswers)
+GAME_FRAGMENTS = web.AppKey("game_fragments", GameFragments)
 
 REQUEST_INFO = web.RequestKey("request_info", RequestInfo)

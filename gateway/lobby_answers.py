@@ -51,6 +51,19 @@ class LobbyAnswers:
         self._bytes = 0
         self._version = -1
         self._answers: OrderedDict[str, LobbyAnswer] = OrderedDict()
+        self._canonical: OrderedDict[str, str] = OrderedDict()
+        """Raw query strings already parsed and found valid -> their canonical form: a
+        repeat skips the strict parse (any catalogue version: parsing does not read it)."""
+
+    def canonical_of(self, raw_query: str) -> str | None:
+        return self._canonical.get(raw_query)
+
+    def remember_query(self, raw_query: str, canonical: str) -> None:
+        if self._entries_max == 0:
+            return
+        self._canonical[raw_query] = canonical
+        if len(self._canonical) > self._entries_max:
+            self._canonical.popitem(last=False)
 
     def get(self, version: int, canonical: str) -> LobbyAnswer | None:
         if version != self._version:

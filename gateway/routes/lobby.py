@@ -9,14 +9,21 @@ The market, brand and device are in the URL and the key in `Authorization`, whic
 
 from __future__ import annotations
 
-import orjson
 from aiohttp import web
 
 from core.catalogue.game import MARKET_PATTERN, Device, GameKey
-from core.catalogue.query import ListedGame
+from core.catalogue.query import ListedGame, LobbyQuery
 from core.errors import InvalidRequest
-from gateway.catalogue_views import game_detail_json, page_json
-from gateway.keys import CATALOGUE, LOBBY_ANSWERS, METRICS, REQUEST_INFO, SERVICE, SETTINGS
+from gateway.catalogue_views import game_detail_json, page_body
+from gateway.keys import (
+    CATALOGUE,
+    GAME_FRAGMENTS,
+    LOBBY_ANSWERS,
+    METRICS,
+    REQUEST_INFO,
+    SERVICE,
+    SETTINGS,
+)
 from gateway.lobby_answers import LobbyAnswer, etag_matches, lobby_etag
 from gateway.lobby_params import canonical_query, parse_lobby_query
 from gateway.responses import json_response
@@ -39,33 +46,43 @@ def _caching_headers(request: web.Request, etag: str) -> dict[str, str]:
 
 @operator_handler(write=False, lobby=True)
 async def list_games(request: web.Request) -> web.StreamResponse:
-    query = parse_lobby_query(request.query)
-    index = request.app[CATALOGUE].index
-    canonical = canonical_query(query)
+    """A query string seen before skips the strict parse; an answer computed before
+    (this catalogue version) is served from memory; a client that has it gets a 304."""
+    app = request.app
+    index = app[CATALOGUE].index
+    answers = app[LOBBY_ANSWERS]
+    raw_query = request.query_string
+    query: LobbyQuery | None = None
+    canonical = answers.canonical_of(raw_query)
+    if canonical is None:
+        query = parse_lobby_query(request.query)
+        canonical = canonical_query(query)
+        answers.remember_query(raw_query, canonical)
     etag = lobby_etag(index.version, canonical)
     headers = _caching_headers(request, etag)
-    metrics = request.app[METRICS]
+    metrics = app[METRICS]
+    info = request[REQUEST_INFO]
     if etag_matches(request.headers.get("If-None-Match"), etag):
-        request[REQUEST_INFO].outcome = "not_modified"
+        info.outcome = "not_modified"
         metrics.observe_lobby_answer("not_modified")
         return web.Response(status=304, headers=headers)
-    answers = request.app[LOBBY_ANSWERS]
     answer = answers.get(index.version, canonical)
     if answer is None:
-        page = index.query(query)
-        shown = page_json(
-            page,
+        query = query or parse_lobby_query(request.query)
+        body = page_body(
+            index.query(query),
             version=index.version,
             market=query.market,
             currency=query.currency,
-            currencies=request.app[SERVICE].currencies,
+            currencies=app[SERVICE].currencies,
+            fragments=app[GAME_FRAGMENTS],
         )
-        answer = LobbyAnswer(etag, orjson.dumps(shown))
+        answer = LobbyAnswer(etag, body)
         answers.put(index.version, canonical, answer)
         metrics.observe_lobby_answer("computed")
     else:
         metrics.observe_lobby_answer("memory")
-    request[REQUEST_INFO].outcome = "ok"
+    info.outcome = "ok"
     return web.Response(body=answer.body, content_type=JSON_CONTENT_TYPE, headers=headers)
 
 

@@ -204,6 +204,23 @@ async def test_an_overlay_change_or_an_import_gives_every_answer_a_new_etag(
     assert "fake:new1" in [game["key"] for game in (await stale.json())["items"]]
 
 
+async def test_a_bad_query_stays_refused_and_a_reordered_one_shares_the_answer(
+    client: Client,
+) -> None:
+    """Query strings seen before skip the strict parse: only ones that passed it."""
+    for _ in range(2):
+        refused = await client.get(f"/v1/lobby/games?{BASE}&verticle=slots", headers=LOBBY)
+        assert refused.status == 400
+    first = await client.get(f"/v1/lobby/games?{BASE}&vertical=slots&q=dragon", headers=LOBBY)
+    again = await client.get(f"/v1/lobby/games?q=dragon&vertical=slots&{BASE}", headers=LOBBY)
+    assert (first.status, again.status) == (200, 200)
+    assert first.headers["ETag"] == again.headers["ETag"]
+    assert await first.read() == await again.read()
+    text = await (await client.get("/metrics")).text()
+    assert 'gamegate_lobby_answers_total{served="computed"} 1.0' in text
+    assert 'gamegate_lobby_answers_total{served="memory"} 1.0' in text
+
+
 async def test_an_unchanged_import_keeps_the_etag(client: Client) -> None:
     before = await _etag_of(client)
     assert (await _import(client, FEED))["added"] == []
