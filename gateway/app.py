@@ -37,6 +37,7 @@ from core.wallet.store import WalletStore
 from gateway.catalogue_views import GameFragments
 from gateway.clock import Clock, SystemClock
 from gateway.credentials import instance_secrets, load_operator_keys
+from gateway.gc_policy import collections_paused
 from gateway.keys import (
     ADAPTERS,
     CATALOGUE,
@@ -131,7 +132,11 @@ def _catalogue(
         refresher: asyncio.Task[None] | None = None
         try:
             live = LiveCatalogue(
-                store, today=today, new_games_days=config.new_games_days, on_swap=swapped
+                store,
+                today=today,
+                new_games_days=config.new_games_days,
+                on_swap=swapped,
+                around_build=collections_paused,
             )
             await live.load()
             app[CATALOGUE] = live

@@ -19,6 +19,7 @@ from core.catalogue.live import LiveCatalogue
 from core.catalogue.store import SyncReport
 from core.errors import FeedInvalid, FeedUnavailable, InvalidRequest, RetirementGuarded
 from core.money import CurrencyTable
+from gateway.gc_policy import collections_paused
 from gateway.metrics import Metrics
 from gateway.settings import CatalogueFeedSettings, Settings
 
@@ -71,17 +72,19 @@ async def sync_instance(
         except ValueError as exc:
             raise InvalidRequest(f"format: {exc}") from None
         markets = feed.markets_default if feed is not None else frozenset()
-        # Off the event loop: 10,000 records take a second or more to read and check.
-        parsed = await asyncio.to_thread(parser, raw, FeedContext(instance, currencies, markets))
-        report = await live.sync(
-            instance,
-            parsed.games,
-            full=parsed.full and not partial,
-            source=source_label(source),
-            retire_share_max=feed.retire_share_max if feed is not None else 0.2,
-            confirmed=confirmed,
-            at_us=at_us,
-        )
+        with collections_paused():
+            # Off the event loop: 10,000 records take a second or more to read and check.
+            context = FeedContext(instance, currencies, markets)
+            parsed = await asyncio.to_thread(parser, raw, context)
+            report = await live.sync(
+                instance,
+                parsed.games,
+                full=parsed.full and not partial,
+                source=source_label(source),
+                retire_share_max=feed.retire_share_max if feed is not None else 0.2,
+                confirmed=confirmed,
+                at_us=at_us,
+            )
         result = "applied" if report.applied else "unchanged"
         return report
     except FeedUnavailable:

@@ -9,8 +9,10 @@ the store notice the new version on their next `refresh` and rebuild the same wa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import date
 
 from core.catalogue.game import Device, Game, GameKey
@@ -28,10 +30,13 @@ from core.catalogue.overlay import (
 from core.catalogue.store import AuditEntry, CatalogueStore, SyncReport
 from core.errors import GameNotFound, InvalidRequest
 
-__all__ = ["IndexSwapped", "LiveCatalogue"]
+__all__ = ["BuildContext", "IndexSwapped", "LiveCatalogue"]
 
 IndexSwapped = Callable[[CatalogueIndex, float], None]
 """Called after each swap with the new index and the seconds its build took."""
+BuildContext = Callable[[], AbstractContextManager[object]]
+"""What reading and building a new index runs inside (the gateway pauses the garbage
+collector there: `gateway.gc_policy.collections_paused`)."""
 
 
 class LiveCatalogue:
@@ -42,11 +47,13 @@ class LiveCatalogue:
         today: Callable[[], date],
         new_games_days: int,
         on_swap: IndexSwapped | None = None,
+        around_build: BuildContext = contextlib.nullcontext,
     ) -> None:
         self.store = store
         self._today = today
         self._new_games_days = new_games_days
         self._on_swap = on_swap
+        self._around_build = around_build
         self._index: CatalogueIndex | None = None
         self._built_on: date | None = None
         self._loading = asyncio.Lock()
@@ -65,12 +72,14 @@ class LiveCatalogue:
             if current is not None and await self._up_to_date(current):
                 return current
             started = time.perf_counter()
-            snapshot = await self.store.snapshot()
-            today = self._today()
-            built = None
-            for step in build_steps(snapshot, today=today, new_games_days=self._new_games_days):
-                built = step
-                await asyncio.sleep(0)
+            with self._around_build():
+                snapshot = await self.store.snapshot()
+                today = self._today()
+                built = None
+                days = self._new_games_days
+                for step in build_steps(snapshot, today=today, new_games_days=days):
+                    built = step
+                    await asyncio.sleep(0)
             assert built is not None
             self._index, self._built_on = built, today
             if self._on_swap is not None:
