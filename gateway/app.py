@@ -34,10 +34,10 @@ from core.catalogue.live import LiveCatalogue
 from core.money import CurrencyTable
 from core.service import WalletService
 from core.wallet.store import WalletStore
+from gateway.background_work import background_work
 from gateway.catalogue_views import GameFragments
 from gateway.clock import Clock, SystemClock
 from gateway.credentials import instance_secrets, load_operator_keys
-from gateway.gc_policy import collections_paused
 from gateway.keys import (
     ADAPTERS,
     CATALOGUE,
@@ -136,7 +136,7 @@ def _catalogue(
                 today=today,
                 new_games_days=config.new_games_days,
                 on_swap=swapped,
-                around_build=collections_paused,
+                around_build=background_work,
             )
             await live.load()
             app[CATALOGUE] = live

@@ -19,7 +19,7 @@ from core.catalogue.live import LiveCatalogue
 from core.catalogue.store import SyncReport
 from core.errors import FeedInvalid, FeedUnavailable, InvalidRequest, RetirementGuarded
 from core.money import CurrencyTable
-from gateway.gc_policy import collections_paused
+from gateway.background_work import background_work
 from gateway.metrics import Metrics
 from gateway.settings import CatalogueFeedSettings, Settings
 
@@ -72,7 +72,7 @@ async def sync_instance(
         except ValueError as exc:
             raise InvalidRequest(f"format: {exc}") from None
         markets = feed.markets_default if feed is not None else frozenset()
-        with collections_paused():
+        with background_work():
             # Off the event loop: 10,000 records take a second or more to read and check.
             context = FeedContext(instance, currencies, markets)
             parsed = await asyncio.to_thread(parser, raw, context)

@@ -18,11 +18,9 @@ no worse. (With that garbage, 10,000 had given the same throughput and half the 
 
 from __future__ import annotations
 
-import contextlib
 import gc
-from collections.abc import Iterator
 
-__all__ = ["GC_YOUNG_ALLOCATIONS_MAX", "apply_serving_gc_policy", "collections_paused"]
+__all__ = ["GC_YOUNG_ALLOCATIONS_MAX", "apply_serving_gc_policy", "serving"]
 
 GC_YOUNG_ALLOCATIONS_MAX = 50_000
 """Net container allocations between young collections (CPython's default is 700)."""
@@ -32,7 +30,6 @@ GC_OLD_COLLECTIONS_MAX = 10
 
 
 _serving = False
-_pauses = 0
 
 
 def apply_serving_gc_policy() -> None:
@@ -44,27 +41,6 @@ def apply_serving_gc_policy() -> None:
     _serving = True
 
 
-@contextlib.contextmanager
-def collections_paused() -> Iterator[None]:
-    """No collection while a new catalogue is read and indexed; afterwards (serving) the
-    new index joins the frozen long-lived objects.
-
-    Why: reading and indexing 10,000 games allocates hundreds of thousands of objects,
-    which sets off full collections that walk every unfrozen object (the old index and
-    the new one): 100-200 ms with the loop's thread waiting on the one that collects
-    (measured: a feed parse in a thread stalled the loop 103 ms with collections on,
-    15 ms with them paused). Reference counting still frees what the work drops; the
-    old index, acyclic, is freed the same way once replaced, frozen or not. Pauses may
-    overlap (two syncs): collections resume when the last one ends."""
-    global _pauses
-    _pauses += 1
-    if _pauses == 1:
-        gc.disable()
-    try:
-        yield
-    finally:
-        _pauses -= 1
-        if _pauses == 0:
-            gc.enable()
-            if _serving:
-                gc.freeze()
+def serving() -> bool:
+    """Whether the serving policy is on (collections rare, start-up objects frozen)."""
+    return _serving

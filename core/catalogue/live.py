@@ -36,7 +36,7 @@ IndexSwapped = Callable[[CatalogueIndex, float], None]
 """Called after each swap with the new index and the seconds its build took."""
 BuildContext = Callable[[], AbstractContextManager[object]]
 """What reading and building a new index runs inside (the gateway pauses the garbage
-collector there: `gateway.gc_policy.collections_paused`)."""
+collector there: `gateway.background_work`)."""
 
 
 class LiveCatalogue:
