@@ -39,6 +39,13 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return False
 
 
+@dataclass(slots=True)
+class _KnownQuery:
+    canonical: str
+    version: int
+    etag: str
+
+
 class LobbyAnswers:
     """The most recently used answers of the current catalogue version, at most
     `entries_max` of them and `bytes_max` of bodies; a new version starts empty."""
@@ -51,19 +58,25 @@ class LobbyAnswers:
         self._bytes = 0
         self._version = -1
         self._answers: OrderedDict[str, LobbyAnswer] = OrderedDict()
-        self._canonical: OrderedDict[str, str] = OrderedDict()
-        """Raw query strings already parsed and found valid -> their canonical form: a
-        repeat skips the strict parse (any catalogue version: parsing does not read it)."""
+        self._known: OrderedDict[str, _KnownQuery] = OrderedDict()
+        """Raw query strings already parsed and found valid -> their canonical form (and
+        its last ETag): a repeat skips the strict parse (parsing reads no catalogue)."""
 
-    def canonical_of(self, raw_query: str) -> str | None:
-        return self._canonical.get(raw_query)
+    def validators(self, version: int, raw_query: str) -> tuple[str, str] | None:
+        """(canonical query, ETag) of a query string seen before, or None."""
+        known = self._known.get(raw_query)
+        if known is None:
+            return None
+        if known.version != version:
+            known.version, known.etag = version, lobby_etag(version, known.canonical)
+        return known.canonical, known.etag
 
-    def remember_query(self, raw_query: str, canonical: str) -> None:
+    def remember_query(self, raw_query: str, canonical: str, version: int, etag: str) -> None:
         if self._entries_max == 0:
             return
-        self._canonical[raw_query] = canonical
-        if len(self._canonical) > self._entries_max:
-            self._canonical.popitem(last=False)
+        self._known[raw_query] = _KnownQuery(canonical, version, etag)
+        if len(self._known) > self._entries_max:
+            self._known.popitem(last=False)
 
     def get(self, version: int, canonical: str) -> LobbyAnswer | None:
         if version != self._version:

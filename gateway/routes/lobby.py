@@ -53,12 +53,14 @@ async def list_games(request: web.Request) -> web.StreamResponse:
     answers = app[LOBBY_ANSWERS]
     raw_query = request.query_string
     query: LobbyQuery | None = None
-    canonical = answers.canonical_of(raw_query)
-    if canonical is None:
+    known = answers.validators(index.version, raw_query)
+    if known is None:
         query = parse_lobby_query(request.query)
         canonical = canonical_query(query)
-        answers.remember_query(raw_query, canonical)
-    etag = lobby_etag(index.version, canonical)
+        etag = lobby_etag(index.version, canonical)
+        answers.remember_query(raw_query, canonical, index.version, etag)
+    else:
+        canonical, etag = known
     headers = _caching_headers(request, etag)
     metrics = app[METRICS]
     info = request[REQUEST_INFO]
@@ -83,7 +85,8 @@ async def list_games(request: web.Request) -> web.StreamResponse:
     else:
         metrics.observe_lobby_answer("memory")
     info.outcome = "ok"
-    return web.Response(body=answer.body, content_type=JSON_CONTENT_TYPE, headers=headers)
+    headers["Content-Type"] = JSON_CONTENT_TYPE
+    return web.Response(body=answer.body, headers=headers)
 
 
 @operator_handler(write=False, lobby=True)
