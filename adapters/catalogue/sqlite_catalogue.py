@@ -147,11 +147,19 @@ class SqliteCatalogueStore:
     async def version(self) -> int:
         return await self._call(read_version)
 
-    async def snapshot(self) -> CatalogueSnapshot:
+    async def snapshot(self, known: CatalogueSnapshot | None = None) -> CatalogueSnapshot:
+        """Every game and overlay. Games unchanged since `known` (an earlier snapshot of
+        this store) are taken from it rather than decoded again: a sync of one instance
+        re-reads a few hundred games, not the whole catalogue."""
+        since = -1 if known is None else known.version
+
         def work(conn: sqlite3.Connection) -> CatalogueSnapshot:
+            previous = {} if known is None else {str(game.key): game for game in known.games}
             version = read_version(conn)
+            rows = conn.execute("SELECT key, updated_version, json FROM games ORDER BY key")
             games = tuple(
-                loads_game(row[0]) for row in conn.execute("SELECT json FROM games ORDER BY key")
+                previous[key] if updated <= since and key in previous else loads_game(text)
+                for key, updated, text in rows
             )
             overlays = {
                 brand: overlay_from_json(orjson.loads(text))

@@ -27,7 +27,7 @@ from core.catalogue.overlay import (
     OverlayChange,
     PinnedOrder,
 )
-from core.catalogue.store import AuditEntry, CatalogueStore, SyncReport
+from core.catalogue.store import AuditEntry, CatalogueSnapshot, CatalogueStore, SyncReport
 from core.errors import GameNotFound, InvalidRequest
 
 __all__ = ["BuildContext", "IndexSwapped", "LiveCatalogue"]
@@ -55,6 +55,8 @@ class LiveCatalogue:
         self._on_swap = on_swap
         self._around_build = around_build
         self._index: CatalogueIndex | None = None
+        self._snapshot: CatalogueSnapshot | None = None
+        """What the index was built from; the next read reuses its unchanged games."""
         self._built_on: date | None = None
         self._loading = asyncio.Lock()
 
@@ -73,7 +75,7 @@ class LiveCatalogue:
                 return current
             started = time.perf_counter()
             with self._around_build():
-                snapshot = await self.store.snapshot()
+                snapshot = await self.store.snapshot(self._snapshot)
                 today = self._today()
                 built = None
                 days = self._new_games_days
@@ -81,7 +83,7 @@ class LiveCatalogue:
                     built = step
                     await asyncio.sleep(0)
             assert built is not None
-            self._index, self._built_on = built, today
+            self._index, self._built_on, self._snapshot = built, today, snapshot
             if self._on_swap is not None:
                 self._on_swap(built, time.perf_counter() - started)
             return built

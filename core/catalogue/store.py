@@ -70,7 +70,10 @@ class CatalogueStore(Protocol):
         """Cheap: lets every process notice a change another one made."""
         ...
 
-    async def snapshot(self) -> CatalogueSnapshot: ...
+    async def snapshot(self, known: CatalogueSnapshot | None = None) -> CatalogueSnapshot:
+        """Everything, at one version. With `known`, an earlier snapshot of this store,
+        games unchanged since may be taken from it instead of read again."""
+        ...
 
     async def sync(
         self,

@@ -304,3 +304,22 @@ async def test_open_by_url(tmp_path: Path) -> None:
     finally:
         await store.close()
     assert (tmp_path / "nested" / "cat.db").is_file()
+
+
+async def test_a_snapshot_from_a_known_one_reads_only_what_changed(
+    catalogue: SqliteCatalogueStore,
+) -> None:
+    """Games unchanged since the known snapshot are its own objects; the result equals a
+    full read, retirements, changes and another instance's games included."""
+    await _sync(catalogue, [game("a"), game("b"), game("c")])
+    known = await catalogue.snapshot()
+    await _sync(catalogue, [game("a"), game("b", "Bee")])  # c retired, b changed
+    await catalogue.sync(
+        "other", [game("z", instance="other")], full=True, source="t",
+        retire_share_max=1.0, confirmed=True, at_us=3,
+    )  # fmt: skip
+    full = await catalogue.snapshot()
+    partial = await catalogue.snapshot(known)
+    assert partial == full
+    reused = {g.code for g in partial.games if any(g is k for k in known.games)}
+    assert reused == {"a"}
