@@ -8,15 +8,16 @@ loop and one for the store's writer thread), so a fix must reach all of them.
 from __future__ import annotations
 
 import cProfile
+import json
 import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 from adapters.stores.sqlite_writer import WRITER_THREAD_NAME
 
@@ -96,3 +97,32 @@ def short_path(filename: str) -> str:
     if path.is_relative_to(REPO_ROOT):
         return str(path.relative_to(REPO_ROOT))
     return "/".join(path.parts[-2:])
+
+
+_Case = TypeVar("_Case")
+
+
+def record_runs(
+    out_path: Path,
+    header: Mapping[str, Any],
+    cases: Iterator[tuple[int, _Case]],
+    run_one: Callable[[_Case, int], dict[str, Any]],
+    one_line: Callable[[Mapping[str, Any]], str],
+    profile_dir: Path | None,
+) -> list[dict[str, Any]]:
+    """Run each (rep, case), appending the header and every result to `out_path` as JSON
+    lines as they come (a long run interrupted keeps what it measured), one line each on
+    stderr; then print the profile summaries, if any were written."""
+    results: list[dict[str, Any]] = []
+    with out_path.open("a") as out:
+        out.write(json.dumps(header) + "\n")
+        for rep, case in cases:
+            result = run_one(case, rep)
+            results.append(result)
+            out.write(json.dumps(result) + "\n")
+            out.flush()
+            print(one_line(result), file=sys.stderr)
+    if profile_dir is not None:
+        for path in sorted(profile_dir.glob("*.md")):
+            print(f"\n## profile {path.stem}\n\n{path.read_text()}")
+    return results

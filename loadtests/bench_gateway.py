@@ -69,7 +69,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtests import gen_traffic
-from loadtests._measure import cpu_model, host_cpu_s, stat_cpu_s
+from loadtests._measure import cpu_model, host_cpu_s, record_runs, stat_cpu_s
 from loadtests.gen_traffic import PlannedRequest
 
 __all__ = ["main"]
@@ -578,20 +578,15 @@ def run(opts: Options) -> list[dict[str, Any]]:
     facts = machine_facts(opts)
     print(json.dumps(facts), file=sys.stderr)
     prepared = prepare(opts)
-    results: list[dict[str, Any]] = []
-    with opts.out.open("a") as out:
-        out.write(json.dumps({"facts": facts}) + "\n")
-        for rep in range(opts.reps):
-            for case in cases_of(opts, rep):
-                result = run_case(opts, prepared, case, rep)
-                results.append(result)
-                out.write(json.dumps(result) + "\n")
-                out.flush()
-                print(_one_line(result), file=sys.stderr)
-    if opts.profile_dir is not None:
-        for path in sorted(opts.profile_dir.glob("*.md")):
-            print(f"\n## profile {path.stem}\n\n{path.read_text()}")
-    return results
+    cases = ((rep, case) for rep in range(opts.reps) for case in cases_of(opts, rep))
+    return record_runs(
+        opts.out,
+        {"facts": facts},
+        cases,
+        lambda case, rep: run_case(opts, prepared, case, rep),
+        _one_line,
+        opts.profile_dir,
+    )
 
 
 def _one_line(r: Mapping[str, Any]) -> str:

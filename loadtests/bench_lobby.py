@@ -67,7 +67,7 @@ from core.catalogue.game import Game
 from core.money import CurrencyTable
 from gateway.demo import DEMO_LOBBY_KEY, DEMO_OPERATOR_KEY
 from gateway.demo_catalogue import demo_games
-from loadtests._measure import host_cpu_s
+from loadtests._measure import host_cpu_s, record_runs
 from loadtests.bench_gateway import (
     CONFIG,
     REPO_ROOT,
@@ -732,24 +732,15 @@ def run(opts: Options) -> list[dict[str, Any]]:
     facts = machine_facts(opts)
     print(json.dumps(facts), file=sys.stderr)
     prepared = prepare(opts)
-    results: list[dict[str, Any]] = []
-    with opts.out.open("a") as out:
-        out.write(json.dumps({"facts": facts, "targets": [t.__repr__() for t in prepared.targets]}))
-        out.write("\n")
-        for rep in range(opts.reps):
-            for case in cases_of(opts, rep):
-                if case == "sync":
-                    result = run_sync_case(opts, prepared, rep)
-                else:
-                    result = run_case(opts, prepared, case, rep)
-                results.append(result)
-                out.write(json.dumps(result) + "\n")
-                out.flush()
-                print(_one_line(result), file=sys.stderr)
-    if opts.profile_dir is not None:
-        for path in sorted(opts.profile_dir.glob("*.md")):
-            print(f"\n## profile {path.stem}\n\n{path.read_text()}")
-    return results
+    header = {"facts": facts, "targets": [repr(target) for target in prepared.targets]}
+    cases = ((rep, case) for rep in range(opts.reps) for case in cases_of(opts, rep))
+
+    def run_one(case: str, rep: int) -> dict[str, Any]:
+        if case == "sync":
+            return run_sync_case(opts, prepared, rep)
+        return run_case(opts, prepared, case, rep)
+
+    return record_runs(opts.out, header, cases, run_one, _one_line, opts.profile_dir)
 
 
 def _one_line(r: Mapping[str, Any]) -> str:

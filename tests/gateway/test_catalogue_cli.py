@@ -43,31 +43,18 @@ def _run(*argv: str) -> tuple[int, Any, str]:
     return done.returncode, json.loads(done.stdout) if done.stdout.strip() else None, done.stderr
 
 
+def _import_json(feed: Path, config: Path) -> tuple[int, Any, str]:
+    return _run("catalogue", "import", "studio", str(feed), "--format", "gamegate_json",
+                "--config", str(config))  # fmt: skip
+
+
 def test_import_then_history(config: Path, tmp_path: Path) -> None:
     feed = tmp_path / "feed.json"
     feed.write_text(json.dumps({"games": [_game("a"), _game("b")]}))
-    code, report, _ = _run(
-        "catalogue",
-        "import",
-        "studio",
-        str(feed),
-        "--format",
-        "gamegate_json",
-        "--config",
-        str(config),
-    )
+    code, report, _ = _import_json(feed, config)
     assert code == 0
     assert (report["added"], report["full"]) == (["studio:a", "studio:b"], True)
-    code, again, _ = _run(
-        "catalogue",
-        "import",
-        "studio",
-        str(feed),
-        "--format",
-        "gamegate_json",
-        "--config",
-        str(config),
-    )
+    code, again, _ = _import_json(feed, config)
     assert (code, again["added"], again["unchanged"], again["version"]) == (0, [], 2, 1)
     code, history, _ = _run("catalogue", "history", "--config", str(config))
     assert code == 0
@@ -105,16 +92,7 @@ def test_a_malformed_file_is_refused_and_changes_nothing(
 ) -> None:
     feed = tmp_path / "bad.json"
     feed.write_text(content)
-    code, report, err = _run(
-        "catalogue",
-        "import",
-        "studio",
-        str(feed),
-        "--format",
-        "gamegate_json",
-        "--config",
-        str(config),
-    )
+    code, report, err = _import_json(feed, config)
     assert (code, report) == (3, None)
     assert expected in err
     code, history, _ = _run("catalogue", "history", "--config", str(config))
