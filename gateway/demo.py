@@ -73,10 +73,12 @@ def prepare(
     """Write missing demo secrets; disable instances whose protocol is not available yet."""
     for directory in (settings.data_dir, settings.data_dir / "secrets"):
         _private_directory(directory)
+    keys_file = settings.data_dir / OPERATOR_KEYS_FILE
     _write_secret(
-        settings.data_dir / OPERATOR_KEYS_FILE,
+        keys_file,
         f"# <key> <role> per line\n{DEMO_OPERATOR_KEY} admin\n{DEMO_LOBBY_KEY} lobby\n".encode(),
     )
+    _add_demo_lobby_key(keys_file)
     providers: dict[str, ProviderSettings] = {}
     for name, provider in settings.providers.items():
         spec = protocols.get(provider.protocol)
@@ -123,6 +125,17 @@ def _write_instance_secrets(
     for key, value in generated.items():
         default = settings.data_dir / "secrets" / name / key
         _write_secret(paths.get(key, default), value)
+
+
+def _add_demo_lobby_key(keys_file: Path) -> None:
+    """A demo key file written before the lobby existed gains the demo lobby key (the
+    lobby page needs it); a key file a person wrote, without the demo admin key, is
+    left alone."""
+    lines = keys_file.read_text().splitlines()
+    keys = {line.split(" ", 1)[0] for line in lines if line.strip()}
+    if DEMO_OPERATOR_KEY in keys and DEMO_LOBBY_KEY not in keys:
+        with keys_file.open("a") as file:
+            file.write(f"{DEMO_LOBBY_KEY} lobby\n")
 
 
 def _private_directory(directory: Path) -> None:

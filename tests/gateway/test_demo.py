@@ -44,6 +44,26 @@ def test_demo_secrets_are_written_once_for_the_owner_only(tmp_path: Path) -> Non
     assert key_file.read_bytes() == b"changed-by-a-person"
 
 
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (f"{demo.DEMO_OPERATOR_KEY} admin\n", {demo.DEMO_OPERATOR_KEY, demo.DEMO_LOBBY_KEY}),
+        ("a-key-of-a-person-0001 admin\n", {"a-key-of-a-person-0001"}),
+    ],
+)
+def test_a_demo_key_file_from_before_the_lobby_gains_the_lobby_key(
+    tmp_path: Path, before: str, after: set[str]
+) -> None:
+    keys_file = tmp_path / OPERATOR_KEYS_FILE
+    keys_file.parent.mkdir(parents=True, mode=0o700)
+    keys_file.write_text(before)
+    for _ in range(2):  # and only once
+        demo.prepare(_settings(tmp_path), lambda _: None, protocols=FAKE_PROTOCOLS)
+    lines = keys_file.read_text().splitlines()
+    assert {line.split()[0] for line in lines} == after
+    assert len(lines) == len(after)
+
+
 def test_an_instance_of_an_unavailable_protocol_is_disabled_with_a_warning(
     tmp_path: Path,
 ) -> None:
