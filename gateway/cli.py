@@ -30,6 +30,7 @@ from adapters.stores.open import WalletAccessError, verify_wallet_store
 from gateway import demo
 from gateway.app import create_app, enabled_providers
 from gateway.catalogue_cli import add_catalogue_commands
+from gateway.catalogue_schedule import scheduled_syncs
 from gateway.credentials import secret_values
 from gateway.gc_policy import apply_serving_gc_policy
 from gateway.keys import CATALOGUE, CLOCK, METRICS, SERVICE, STORE
@@ -238,7 +239,9 @@ async def _serve(
                         app[CATALOGUE], settings, today=today, at_us=clock.micros()
                     )
                 port = await _listen(server, settings, worker)
-                async with _metrics_port(app, settings, worker):
+                one_process = worker is None or worker.index == 0
+                syncs = scheduled_syncs(app) if one_process else contextlib.nullcontext()
+                async with _metrics_port(app, settings, worker), syncs:
                     wallet = app[STORE].describe()
                     if worker is not None:
                         await worker.report_ready(wallet)

@@ -143,6 +143,9 @@ class CatalogueFeedSettings(_Section):
     retire_share_max: float = Field(default=0.2, ge=0, le=1)
     """A full feed that would retire more than this share of the instance's listed games
     is refused unless confirmed: a provider's partial list must not empty a lobby."""
+    sync_interval_s: float | None = Field(default=None, ge=1, le=604_800)
+    """Sync from the feed on this interval (the first at start-up), in one process;
+    None: only on request. Mind the provider's limit (Hub88: one list call a minute)."""
     markets_default: frozenset[str] = frozenset()
     """Markets the instance's games are certified for when its feed does not say (a
     Pragmatic list has no such field): the operator's contract with the provider."""
