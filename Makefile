@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.gamegate-installed
 CONFIG ?= config/gamegate.toml
 
-.PHONY: help venv run test check suite floors fmt lint typecheck imports verify clean
+.PHONY: help venv browser run test check suite floors fmt lint typecheck imports verify clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,7 +31,13 @@ venv: $(STAMP) ## create or update .venv
 run: $(STAMP) ## start the gateway with demo data (operator API key: demo-operator-key)
 	$(BIN)/gamegate serve --config $(CONFIG) --demo
 
-test: $(STAMP) ## what CI runs: formatting, lint, types, import contracts, then the whole suite
+# The lobby page's browser test drives Debian's chromium (never a downloaded browser).
+browser: ## install Debian's chromium for the browser test when it is missing (needs root)
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium for tests/browser"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium \
+	  || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }; }
+
+test: $(STAMP) browser ## what CI runs: formatting, lint, types, import contracts, then the whole suite
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -40,7 +46,7 @@ test: $(STAMP) ## what CI runs: formatting, lint, types, import contracts, then 
 
 check: test ## the same as `make test` (kept for habit)
 
-suite: $(STAMP) ## the test suite alone, without the static checks
+suite: $(STAMP) browser ## the test suite alone, without the static checks
 	$(BIN)/python -m pytest
 
 floors: ## prove pyproject's floors: `test` in a fresh .venv-floors with each floor exactly
