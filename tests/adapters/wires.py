@@ -126,6 +126,22 @@ def _form_lone_surrogate(payload: bytes, field: bytes, code: int) -> bytes:
     return payload.replace(field, field + escaped, 1)
 
 
+class _JsonBody:
+    """A protocol whose body is JSON naming the player: the surrogate goes in the name."""
+
+    player_id: str
+
+    def with_lone_surrogate(self, payload: bytes, code: int) -> bytes:
+        return _json_lone_surrogate(payload, self.player_id, code)
+
+
+class _JsonCode(_JsonBody):
+    """... and whose answer names its outcome in `code` (absent: ok)."""
+
+    def answer(self, response: Any) -> str:
+        return f"{response.status} {orjson.loads(response.body).get('code', 'ok')}"
+
+
 def _request(
     path: str,
     body: bytes,
@@ -140,7 +156,7 @@ def _request(
     )
 
 
-class GamegateWire:
+class GamegateWire(_JsonCode):
     instance = "gamegate"
     player_id = "p1"
     currency = "EUR"
@@ -181,19 +197,13 @@ class GamegateWire:
         )
         return _request("bet", body if wire_body is None else wire_body, _headers(signed, mangle))
 
-    def with_lone_surrogate(self, payload: bytes, code: int) -> bytes:
-        return _json_lone_surrogate(payload, self.player_id, code)
-
-    def answer(self, response: Any) -> str:
-        return f"{response.status} {orjson.loads(response.body).get('code', 'ok')}"
-
 
 @functools.cache
 def _hub88_secrets() -> dict[str, bytes]:
     return hub88.demo_secrets()
 
 
-class Hub88Wire:
+class Hub88Wire(_JsonBody):
     instance = "hub88"
     player_id = "p1"
     currency = "EUR"
@@ -232,9 +242,6 @@ class Hub88Wire:
         body = self.payload() if payload is None else payload
         headers = _headers({SIGNATURE_HEADER_HUB88: hub88_sign(self.private_key, body)}, mangle)
         return _request("transaction/bet", body if wire_body is None else wire_body, headers)
-
-    def with_lone_surrogate(self, payload: bytes, code: int) -> bytes:
-        return _json_lone_surrogate(payload, self.player_id, code)
 
     def answer(self, response: Any) -> str:
         return f"{response.status} {orjson.loads(response.body)['status']}"
@@ -290,7 +297,7 @@ class PragmaticWire:
         return f"{response.status} {orjson.loads(response.body)['error']}"
 
 
-class EvolutionWire:
+class EvolutionWire(_JsonBody):
     instance = "evolution"
     player_id = "u-42"
     currency = "EUR"
@@ -335,14 +342,11 @@ class EvolutionWire:
             query={"authToken": token},  # as yarl hands it over: surrogates and all
         )
 
-    def with_lone_surrogate(self, payload: bytes, code: int) -> bytes:
-        return _json_lone_surrogate(payload, self.player_id, code)
-
     def answer(self, response: Any) -> str:
         return f"{response.status} {json.loads(response.body)['status']}"
 
 
-class SoftswissWire:
+class SoftswissWire(_JsonCode):
     instance = "softswiss"
     player_id = "42"
     currency = "EUR"
@@ -382,19 +386,13 @@ class SoftswissWire:
         headers = _headers({"X-REQUEST-SIGN": softswiss_sign(self.key, body)}, mangle)
         return _request("play", body if wire_body is None else wire_body, headers)
 
-    def with_lone_surrogate(self, payload: bytes, code: int) -> bytes:
-        return _json_lone_surrogate(payload, self.player_id, code)
-
-    def answer(self, response: Any) -> str:
-        return f"{response.status} {orjson.loads(response.body).get('code', 'ok')}"
-
 
 @functools.cache
 def _betby_secrets() -> dict[str, bytes]:
     return betby.demo_secrets()
 
 
-class BetbyWire:
+class BetbyWire(_JsonCode):
     instance = "betby"
     player_id = "p-7"
     currency = "USD"
@@ -434,12 +432,6 @@ class BetbyWire:
         body = json.dumps({"payload": token}).encode() if mangle else envelope(token)
         headers = CIMultiDict({"Content-Type": "application/json"})
         return _request("bet/make", body if wire_body is None else wire_body, headers)
-
-    def with_lone_surrogate(self, payload: bytes, code: int) -> bytes:
-        return _json_lone_surrogate(payload, self.player_id, code)
-
-    def answer(self, response: Any) -> str:
-        return f"{response.status} {orjson.loads(response.body).get('code', 'ok')}"
 
 
 class BetsoftWire:
