@@ -18,8 +18,8 @@ import structlog
 from aiohttp import web
 
 from core.errors import GatewayError
-from gateway.catalogue_sync import sync_instance
-from gateway.keys import CATALOGUE, CLOCK, METRICS, SERVICE, SETTINGS
+from gateway.catalogue_sync import sync_in_app
+from gateway.keys import SETTINGS
 
 __all__ = ["scheduled_syncs"]
 
@@ -51,15 +51,7 @@ async def _sync_forever(app: web.Application, instance: str, interval_s: float) 
     """The first sync at once (a fresh gateway gets its games), then every interval."""
     while True:
         try:
-            report = await sync_instance(
-                app[CATALOGUE],
-                app[SETTINGS],
-                instance,
-                currencies=app[SERVICE].currencies,
-                metrics=app[METRICS],
-                at_us=app[CLOCK].micros(),
-                confirmed=False,
-            )
+            report = await sync_in_app(app, instance, confirmed=False)
             _log.info(
                 "catalogue_synced",
                 provider=instance,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from aiohttp import web
 
 from adapters.catalogue.feeds import FeedContext, feed_parser
 from adapters.catalogue.source import read_feed, source_label
@@ -20,10 +21,11 @@ from core.catalogue.store import SyncReport
 from core.errors import FeedInvalid, FeedUnavailable, InvalidRequest, RetirementGuarded
 from core.money import CurrencyTable
 from gateway.background_work import background_work
+from gateway.keys import CATALOGUE, CLOCK, METRICS, SERVICE, SETTINGS
 from gateway.metrics import Metrics
 from gateway.settings import CatalogueFeedSettings, Settings
 
-__all__ = ["FeedUpload", "sync_instance"]
+__all__ = ["FeedUpload", "sync_in_app", "sync_instance"]
 
 
 class FeedUpload:
@@ -107,3 +109,19 @@ async def _fetch(
         return await read_feed(feed, data_dir=settings.data_dir, client=client)
     async with httpx.AsyncClient() as own_client:
         return await read_feed(feed, data_dir=settings.data_dir, client=own_client)
+
+
+async def sync_in_app(
+    app: web.Application, instance: str, *, confirmed: bool, upload: FeedUpload | None = None
+) -> SyncReport:
+    """`sync_instance` with the running application's catalogue, settings and counters."""
+    return await sync_instance(
+        app[CATALOGUE],
+        app[SETTINGS],
+        instance,
+        currencies=app[SERVICE].currencies,
+        metrics=app[METRICS],
+        at_us=app[CLOCK].micros(),
+        confirmed=confirmed,
+        upload=upload,
+    )

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import Field, StringConstraints
 
-from core.catalogue.game import GameKey
 from core.catalogue.overlay import (
     CATEGORY_PATTERN,
     TITLE_LENGTH_MAX,
@@ -30,7 +29,7 @@ from gateway.keys import CATALOGUE, CLOCK, REQUEST_INFO
 from gateway.responses import json_response
 from gateway.routes._guard import ExpectHandler, operator_handler
 from gateway.routes.bodies import StrictBody, parse_body
-from gateway.routes.query import query_whole_number
+from gateway.routes.query import game_key, query_whole_number
 from gateway.views import iso_utc
 
 __all__ = ["add_brand_routes"]
@@ -55,13 +54,6 @@ class SwitchBody(StrictBody):
 
 class GameListBody(StrictBody):
     games: list[GameKeyText] = Field(max_length=1_000)
-
-
-def _key(text: str, field: str) -> GameKey:
-    try:
-        return GameKey.parse(text)
-    except ValueError as exc:
-        raise InvalidRequest(f"{field}: {exc}") from None
 
 
 def _brand(request: web.Request) -> str:
@@ -115,7 +107,7 @@ async def _apply(request: web.Request, brand: str, changes: list[OverlayChange])
 @operator_handler(write=True)
 async def set_game(request: web.Request) -> web.Response:
     brand = _brand(request)
-    key = _key(request.match_info["key"], "key")
+    key = game_key(request.match_info["key"], "key")
     body = await parse_body(request, GameSettingBody)
     changes: list[OverlayChange] = []
     if body.enabled is not None:
@@ -139,7 +131,7 @@ async def set_provider(request: web.Request) -> web.Response:
 @operator_handler(write=True)
 async def set_pinned(request: web.Request) -> web.Response:
     body = await parse_body(request, GameListBody)
-    games = tuple(_key(text, "games") for text in body.games)
+    games = tuple(game_key(text, "games") for text in body.games)
     return await _apply(request, _brand(request), [PinnedOrder(games)])
 
 
@@ -149,7 +141,7 @@ async def set_category(request: web.Request) -> web.Response:
     if not CATEGORY_PATTERN.match(category):
         raise InvalidRequest("category: 1-32 of a-z, 0-9, '_', '-'")
     body = await parse_body(request, GameListBody)
-    games = tuple(_key(text, "games") for text in body.games)
+    games = tuple(game_key(text, "games") for text in body.games)
     return await _apply(request, _brand(request), [CategoryGames(category, games)])
 
 

@@ -15,8 +15,8 @@ from aiohttp import web
 from core.catalogue.store import SyncReport
 from core.catalogue.sync import SyncHistoryEntry
 from gateway.body import read_body
-from gateway.catalogue_sync import FeedUpload, sync_instance
-from gateway.keys import CATALOGUE, CLOCK, METRICS, REQUEST_INFO, SERVICE, SETTINGS
+from gateway.catalogue_sync import FeedUpload, sync_in_app
+from gateway.keys import CATALOGUE, REQUEST_INFO, SETTINGS
 from gateway.responses import json_response
 from gateway.routes._guard import operator_handler
 from gateway.routes.query import query_flag, query_whole_number
@@ -56,17 +56,8 @@ def history_json(entry: SyncHistoryEntry) -> dict[str, Any]:
 
 async def _sync(request: web.Request, upload: FeedUpload | None) -> web.Response:
     instance = request.match_info["instance"]
-    app = request.app
-    report = await sync_instance(
-        app[CATALOGUE],
-        app[SETTINGS],
-        instance,
-        currencies=app[SERVICE].currencies,
-        metrics=app[METRICS],
-        at_us=app[CLOCK].micros(),
-        confirmed=query_flag(request, "confirm"),
-        upload=upload,
-    )
+    confirmed = query_flag(request, "confirm")
+    report = await sync_in_app(request.app, instance, confirmed=confirmed, upload=upload)
     request[REQUEST_INFO].outcome = "applied" if report.applied else "unchanged"
     return json_response(report_json(report))
 

@@ -14,7 +14,7 @@ import secrets
 
 from aiohttp import web
 
-from core.catalogue.game import Device, Game, GameKey
+from core.catalogue.game import Device, Game
 from core.errors import GameUnavailable, InvalidRequest
 from core.pam import check_may_play
 from core.wallet.records import PlayerRecord, SessionRecord
@@ -23,6 +23,7 @@ from gateway.launch_urls import HTTP_SCHEMES, fill_launch_url
 from gateway.responses import json_response
 from gateway.routes._guard import operator_handler
 from gateway.routes.bodies import LaunchBody, parse_body
+from gateway.routes.query import game_key
 from gateway.views import session_json
 
 __all__ = ["launch", "open_game_session"]
@@ -49,19 +50,12 @@ async def open_game_session(
     return session
 
 
-def _game_key(text: str) -> GameKey:
-    try:
-        return GameKey.parse(text)
-    except ValueError as exc:
-        raise InvalidRequest(f"game: {exc}") from None
-
-
 @operator_handler(write=True, lobby=True)
 async def launch(request: web.Request) -> web.Response:
     body = await parse_body(request, LaunchBody)
     if body.return_url is not None and not body.return_url.startswith(HTTP_SCHEMES):
         raise InvalidRequest("return_url: an absolute http(s) URL")
-    key = _game_key(body.game)
+    key = game_key(body.game, "game")
     if key.instance not in request.app[ADAPTERS]:
         raise GameUnavailable(f"provider instance {key.instance!r} is not enabled")
     template = request.app[SETTINGS].providers[key.instance].launch_url

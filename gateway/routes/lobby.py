@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from core.catalogue.game import MARKET_PATTERN, Device, GameKey
+from core.catalogue.game import MARKET_PATTERN, Device
 from core.catalogue.query import ListedGame, LobbyQuery
 from core.errors import InvalidRequest
 from gateway.catalogue_views import game_detail_json, page_body
@@ -28,6 +28,7 @@ from gateway.lobby_answers import LobbyAnswer, etag_matches, lobby_etag
 from gateway.lobby_params import canonical_query, parse_lobby_query
 from gateway.responses import json_response
 from gateway.routes._guard import operator_handler
+from gateway.routes.query import game_key
 
 __all__ = ["game_detail", "list_games"]
 
@@ -93,10 +94,7 @@ async def list_games(request: web.Request) -> web.StreamResponse:
 async def game_detail(request: web.Request) -> web.Response:
     """One game, if the brand may show it in the market on the device (the same rule as
     the list: an operator page cannot reach a game its lobby would not list)."""
-    try:
-        key = GameKey.parse(request.match_info["key"])
-    except ValueError as exc:
-        raise InvalidRequest(f"key: {exc}") from None
+    key = game_key(request.match_info["key"], "key")
     query = request.query
     brand = query.get("brand") or ""
     market = query.get("market") or ""

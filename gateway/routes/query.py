@@ -1,4 +1,4 @@
-"""Query-string values of the operator API, parsed strictly."""
+"""Values from the operator API's query strings and paths, parsed strictly."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import re
 
 from aiohttp import web
 
+from core.catalogue.game import GameKey
 from core.errors import InvalidRequest
 
-__all__ = ["query_flag", "query_whole_number"]
+__all__ = ["game_key", "query_flag", "query_whole_number"]
 
 _ASCII_WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
 """With `fullmatch`: `str.isdecimal` also takes Arabic-Indic and other Unicode digits."""
@@ -31,3 +32,11 @@ def query_flag(request: web.Request, name: str) -> bool:
     if text not in _FLAGS:
         raise InvalidRequest(f"{name}: true or false")
     return _FLAGS[text]
+
+
+def game_key(text: str, field: str) -> GameKey:
+    """`<instance>:<code>`, or InvalidRequest naming `field` and what is wrong."""
+    try:
+        return GameKey.parse(text)
+    except ValueError as exc:
+        raise InvalidRequest(f"{field}: {exc}") from None
