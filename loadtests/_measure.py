@@ -10,6 +10,8 @@ from __future__ import annotations
 import cProfile
 import json
 import os
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -126,3 +128,26 @@ def record_runs(
         for path in sorted(profile_dir.glob("*.md")):
             print(f"\n## profile {path.stem}\n\n{path.read_text()}")
     return results
+
+
+def git_output(*args: str) -> str:
+    """A read-only git command's output in the repository, stripped; empty if it fails."""
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip()
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout_s: float) -> int:
+    """SIGTERM, then SIGKILL after `timeout_s`; the exit status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode

@@ -54,7 +54,6 @@ import platform
 import re
 import resource
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -69,7 +68,14 @@ from pathlib import Path
 from typing import Any
 
 from loadtests import gen_traffic
-from loadtests._measure import cpu_model, host_cpu_s, record_runs, stat_cpu_s
+from loadtests._measure import (
+    cpu_model,
+    git_output,
+    host_cpu_s,
+    record_runs,
+    stat_cpu_s,
+    stop_process,
+)
 from loadtests.gen_traffic import PlannedRequest
 
 __all__ = ["main"]
@@ -261,14 +267,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(SERVER_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return stop_process(self.process, SERVER_STOP_TIMEOUT_S)
 
 
 class RedisProcess:
@@ -305,13 +304,7 @@ class RedisProcess:
 
     def stop(self) -> None:
         """SIGTERM (it fsyncs the append-only file and exits), by PID."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(SERVER_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, SERVER_STOP_TIMEOUT_S)
 
 
 def _gateway_command(
@@ -605,13 +598,6 @@ def _one_line(r: Mapping[str, Any]) -> str:
 
 def machine_facts(opts: Options) -> dict[str, Any]:
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        check=False,
-    )
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "host": platform.node(),
@@ -622,7 +608,7 @@ def machine_facts(opts: Options) -> dict[str, Any]:
         "aiohttp": metadata.version("aiohttp"),
         "uvloop": metadata.version("uvloop"),
         "wrk": (wrk.stdout or wrk.stderr).splitlines()[0] if (wrk.stdout or wrk.stderr) else "?",
-        "commit": commit.stdout.strip(),
+        "commit": git_output("rev-parse", "--short", "HEAD"),
         "code_digest": code_digest(),
         "loadavg": _loadavg(),
         "options": {field.name: str(getattr(opts, field.name)) for field in fields(opts)},

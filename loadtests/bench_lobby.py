@@ -67,7 +67,7 @@ from core.catalogue.game import Game
 from core.money import CurrencyTable
 from gateway.demo import DEMO_LOBBY_KEY, DEMO_OPERATOR_KEY
 from gateway.demo_catalogue import demo_games
-from loadtests._measure import host_cpu_s, record_runs
+from loadtests._measure import git_output, host_cpu_s, record_runs
 from loadtests.bench_gateway import (
     CONFIG,
     REPO_ROOT,
@@ -808,25 +808,12 @@ def _one_line(r: Mapping[str, Any]) -> str:
 
 
 def machine_facts(opts: Options) -> dict[str, Any]:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        check=False,
-    )
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "core", "adapters", "gateway", "config"],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        check=False,
-    )
+    dirty = git_output("status", "--porcelain", "--", "core", "adapters", "gateway", "config")
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "cores": os.cpu_count(),
-        "commit": commit.stdout.strip(),
-        "uncommitted_code": dirty.stdout.split("\n") if dirty.stdout else [],
+        "commit": git_output("rev-parse", "--short", "HEAD"),
+        "uncommitted_code": dirty.split("\n") if dirty else [],
         "code_digest": code_digest(),
         "loadavg": _loadavg(),
         "options": {name: str(getattr(opts, name)) for name in opts.__slots__},

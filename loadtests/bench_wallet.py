@@ -42,7 +42,6 @@ import resource
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -67,6 +66,7 @@ from loadtests._measure import (
     REPO_ROOT,
     WRITER_THREAD_NAME,
     cpu_model,
+    git_output,
     host_cpu_s,
     profiler,
     profiling,
@@ -767,17 +767,10 @@ def _store_digest() -> str:
 
 def _git_state() -> str:
     """Commit and whether the store code is modified (read-only git commands)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=10,
-        ).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", *STORE_SOURCES],
-            cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=10,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
+    head = git_output("rev-parse", "--short", "HEAD")
+    if not head:
         return "unknown"
+    dirty = git_output("status", "--porcelain", "--", *STORE_SOURCES)
     return f"{head}{' +uncommitted store/core changes' if dirty else ''}"
 
 
