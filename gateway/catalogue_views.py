@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from core.catalogue.game import Game, GameKey
+from core.catalogue.game import Game, GameKey, rtp_text
 from core.catalogue.query import ListedGame, LobbyPage, encode_cursor
 from core.money import CurrencyTable, format_minor
 
@@ -24,7 +24,7 @@ JsonObject = dict[str, Any]
 
 
 def _rtp(rtp_bp: int | None) -> str | None:
-    return None if rtp_bp is None else f"{rtp_bp // 100}.{rtp_bp % 100:02d}"
+    return None if rtp_bp is None else rtp_text(rtp_bp)
 
 
 def _stake(game: Game, currency: str | None, currencies: CurrencyTable) -> JsonObject | None:

@@ -63,6 +63,7 @@ from urllib.parse import urlencode
 
 import orjson
 
+from adapters.catalogue.feeds.gamegate_json import record_of
 from core.catalogue.game import Game
 from core.money import CurrencyTable
 from gateway.demo import DEMO_LOBBY_KEY, DEMO_OPERATOR_KEY
@@ -349,54 +350,11 @@ def _instances() -> list[str]:
     return [name for name, table in providers.items() if table.get("enabled", True)]
 
 
-def _major(minor: int, exponent: int) -> str:
-    if exponent == 0:
-        return str(minor)
-    whole, fraction = divmod(minor, 10**exponent)
-    return f"{whole}.{fraction:0{exponent}d}"
-
-
-def _percent(basis_points: int) -> str:
-    return f"{basis_points // 100}.{basis_points % 100:02d}"
-
-
-def feed_record(game: Game, currencies: CurrencyTable) -> dict[str, Any]:
-    """A game as a gamegate_json feed record (adapters/catalogue/feeds/gamegate_json.py)."""
-    record: dict[str, Any] = {
-        "code": game.code,
-        "title": game.title,
-        "studio": game.studio,
-        "vertical": game.vertical.value,
-        "game_type": game.game_type,
-        "features": sorted(feature.value for feature in game.features),
-        "rtp_by_market": {m: _percent(bp) for m, bp in sorted(game.rtp_bp_by_market.items())},
-        "volatility": None if game.volatility is None else game.volatility.value,
-        "devices": sorted(device.value for device in game.devices),
-        "currencies": sorted(game.currencies),
-        "markets": sorted(game.markets),
-        "stakes": {
-            code: {
-                "min": _major(stake.min_minor, currencies.get(code).exponent),
-                "max": _major(stake.max_minor, currencies.get(code).exponent),
-            }
-            for code, stake in sorted(game.stakes.items())
-        },
-        "release_date": None if game.release_date is None else game.release_date.isoformat(),
-        "tags": sorted(game.tags),
-        "images": dict(sorted(game.images.items())),
-        "status": game.status.value,
-        "demo": game.demo,
-    }
-    if game.rtp_bp is not None:
-        record["rtp"] = _percent(game.rtp_bp)
-    return record
-
-
 def _feeds(games: Sequence[Game], instances: Sequence[str]) -> dict[str, bytes]:
     currencies = CurrencyTable()
     by_instance: dict[str, list[dict[str, Any]]] = {name: [] for name in instances}
     for game in games:
-        by_instance[game.instance].append(feed_record(game, currencies))
+        by_instance[game.instance].append(record_of(game, currencies))
     return {
         name: gzip.compress(orjson.dumps({"games": records, "partial": False}), 6)
         for name, records in by_instance.items()

@@ -29,6 +29,7 @@ __all__ = [
     "Vertical",
     "Volatility",
     "frozen_mapping",
+    "rtp_text",
 ]
 
 GAME_CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,63}$")
@@ -117,6 +118,11 @@ class StakeRange(NamedTuple):
 def frozen_mapping(items: Mapping[_K, _V] | None = None) -> Mapping[_K, _V]:
     """A read-only copy; games and overlays hold only these."""
     return MappingProxyType(dict(items or {}))
+
+
+def rtp_text(rtp_bp: int) -> str:
+    """Basis points as exact percent text: 9650 -> `96.50` (how feeds and the API say it)."""
+    return f"{rtp_bp // 100}.{rtp_bp % 100:02d}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,6 +12,7 @@ import pytest
 
 from adapters.catalogue.feeds import FEED_FORMATS, FeedContext, feed_parser
 from adapters.catalogue.feeds.base import GAMES_PER_FEED_MAX
+from adapters.catalogue.feeds.gamegate_json import record_of
 from core.catalogue.game import (
     Device,
     Feature,
@@ -24,6 +25,7 @@ from core.catalogue.game import (
 )
 from core.errors import FeedInvalid
 from core.money import CurrencyTable
+from gateway.demo_catalogue import demo_games
 
 CONTEXT = FeedContext(
     instance="feed", currencies=CurrencyTable(), markets_default=frozenset({"MT", "EE"})
@@ -483,3 +485,17 @@ def test_every_format_reads_an_empty_list() -> None:
 def test_unknown_format_is_named() -> None:
     with pytest.raises(ValueError, match=r"unknown feed format 'xml'.*hub88"):
         feed_parser("xml")
+
+
+@pytest.mark.parametrize("instance", ["gamegate", "evolution"])
+def test_record_of_reads_back_to_the_same_games(instance: str) -> None:
+    """The gamegate_json writer and parser agree on every field of a realistic
+    catalogue: RTP variants, stakes in 0, 2 and 3 decimal currencies, statuses."""
+    instances = ["gamegate", "hub88", "evolution"]
+    games = [g for g in demo_games(instances, count=1_500, today=date(2026, 12, 5))
+             if g.instance == instance]  # fmt: skip
+    currencies = CurrencyTable()
+    body = json.dumps({"games": [record_of(game, currencies) for game in games]}).encode()
+    parsed = feed_parser("gamegate_json")(body, FeedContext(instance, currencies))
+    assert parsed.full
+    assert parsed.games == tuple(games)

@@ -44,10 +44,12 @@ from core.catalogue.game import (
     Vertical,
     Volatility,
     frozen_mapping,
+    rtp_text,
 )
 from core.errors import FeedInvalid
+from core.money import CurrencyTable, format_minor
 
-__all__ = ["game_from_record", "parse_gamegate_json"]
+__all__ = ["game_from_record", "parse_gamegate_json", "record_of"]
 
 _E = TypeVar("_E", bound=Enum)
 _FEED_STATUSES = frozenset({GameStatus.ACTIVE, GameStatus.DISABLED})
@@ -166,3 +168,36 @@ def game_from_record(record: Any, context: FeedContext) -> Game:
         status=status,
         demo=fields.optional_bool(record.get("demo"), "demo", default=True),
     )
+
+
+def record_of(game: Game, currencies: CurrencyTable) -> dict[str, Any]:
+    """The record of `game` in this format, which `game_from_record` reads back to the
+    same game: for exporting a catalogue, and for tools that write feeds."""
+    record: dict[str, Any] = {
+        "code": game.code,
+        "title": game.title,
+        "studio": game.studio,
+        "vertical": game.vertical.value,
+        "game_type": game.game_type,
+        "features": sorted(feature.value for feature in game.features),
+        "rtp_by_market": {m: rtp_text(bp) for m, bp in sorted(game.rtp_bp_by_market.items())},
+        "volatility": None if game.volatility is None else game.volatility.value,
+        "devices": sorted(device.value for device in game.devices),
+        "currencies": sorted(game.currencies),
+        "markets": sorted(game.markets),
+        "stakes": {
+            code: {
+                "min": format_minor(stake.min_minor, currencies.get(code)),
+                "max": format_minor(stake.max_minor, currencies.get(code)),
+            }
+            for code, stake in sorted(game.stakes.items())
+        },
+        "release_date": None if game.release_date is None else game.release_date.isoformat(),
+        "tags": sorted(game.tags),
+        "images": dict(sorted(game.images.items())),
+        "status": game.status.value,
+        "demo": game.demo,
+    }
+    if game.rtp_bp is not None:
+        record["rtp"] = rtp_text(game.rtp_bp)
+    return record
