@@ -33,6 +33,7 @@ from typing import Any
 import orjson
 import redis
 
+from adapters.stores.check_result import CheckResult
 from adapters.stores.redis_clients import sync_client
 from adapters.stores.redis_keys import (
     GROUPS,
@@ -71,30 +72,12 @@ TIMEOUT_S = 30.0
 
 
 @dataclass(slots=True)
-class Check:
-    name: str
-    description: str
-    first_failure: str = ""
-    failures: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.failures == 0
-
-    def line(self) -> str:
-        if self.ok:
-            return f"PASS {self.description}"
-        more = f" (+{self.failures - 1} more)" if self.failures > 1 else ""
-        return f"FAIL {self.description}: {self.first_failure}{more}"
-
-
-@dataclass(slots=True)
 class RedisVerifyReport:
     """The verdict (`ok`) and one line per check (`lines`), like SQLite's report."""
 
     target: str
-    checks: dict[str, Check] = field(
-        default_factory=lambda: {name: Check(name, text) for name, text in CHECKS.items()}
+    checks: dict[str, CheckResult] = field(
+        default_factory=lambda: {name: CheckResult(text) for name, text in CHECKS.items()}
     )
     players: int = 0
     txs: int = 0
@@ -106,10 +89,7 @@ class RedisVerifyReport:
         return all(check.ok for check in self.checks.values())
 
     def fail(self, name: str, detail: str) -> None:
-        check = self.checks[name]
-        if check.failures == 0:
-            check.first_failure = detail
-        check.failures += 1
+        self.checks[name].fail(detail)
 
     def lines(self) -> list[str]:
         verdict = "OK" if self.ok else "FAILED"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adapters.stores.check_result import CheckResult
 from adapters.stores.sqlite_render_check import RenderCheck
 from adapters.stores.sqlite_schema import (
     SCHEMA_VERSION,
@@ -39,30 +40,6 @@ FETCH_ROWS_MAX = 2_000
 
 _MONEY_KINDS = frozenset(TxKind)
 _MOVED_STATUSES = frozenset({TxStatus.APPLIED, TxStatus.SETTLED, TxStatus.ROLLED_BACK})
-
-
-@dataclass(slots=True)
-class CheckResult:
-    """One check: its first mismatch (what, where, expected vs found) and how many."""
-
-    name: str
-    first_failure: str = ""
-    failures: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.failures == 0
-
-    def fail(self, detail: str) -> None:
-        if self.failures == 0:
-            self.first_failure = detail
-        self.failures += 1
-
-    def line(self) -> str:
-        if self.ok:
-            return f"PASS {self.name}"
-        more = f" (+{self.failures - 1} more)" if self.failures > 1 else ""
-        return f"FAIL {self.name}: {self.first_failure}{more}"
 
 
 @dataclass(slots=True)
