@@ -15,7 +15,13 @@ from typing import Any
 
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
-from adapters.stores.redis_link import Endpoint, LinkError, NodeLink, ReplyError
+from adapters.stores.redis_link import (
+    Endpoint,
+    LinkError,
+    NodeLink,
+    RaisingCalls,
+    ReplyError,
+)
 
 __all__ = ["ClusterLink"]
 
@@ -25,7 +31,7 @@ REDIRECTS_MAX = 5
 RETRY_DELAY_S = 0.05
 
 
-class ClusterLink:
+class ClusterLink(RaisingCalls):
     """Commands routed by slot, one pipelined connection per master."""
 
     def __init__(self, seeds: Sequence[Endpoint]) -> None:
@@ -89,12 +95,6 @@ class ClusterLink:
                     return reply
             else:
                 await asyncio.sleep(RETRY_DELAY_S)
-        return reply
-
-    async def call(self, key: str | bytes, *args: Any) -> Any:
-        reply = await self.call_raw(key, *args)
-        if isinstance(reply, ReplyError):
-            raise reply
         return reply
 
     async def ping(self) -> None:

@@ -24,7 +24,15 @@ from typing import Any, Protocol, cast
 
 import hiredis
 
-__all__ = ["Endpoint", "Link", "LinkError", "NodeLink", "ReplyError", "RespConnection"]
+__all__ = [
+    "Endpoint",
+    "Link",
+    "LinkError",
+    "NodeLink",
+    "RaisingCalls",
+    "ReplyError",
+    "RespConnection",
+]
 
 ReplyError = hiredis.ReplyError
 """An error reply (`-ERR ...`); returned by `call_raw`, raised by `call`."""
@@ -167,7 +175,21 @@ async def connect(endpoint: Endpoint) -> RespConnection:
     return connection
 
 
-class NodeLink:
+class RaisingCalls:
+    """`call` from a link's `call_raw`: the reply, or an error reply raised."""
+
+    async def call_raw(self, key: str | bytes, *args: Any) -> Any:
+        raise NotImplementedError
+
+    async def call(self, key: str | bytes, *args: Any) -> Any:
+        """The reply; an error reply raises `ReplyError`."""
+        reply = await self.call_raw(key, *args)
+        if isinstance(reply, ReplyError):
+            raise reply
+        return reply
+
+
+class NodeLink(RaisingCalls):
     """Commands to one Redis server over a few pipelined connections, reconnecting lazily.
 
     Several connections, not one: with `appendfsync always` Redis fsyncs once per turn
@@ -216,13 +238,6 @@ class NodeLink:
     async def call_raw(self, key: str | bytes, *args: Any) -> Any:
         """The reply, an error reply included (as a `ReplyError` value); `key` is unused."""
         return await self.send(key, *args)
-
-    async def call(self, key: str | bytes, *args: Any) -> Any:
-        """The reply; an error reply raises `ReplyError`."""
-        reply = await self.call_raw(key, *args)
-        if isinstance(reply, ReplyError):
-            raise reply
-        return reply
 
     async def ping(self) -> None:
         await self.call(b"", "PING")
