@@ -13,14 +13,13 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from adapters.catalogue.open import CatalogueAccessError, open_catalogue_store
-from core.catalogue.live import LiveCatalogue
+from core.catalogue.store import CatalogueStore
 from core.errors import GatewayError
 from core.money import CurrencyTable
 from gateway.catalogue_sync import FeedUpload, sync_instance
@@ -71,7 +70,7 @@ def add_catalogue_commands(
     history.set_defaults(command=_command(load, _history))
 
 
-Action = Callable[[LiveCatalogue, Settings, argparse.Namespace], Coroutine[Any, Any, Any]]
+Action = Callable[[CatalogueStore, Settings, argparse.Namespace], Coroutine[Any, Any, Any]]
 
 
 def _command(load: LoadSettings, action: Action) -> Callable[[argparse.Namespace], int]:
@@ -97,38 +96,34 @@ def _command(load: LoadSettings, action: Action) -> Callable[[argparse.Namespace
 
 
 async def _with_catalogue(settings: Settings, args: argparse.Namespace, action: Action) -> Any:
+    """The store alone: no lobby index is built here (serving gateways build their own
+    when they see the new version)."""
     store = await open_catalogue_store(settings.catalogue.url, data_dir=settings.data_dir)
     try:
-        live = LiveCatalogue(
-            store,
-            today=lambda: datetime.now(tz=UTC).date(),
-            new_games_days=settings.catalogue.new_games_days,
-        )
-        await live.load()
-        return await action(live, settings, args)
+        return await action(store, settings, args)
     finally:
         await store.close()
 
 
-async def _sync(live: LiveCatalogue, settings: Settings, args: argparse.Namespace) -> Any:
-    return report_json(await _apply(live, settings, args, None))
+async def _sync(store: CatalogueStore, settings: Settings, args: argparse.Namespace) -> Any:
+    return report_json(await _apply(store, settings, args, None))
 
 
-async def _import(live: LiveCatalogue, settings: Settings, args: argparse.Namespace) -> Any:
+async def _import(store: CatalogueStore, settings: Settings, args: argparse.Namespace) -> Any:
     path: Path = args.file
     with path.open("rb") as file:
         raw = file.read(FILE_BYTES_MAX + 1)
     if len(raw) > FILE_BYTES_MAX:
         raise OSError(f"{path} is larger than {FILE_BYTES_MAX} bytes")
     upload = FeedUpload(raw, feed_format=args.format, partial=args.partial)
-    return report_json(await _apply(live, settings, args, upload))
+    return report_json(await _apply(store, settings, args, upload))
 
 
 async def _apply(
-    live: LiveCatalogue, settings: Settings, args: argparse.Namespace, upload: FeedUpload | None
+    store: CatalogueStore, settings: Settings, args: argparse.Namespace, upload: FeedUpload | None
 ) -> Any:
     return await sync_instance(
-        live,
+        store,
         settings,
         args.instance,
         currencies=CurrencyTable(settings.currencies_extra),
@@ -139,7 +134,7 @@ async def _apply(
     )
 
 
-async def _history(live: LiveCatalogue, settings: Settings, args: argparse.Namespace) -> Any:
+async def _history(store: CatalogueStore, settings: Settings, args: argparse.Namespace) -> Any:
     limit = max(1, min(args.limit, HISTORY_LIMIT_MAX))
-    entries = await live.store.sync_history(limit, instance=args.instance)
+    entries = await store.sync_history(limit, instance=args.instance)
     return {"items": [history_json(entry) for entry in entries]}

@@ -1,8 +1,9 @@
 """One catalogue sync, as the operator API and `gamegate catalogue` run it.
 
 Read the instance's feed (its configured source, or bytes an operator uploaded), parse
-it with the instance's feed format, and hand the games to the live catalogue, which
-plans and applies the change in one store transaction and swaps the index. Every
+it with the instance's feed format, and hand the games to the live catalogue (which
+plans and applies the change in one store transaction and swaps the index), or to the
+store alone where no index is served (`gamegate catalogue`). Every
 outcome is counted by result, so a provider whose feed keeps failing shows on the
 dashboard before its lobby goes stale.
 """
@@ -17,7 +18,7 @@ from aiohttp import web
 from adapters.catalogue.feeds import FeedContext, feed_parser
 from adapters.catalogue.source import read_feed, source_label
 from core.catalogue.live import LiveCatalogue
-from core.catalogue.store import SyncReport
+from core.catalogue.store import CatalogueStore, SyncReport
 from core.errors import FeedInvalid, FeedUnavailable, InvalidRequest, RetirementGuarded
 from core.money import CurrencyTable
 from gateway.background_work import background_work
@@ -45,7 +46,7 @@ def _feed_settings(settings: Settings, instance: str) -> CatalogueFeedSettings |
 
 
 async def sync_instance(
-    live: LiveCatalogue,
+    target: LiveCatalogue | CatalogueStore,
     settings: Settings,
     instance: str,
     *,
@@ -78,7 +79,7 @@ async def sync_instance(
             # Off the event loop: 10,000 records take a second or more to read and check.
             context = FeedContext(instance, currencies, markets)
             parsed = await asyncio.to_thread(parser, raw, context)
-            report = await live.sync(
+            report = await target.sync(
                 instance,
                 parsed.games,
                 full=parsed.full and not partial,
