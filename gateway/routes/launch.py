@@ -14,7 +14,7 @@ import secrets
 
 from aiohttp import web
 
-from core.catalogue.game import Device, Game
+from core.catalogue.game import Device, Game, GameKey
 from core.errors import GameUnavailable, InvalidRequest
 from core.pam import check_may_play
 from core.wallet.records import PlayerRecord, SessionRecord
@@ -26,15 +26,25 @@ from gateway.routes.bodies import LaunchBody, parse_body
 from gateway.routes.query import game_key
 from gateway.views import session_json
 
-__all__ = ["launch", "open_game_session"]
+__all__ = ["launch", "open_game_session", "playable_for"]
+
+
+async def playable_for(
+    request: web.Request, player: PlayerRecord, key: GameKey, device: Device | None
+) -> Game:
+    """The game, if `player` may play and may play it: their account allows play, and
+    their brand offers the game in their market (on the device, when named)."""
+    check_may_play(player)
+    return await request.app[CATALOGUE].playable(
+        key, brand=player.brand, market=player.jurisdiction, device=device
+    )
 
 
 async def open_game_session(
     request: web.Request, player: PlayerRecord, game: Game, device: Device | None, ttl_s: int
 ) -> SessionRecord:
-    """A wallet session for `player` on `game` (already checked against the catalogue)."""
-    if game.instance not in request.app[ADAPTERS]:
-        raise GameUnavailable(f"provider instance {game.instance!r} is not enabled")
+    """A wallet session for `player` on `game` (checked with `playable_for`)."""
+    assert game.instance in request.app[ADAPTERS], "callers refuse disabled instances first"
     now_us = request.app[CLOCK].micros()
     session = SessionRecord(
         token=secrets.token_urlsafe(24),
@@ -79,9 +89,8 @@ async def launch(request: web.Request) -> web.Response:
         player = await request.app[SERVICE].player(body.player_id)
         if body.brand is not None and body.brand != player.brand:
             raise InvalidRequest("brand: not the player's brand")
-        check_may_play(player)
         brand, market, currency = player.brand, player.jurisdiction, player.currency
-        game = await live.playable(key, brand=brand, market=market, device=body.device)
+        game = await playable_for(request, player, key, body.device)
         if body.market is not None and body.market != market:
             live.index.playable(key, brand=brand, market=body.market, device=body.device)
             market = body.market

@@ -22,13 +22,12 @@ from core.errors import (
 )
 from core.model import BonusGrant, Deposit, FundingOrder, Withdrawal
 from core.money import minor_from_decimal
-from core.pam import check_may_play
 from core.wallet.records import PlayerRecord
-from gateway.keys import ADAPTERS, CATALOGUE, CLOCK, REQUEST_INFO, SERVICE, SETTINGS
+from gateway.keys import ADAPTERS, CLOCK, REQUEST_INFO, SERVICE, SETTINGS
 from gateway.responses import json_response
 from gateway.routes._guard import ExpectHandler, Handler, operator_handler
 from gateway.routes.bodies import CashierBody, NewPlayerBody, NewSessionBody, parse_body
-from gateway.routes.launch import open_game_session
+from gateway.routes.launch import open_game_session, playable_for
 from gateway.routes.query import query_whole_number
 from gateway.views import balance_json, player_json, round_json, session_json, tx_json
 
@@ -157,13 +156,7 @@ async def create_session(request: web.Request) -> web.Response:
     ttl_s = _session_ttl_s(body.ttl_s, request.app[SETTINGS].sessions.ttl_s)
     request[REQUEST_INFO].player_id = body.player_id
     player = await request.app[SERVICE].player(body.player_id)
-    check_may_play(player)
-    game = await request.app[CATALOGUE].playable(
-        GameKey(body.provider, body.game_id),
-        brand=player.brand,
-        market=player.jurisdiction,
-        device=body.device,
-    )
+    game = await playable_for(request, player, GameKey(body.provider, body.game_id), body.device)
     session = await open_game_session(request, player, game, body.device, ttl_s)
     return json_response(session_json(session), status=201)
 
