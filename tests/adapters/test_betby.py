@@ -28,11 +28,11 @@ from adapters.providers.base import AdapterContext, NonceCache, ProviderRequest,
 from adapters.providers.betby import OPERATIONS, BetbyAdapter, demo_secrets
 from adapters.providers.betby_wire import claims_json, envelope, sign_claims
 from adapters.stores.sqlite_store import SqliteWalletStore
-from core.errors import StorageUnavailable
 from core.model import PlayerStatus
 from core.service import WalletService
 from core.wallet.records import PlayerRecord
 from tests.adapters.direct_transport import adapter_context, memory_nonce_cache, run_in_process
+from tests.adapters.failing_nonces import BuggyNonceCache, UnavailableNonceCache
 from tests.conftest import FakeClock, MakePlayer, MakeSession
 
 INSTANCE = "betby"
@@ -709,20 +709,6 @@ async def test_an_unavailable_store_is_a_retryable_500_with_code_5000(
 
     assert (response.status, _json(response)["code"]) == (500, 5000)
     assert response.outcome == "storage_unavailable"
-
-
-class UnavailableNonceCache:
-    """A nonce store that cannot answer, as the port says it must then fail."""
-
-    async def seen(self, key: str, now_s: float) -> bool:
-        raise StorageUnavailable("nonce store is gone")
-
-
-class BuggyNonceCache:
-    """A nonce store with a bug: an exception no port promises."""
-
-    async def seen(self, key: str, now_s: float) -> bool:
-        raise RuntimeError("a bug")
 
 
 async def test_a_nonce_store_that_cannot_answer_is_the_retryable_500_never_a_success(

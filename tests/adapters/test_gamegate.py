@@ -23,10 +23,10 @@ from adapters.providers.gamegate_wire import (
 )
 from adapters.providers.nonces import MemoryNonceCache
 from adapters.stores.sqlite_store import SqliteWalletStore
-from core.errors import StorageUnavailable
 from core.money import CurrencyTable
 from core.service import WalletService
 from tests.adapters.direct_transport import adapter_context, memory_nonce_cache
+from tests.adapters.failing_nonces import BuggyNonceCache, UnavailableNonceCache
 from tests.conftest import FakeClock, MakePlayer, MakeSession
 
 INSTANCE = "gg"
@@ -685,20 +685,6 @@ def test_the_request_signature_covers_timestamp_nonce_operation_and_body() -> No
     for name, value in [("timestamp", "1800000001"), ("nonce", "abcdefgi"), ("operation", "win")]:
         assert request_signature(b"k", b"{}", **(base | {name: value})) != reference
     assert request_signature(b"k", b"{ }", **base) != reference
-
-
-class UnavailableNonceCache:
-    """A nonce store that cannot answer, as the port says it must then fail."""
-
-    async def seen(self, key: str, now_s: float) -> bool:
-        raise StorageUnavailable("nonce store is gone")
-
-
-class BuggyNonceCache:
-    """A nonce store with a bug: an exception no port promises."""
-
-    async def seen(self, key: str, now_s: float) -> bool:
-        raise RuntimeError("a bug")
 
 
 def _with_nonces(
