@@ -12,16 +12,32 @@
     │   └── SessionExpired            known token past its expiry (debits only; credits pass)
     ├── PlayerError
     │   ├── PlayerNotFound
-    │   ├── PlayerBlocked             account suspended or closed
-    │   ├── SelfExcluded
+    │   ├── PlayerBlocked             the account's status forbids the operation
+    │   │   ├── AccountRestricted     may withdraw; may not bet or deposit
+    │   │   ├── AccountSuspended
+    │   │   ├── AccountClosed
+    │   │   └── CoolingOff            a timed break the player asked for (incl. 24 h panic button)
+    │   ├── SelfExcluded              by the operator's own list, until a date or indefinitely
+    │   │   └── RegisterExcluded      by the market's national register (GAMSTOP-style)
+    │   ├── ExclusionCheckUnavailable the market fails closed and its register did not answer
     │   ├── KycRequired
     │   └── Underage                  younger than the minimum age (18, or the market's)
     ├── ComplianceRefused
     │   ├── GameNotAllowed            vertical/game not allowed in the player's market, or the
-    │   │                             game is not certified for it or not made for the device
-    │   ├── StakeAboveLimit
+    │   │   │                         game is not certified for it or not made for the device
+    │   │   ├── VerticalNotAllowed    the market does not allow the game's vertical
+    │   │   ├── GameNotCertified      the game is not certified for the market
+    │   │   └── FeatureBanned         the game has a feature the market bans
+    │   ├── CurrencyNotAllowed        the market does not allow the wallet's currency
+    │   ├── StakeAboveLimit           the cycle's cost exceeds the market's cap
     │   ├── GameCycleTooFast
+    │   ├── LimitsNotSet              the market requires limits to be set before play
     │   └── LimitReached              a responsible-gaming limit (loss, wager, session)
+    │       ├── DepositLimitReached
+    │       ├── LossLimitReached
+    │       ├── WagerLimitReached
+    │       ├── SessionTimeLimitReached
+    │       └── KycDepositCapReached  deposits capped while KYC is pending (the market's cap)
     ├── WalletRefused                 the wallet's own rules
     │   ├── InsufficientFunds
     │   ├── PlayerInDebt              a reversed win left a debt; betting is blocked until repaid
@@ -50,31 +66,44 @@ import enum
 from typing import ClassVar, TypeVar
 
 __all__ = [
+    "AccountClosed",
+    "AccountRestricted",
+    "AccountSuspended",
     "AlreadyRolledBack",
     "AlreadySettled",
     "BadSignature",
     "CatalogueRefused",
     "ComplianceRefused",
     "ConflictingReplay",
+    "CoolingOff",
     "CurrencyMismatch",
+    "CurrencyNotAllowed",
+    "DepositLimitReached",
+    "ExclusionCheckUnavailable",
+    "FeatureBanned",
     "FeedInvalid",
     "FeedUnavailable",
     "GameCycleTooFast",
     "GameNotAllowed",
+    "GameNotCertified",
     "GameNotFound",
     "GameUnavailable",
     "GatewayError",
     "InsufficientFunds",
     "InvalidAmount",
     "InvalidRequest",
+    "KycDepositCapReached",
     "KycRequired",
     "LimitReached",
+    "LimitsNotSet",
+    "LossLimitReached",
     "PlayerBlocked",
     "PlayerError",
     "PlayerInDebt",
     "PlayerNotFound",
     "Reason",
     "ReferenceNotFound",
+    "RegisterExcluded",
     "ReplayedRequest",
     "RequestRejected",
     "RetirementGuarded",
@@ -84,10 +113,13 @@ __all__ = [
     "SessionError",
     "SessionExpired",
     "SessionInvalid",
+    "SessionTimeLimitReached",
     "StakeAboveLimit",
     "StorageUnavailable",
     "Underage",
     "UnknownCurrency",
+    "VerticalNotAllowed",
+    "WagerLimitReached",
     "WalletRefused",
     "error_for_reason",
     "lookup_by_mro",
@@ -108,8 +140,24 @@ class Reason(enum.StrEnum):
     PLAYER_BLOCKED = "player_blocked"
     SELF_EXCLUDED = "self_excluded"
     KYC_REQUIRED = "kyc_required"
+    ACCOUNT_RESTRICTED = "account_restricted"
+    ACCOUNT_SUSPENDED = "account_suspended"
+    ACCOUNT_CLOSED = "account_closed"
+    COOLING_OFF = "cooling_off"
+    REGISTER_EXCLUDED = "register_excluded"
+    EXCLUSION_CHECK_UNAVAILABLE = "exclusion_check_unavailable"
     UNDERAGE = "underage"
     GAME_NOT_ALLOWED = "game_not_allowed"
+    VERTICAL_NOT_ALLOWED = "vertical_not_allowed"
+    GAME_NOT_CERTIFIED = "game_not_certified"
+    FEATURE_BANNED = "feature_banned"
+    CURRENCY_NOT_ALLOWED = "currency_not_allowed"
+    LIMITS_NOT_SET = "limits_not_set"
+    DEPOSIT_LIMIT_REACHED = "deposit_limit_reached"
+    LOSS_LIMIT_REACHED = "loss_limit_reached"
+    WAGER_LIMIT_REACHED = "wager_limit_reached"
+    SESSION_TIME_LIMIT_REACHED = "session_time_limit_reached"
+    KYC_DEPOSIT_CAP_REACHED = "kyc_deposit_cap_reached"
     STAKE_ABOVE_LIMIT = "stake_above_limit"
     GAME_CYCLE_TOO_FAST = "game_cycle_too_fast"
     LIMIT_REACHED = "limit_reached"
@@ -212,8 +260,42 @@ class PlayerBlocked(PlayerError):
     reason = Reason.PLAYER_BLOCKED
 
 
+class AccountRestricted(PlayerBlocked):
+    """Restricted: the player may withdraw, and may neither bet nor deposit."""
+
+    reason = Reason.ACCOUNT_RESTRICTED
+
+
+class AccountSuspended(PlayerBlocked):
+    reason = Reason.ACCOUNT_SUSPENDED
+
+
+class AccountClosed(PlayerBlocked):
+    reason = Reason.ACCOUNT_CLOSED
+
+
+class CoolingOff(PlayerBlocked):
+    """A timed break the player asked for (a 24-hour panic button is one); withdrawals
+    still pass."""
+
+    reason = Reason.COOLING_OFF
+
+
 class SelfExcluded(PlayerError):
     reason = Reason.SELF_EXCLUDED
+
+
+class RegisterExcluded(SelfExcluded):
+    """The market's national self-exclusion register lists the player."""
+
+    reason = Reason.REGISTER_EXCLUDED
+
+
+class ExclusionCheckUnavailable(PlayerError):
+    """The market's self-exclusion register did not answer and the market fails closed:
+    unknown is not allowed. A later attempt may pass."""
+
+    reason = Reason.EXCLUSION_CHECK_UNAVAILABLE
 
 
 class KycRequired(PlayerError):
@@ -234,6 +316,22 @@ class GameNotAllowed(ComplianceRefused):
     reason = Reason.GAME_NOT_ALLOWED
 
 
+class VerticalNotAllowed(GameNotAllowed):
+    reason = Reason.VERTICAL_NOT_ALLOWED
+
+
+class GameNotCertified(GameNotAllowed):
+    reason = Reason.GAME_NOT_CERTIFIED
+
+
+class FeatureBanned(GameNotAllowed):
+    reason = Reason.FEATURE_BANNED
+
+
+class CurrencyNotAllowed(ComplianceRefused):
+    reason = Reason.CURRENCY_NOT_ALLOWED
+
+
 class StakeAboveLimit(ComplianceRefused):
     reason = Reason.STAKE_ABOVE_LIMIT
 
@@ -242,8 +340,36 @@ class GameCycleTooFast(ComplianceRefused):
     reason = Reason.GAME_CYCLE_TOO_FAST
 
 
+class LimitsNotSet(ComplianceRefused):
+    """The market requires the player to set limits (deposit, play time) before play."""
+
+    reason = Reason.LIMITS_NOT_SET
+
+
 class LimitReached(ComplianceRefused):
     reason = Reason.LIMIT_REACHED
+
+
+class DepositLimitReached(LimitReached):
+    reason = Reason.DEPOSIT_LIMIT_REACHED
+
+
+class LossLimitReached(LimitReached):
+    reason = Reason.LOSS_LIMIT_REACHED
+
+
+class WagerLimitReached(LimitReached):
+    reason = Reason.WAGER_LIMIT_REACHED
+
+
+class SessionTimeLimitReached(LimitReached):
+    reason = Reason.SESSION_TIME_LIMIT_REACHED
+
+
+class KycDepositCapReached(LimitReached):
+    """Deposits while KYC is pending are capped by the market (ES: EUR 150)."""
+
+    reason = Reason.KYC_DEPOSIT_CAP_REACHED
 
 
 class WalletRefused(GatewayError):

@@ -24,6 +24,7 @@ __all__ = [
     "Debit",
     "Deposit",
     "FundingOrder",
+    "KycState",
     "MoneyCommand",
     "PlayerStatus",
     "Rollback",
@@ -56,10 +57,26 @@ class FundingOrder(enum.StrEnum):
 
 
 class PlayerStatus(enum.StrEnum):
+    """An account's status; `core.pam` says which operations each one allows.
+
+    `self_excluded` and `cooling_off` carry an end (`PlayerRecord.status_until_us`, None:
+    indefinite). A break ends by itself; a self-exclusion does not: after its end the
+    operator must set the account active again (the player asks to come back)."""
+
     ACTIVE = "active"
-    BLOCKED = "blocked"
-    SELF_EXCLUDED = "self_excluded"
+    RESTRICTED = "restricted"
+    """May withdraw; may neither bet nor deposit (source of funds pending, a dispute)."""
+    SUSPENDED = "suspended"
     CLOSED = "closed"
+    SELF_EXCLUDED = "self_excluded"
+    COOLING_OFF = "cooling_off"
+
+
+class KycState(enum.StrEnum):
+    NONE = "none"
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
 
 
 class TxKind(enum.StrEnum):

@@ -14,7 +14,8 @@ from datetime import date
 from typing import NamedTuple
 
 from core.errors import Reason
-from core.model import FundingOrder, PlayerStatus, TxKind, TxStatus
+from core.limits import Limit
+from core.model import FundingOrder, KycState, PlayerStatus, TxKind, TxStatus
 
 __all__ = [
     "BONUS_POOL_ACCOUNT",
@@ -52,7 +53,16 @@ class PlayerRecord:
     date_of_birth: date
     status: PlayerStatus = PlayerStatus.ACTIVE
     funding_order: FundingOrder = FundingOrder.REAL_FIRST
-    kyc_verified: bool = False
+    kyc: KycState = KycState.NONE
+    kyc_changed_at_us: int | None = None
+    """When the KYC state last changed; None for `none` never changed."""
+    status_until_us: int | None = None
+    """The end of a self-exclusion or a break (None: indefinite, or no such status)."""
+    limits: tuple[Limit, ...] = ()
+    """Responsible-gambling limits the player set (`core.limits`), pending raises included."""
+    identity: tuple[tuple[str, str], ...] = ()
+    """What a national self-exclusion register matches on (first_name, last_name,
+    email, postcode, mobile), sorted by name; given at registration, never logged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +78,9 @@ class SessionRecord:
     """Where the game was launched: a `core.catalogue.game.Device` value ("desktop",
     "mobile"), or "" when unknown (sessions opened before devices were recorded, or
     without one). A plain string, so the wallet does not depend on the catalogue."""
+    vertical: str = ""
+    """The game's `core.catalogue.game.Vertical` value ("slots", "live"), "" when
+    unknown: the step times game cycles per vertical (`core.wallet.figures`)."""
 
 
 class Entry(NamedTuple):

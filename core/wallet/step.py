@@ -44,7 +44,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from core.errors import GatewayError, PlayerNotFound, SessionInvalid
-from core.model import Balance, CloseRound, Debit, TxOutcome, WalletCommand
+from core.model import (
+    Balance,
+    CloseRound,
+    Credit,
+    Debit,
+    Deposit,
+    Rollback,
+    TxOutcome,
+    WalletCommand,
+    Withdrawal,
+)
 from core.wallet.engine import (
     TOMBSTONE_DETAIL,
     Plan,
@@ -53,8 +63,9 @@ from core.wallet.engine import (
     plan_close,
     refusal_record,
 )
+from core.wallet.figures import PlayFigures, moved, rolled
 from core.wallet.records import Entry, PlayerRecord, RoundRecord, SessionRecord, TxRecord
-from core.wallet.store import DebitGuard
+from core.wallet.store import DebitGuard, GuardContext
 from core.wallet.view import StepView
 
 __all__ = ["StepResult", "StepView", "StepWrites", "run_step"]
@@ -78,6 +89,9 @@ class StepWrites:
     balances: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     """(player_id, currency) -> (real, bonus) after the job, for the balances it moved.
     House accounts have no cached balance here: they are the sums of their entries."""
+    figures: dict[str, PlayFigures] = field(default_factory=dict)
+    """player_id -> play figures after the job, for the players whose figures it changed
+    (`core.wallet.figures`): stored beside the balances, in the same unit."""
 
 
 @dataclass(slots=True)
@@ -120,8 +134,9 @@ def run_step(
                 balance.bonus_minor,
             )
         writes = StepWrites(
-            planned.records, planned.updates, planned.entries, planned.rounds, balances
-        )
+            planned.records, planned.updates, planned.entries, planned.rounds, balances,
+            job.figures,
+        )  # fmt: skip
         return StepResult(writes, [outcome], None)
     overlay = _Overlay(view)
     outcomes: list[TxOutcome] = []
@@ -133,13 +148,17 @@ def run_step(
         if planned is not None:
             overlay.absorb(planned, outcome.balance)
         outcomes.append(outcome)
-    return StepResult(overlay.writes(), outcomes, None)
+    writes = overlay.writes()
+    writes.figures = job.figures
+    return StepResult(writes, outcomes, None)
 
 
 class _Job:
-    """The state of one job's decision: its verdicts and the seqs it was handed."""
+    """The state of one job's decision: its verdicts, the seqs it was handed, and the
+    play figures of the players it moved money for."""
 
-    __slots__ = ("_guard", "_guarded", "_new_seq", "_now_us", "_refusal", "first_seq")
+    __slots__ = ("_guard", "_guarded", "_new_seq", "_now_us", "_refusal", "figures",
+                 "first_seq")  # fmt: skip
 
     def __init__(
         self,
@@ -154,6 +173,8 @@ class _Job:
         self._now_us = now_us
         self._guarded: tuple[PlayerRecord, SessionRecord | None] | None = None
         self.first_seq: int | None = None
+        self.figures: dict[str, PlayFigures] = {}
+        """player_id -> figures after the job's commands so far (only those it changed)."""
 
     def decide(self, command: WalletCommand, view: StepView) -> tuple[Plan | None, TxOutcome]:
         """The command's plan (None: nothing to write) and answer; raises to refuse."""
@@ -162,8 +183,15 @@ class _Job:
         stored = check_replay(command, view)
         if stored is not None:
             return None, _replayed(stored, view)
-        if isinstance(command, Debit) and (self._refusal is not None or self._guard is not None):
-            self._check_debit(command, view)
+        opens_cycle = False
+        if isinstance(command, Debit):
+            round_ = view.round(command.provider, command.round_id)
+            opens_cycle = round_ is None
+            if self._refusal is not None or self._guard is not None:
+                staked = 0 if round_ is None else round_.stake_real_minor + round_.stake_bonus_minor
+                self._check(command, view, opens_cycle, staked)
+        elif self._guard is not None and isinstance(command, (Deposit, Withdrawal)):
+            self._check(command, view, False, 0)
         seq = self._new_seq()
         if self.first_seq is None:
             self.first_seq = seq
@@ -176,7 +204,40 @@ class _Job:
             record.transaction_id, Balance(currency, real + real_delta, bonus + bonus_delta),
             real_delta, bonus_delta, False, record.detail == TOMBSTONE_DETAIL,
         )  # fmt: skip
+        self._count(command, planned, view, opens_cycle)
         return planned, outcome
+
+    def _figures(self, player_id: str, view: StepView) -> PlayFigures:
+        """The player's figures as of now, the job's earlier commands included."""
+        found = self.figures.get(player_id)
+        return rolled(view.figures(player_id), self._now_us) if found is None else found
+
+    def _count(
+        self, command: WalletCommand, planned: Plan, view: StepView, opens_cycle: bool
+    ) -> None:
+        """Add a planned movement to its player's figures (wallet currency only)."""
+        delta = planned.real_delta_minor + planned.bonus_delta_minor
+        if not isinstance(command, (Debit, Credit, Rollback, Deposit)) or (
+            not delta and not isinstance(command, Debit)
+        ):
+            return
+        player = view.player(planned.player_id)
+        if player is None or player.currency != planned.currency:
+            return
+        now_us = self._now_us
+        current = self._figures(player.player_id, view)
+        if isinstance(command, Debit):
+            session = None if self._guarded is None else self._guarded[1]
+            vertical = session.vertical if opens_cycle and session is not None else ""
+            after = moved(current, now_us, wagered_minor=-delta, lost_minor=-delta, bet=True,
+                          cycle_vertical=vertical)  # fmt: skip
+        elif isinstance(command, Deposit):
+            after = moved(current, now_us, deposited_minor=delta)
+        elif isinstance(command, Rollback) and delta > 0:  # a stake given back
+            after = moved(current, now_us, wagered_minor=-delta, lost_minor=-delta)
+        else:  # a win, or a win taken back
+            after = moved(current, now_us, lost_minor=-delta)
+        self.figures[player.player_id] = after
 
     def refused(
         self, command: WalletCommand, error: GatewayError, view: StepView, player_id: str
@@ -201,16 +262,27 @@ class _Job:
         """The first seq the job was handed (its plans are discarded), or a new one."""
         return self._new_seq() if self.first_seq is None else self.first_seq
 
-    def _check_debit(self, debit: Debit, view: StepView) -> None:
-        """The pre-decided refusal, then the guard (at least one of them is set)."""
-        if self._refusal is not None:
+    def _check(
+        self,
+        command: Debit | Deposit | Withdrawal,
+        view: StepView,
+        opens_cycle: bool,
+        round_stake_minor: int,
+    ) -> None:
+        """A debit's pre-decided refusal, then the guard (at least one of them is set)."""
+        if self._refusal is not None and isinstance(command, Debit):
             raise self._refusal
         guard = self._guard
         assert guard is not None
         guarded = self._guarded
         if guarded is None:
-            guarded = self._guarded = _guard_context(guard, debit, view)
-        guard.check(guarded[0], guarded[1], debit)
+            guarded = self._guarded = _guard_context(guard, command, view)
+        player, session = guarded
+        figures = self._figures(player.player_id, view)
+        context = GuardContext(
+            player, session, figures, opens_cycle, round_stake_minor, self._now_us
+        )
+        guard.check(command, context)
 
     def _close(self, command: CloseRound, view: StepView) -> tuple[Plan | None, TxOutcome]:
         player, closed = plan_close(command, view, self._now_us)
@@ -221,21 +293,21 @@ class _Job:
 
 def _nothing() -> StepWrites:
     """Empty writes, built positionally (default factories cost twice as much)."""
-    return StepWrites([], [], [], [], {})
+    return StepWrites([], [], [], [], {}, {})
 
 
 def _guard_context(
-    guard: DebitGuard, debit: Debit, view: StepView
+    guard: DebitGuard, command: Debit | Deposit | Withdrawal, view: StepView
 ) -> tuple[PlayerRecord, SessionRecord | None]:
-    """The player and session a guarded debit is checked against (once per job)."""
+    """The player and session a guarded command is checked against (once per job)."""
     session = None
     if guard.session_token is not None:
         session = view.session(guard.session_token)
-        if session is None or session.provider != debit.provider:
+        if session is None or session.provider != command.provider:
             raise SessionInvalid("unknown session token")
-    player = view.player(debit.player_id)
+    player = view.player(command.player_id)
     if player is None:
-        raise PlayerNotFound(f"unknown player {debit.player_id!r}")
+        raise PlayerNotFound(f"unknown player {command.player_id!r}")
     return player, session
 
 
@@ -280,6 +352,9 @@ class _Overlay:
     def session(self, token: str) -> SessionRecord | None:
         return self._base.session(token)
 
+    def figures(self, player_id: str) -> PlayFigures:
+        return self._base.figures(player_id)  # the job's own are in `_Job.figures`
+
     def balances(self, player_id: str, currency: str) -> tuple[int, int]:
         found = self._balances.get((player_id, currency))
         return self._base.balances(player_id, currency) if found is None else found
@@ -323,4 +398,5 @@ class _Overlay:
             self._entries,
             list(self._rounds.values()),
             self._balances,
+            {},
         )

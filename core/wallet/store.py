@@ -10,30 +10,83 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from core.errors import GatewayError
-from core.model import Balance, Debit, TxOutcome, WalletCommand
+from core.model import Balance, Debit, Deposit, TxOutcome, WalletCommand, Withdrawal
+from core.wallet.figures import PlayFigures
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 
-__all__ = ["DebitCheck", "DebitGuard", "StoreStats", "WalletStore"]
+__all__ = [
+    "DebitCheck",
+    "DebitGuard",
+    "GuardContext",
+    "GuardedCommand",
+    "PlayerAuditEntry",
+    "PlayerChange",
+    "StoreStats",
+    "WalletStore",
+]
 
-DebitCheck = Callable[[PlayerRecord, SessionRecord | None, Debit], None]
-"""Raises a `GatewayError` to refuse a debit. Pure and fast: it runs inside the store's
-atomic step (the SQLite writer thread), so the verdict and the debit see one state."""
+GuardedCommand = Debit | Deposit | Withdrawal
+"""The commands a guard sees: bets, and the cashier's deposits and withdrawals."""
+
+
+class GuardContext(NamedTuple):
+    """What a guard decides on, as of the atomic step that will apply the command."""
+
+    player: PlayerRecord
+    session: SessionRecord | None
+    figures: PlayFigures
+    """The player's figures rolled to `now_us`, the job's earlier commands included."""
+    opens_cycle: bool
+    """A debit whose round the wallet has not seen: the start of a game cycle."""
+    round_stake_minor: int
+    """A debit's round's stakes before it (real and bonus; 0 when it opens the cycle):
+    with the debit, the full cost of the game cycle (a bought feature included)."""
+    now_us: int
+
+
+DebitCheck = Callable[[GuardedCommand, GuardContext], None]
+"""Raises a `GatewayError` to refuse. Pure and fast: it runs inside the store's atomic
+step (the SQLite writer thread), so the verdict and the movement see one state."""
 
 
 @dataclass(frozen=True, slots=True)
 class DebitGuard:
-    """The compliance path for a batch's debits, evaluated by the store atomically.
+    """The compliance path for a job's debits, deposits and withdrawals, evaluated by
+    the store atomically.
 
     The store looks up the session (if a token is given; unknown, or at another
     provider, is `SessionInvalid`) and the player (`PlayerNotFound`), then calls
-    `check` for every debit that is not an identical replay.
+    `check` for every guarded command that is not an identical replay.
     """
 
     session_token: str | None
     check: DebitCheck
+
+
+class PlayerAuditEntry(NamedTuple):
+    """One change to a player's account, append-only: who, when, why, before and after."""
+
+    seq: int
+    """Increasing per store (gaps allowed); the audit trail's order and page cursor."""
+    player_id: str
+    at_us: int
+    actor: str
+    """The operator API key's name that made the change."""
+    action: str
+    """What was changed: `status`, `kyc`, `limit`, `self_exclusion`, `break`, `identity`."""
+    why: str
+    before: str
+    """The changed fields before, as compact JSON (`core.pam.audit_fields`)."""
+    after: str
+
+
+PlayerChange = Callable[[PlayerRecord, int], tuple[PlayerRecord, str, str, str]]
+"""Given the stored player and the time now (us), the changed player and the audit
+entry's action, before and after; raises a `GatewayError` to refuse (nothing written).
+Runs inside the store's atomic step, like a guard."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +131,25 @@ class WalletStore(Protocol):
         ...
 
     async def get_player(self, player_id: str) -> PlayerRecord | None: ...
+
+    async def change_player(
+        self, player_id: str, change: PlayerChange, *, actor: str, why: str
+    ) -> PlayerRecord:
+        """Apply `change` to the stored player atomically, with its audit entry, durably.
+        `PlayerNotFound` if there is none; `change`'s refusal is raised, nothing written.
+        A change that returns the player unchanged writes nothing and is not audited."""
+        ...
+
+    async def player_audit(
+        self, player_id: str, *, limit: int, before_seq: int | None = None
+    ) -> list[PlayerAuditEntry]:
+        """The player's audit trail, newest first."""
+        ...
+
+    async def figures(self, player_id: str) -> PlayFigures:
+        """The player's play figures as stored (`NO_FIGURES` if none); roll them to now
+        before reading (`core.wallet.figures.rolled`)."""
+        ...
 
     async def balance(self, player_id: str, currency: str | None = None) -> Balance:
         """Balances in `currency`, or in the player's wallet currency (`PlayerNotFound`
