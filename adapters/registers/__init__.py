@@ -1,0 +1,1 @@
+"""Self-exclusion registers (`core.registers.ExclusionRegister`): over HTTP, or from a file."""
