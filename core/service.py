@@ -1,11 +1,12 @@
 """The use cases every adapter calls: authenticate, balance, bet, win, rollback, close, batch.
 
-Debits pass the compliance path (session, PAM status, then the configured debit
-policies) inside the store's atomic step, as a `DebitGuard`: one round trip, no window
-between check and debit, a refusal stored under the transaction id, and an identical
-retry of an accepted bet still gets its stored success. Credits, rollbacks and round
-closes are never blocked by these checks: a won bet is always paid, even after the
-session expired.
+Debits pass the compliance path (session, then `core.compliance`: account, market rules,
+the player's limits, then any extra debit policies) inside the store's atomic step, as a
+`DebitGuard`: one round trip, no window between check and debit, a refusal stored under
+the transaction id, and an identical retry of an accepted bet still gets its stored
+success. Deposits and withdrawals pass their part of the same path the same way.
+Credits, rollbacks and round closes are never blocked by these checks: a won bet is
+always paid, even after the session expired.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from core.catalogue.game import Game, GameKey
+from core.compliance import Compliance
 from core.errors import (
     CurrencyMismatch,
     PlayerNotFound,
@@ -27,15 +29,24 @@ from core.model import (
     CloseRound,
     Credit,
     Debit,
+    Deposit,
     Rollback,
     TxOutcome,
     WalletCommand,
+    Withdrawal,
 )
 from core.money import CurrencyTable
-from core.pam import check_may_play
 from core.time_limits import SharedTimeLimit, TimeLimitExpired
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
-from core.wallet.store import DebitGuard, WalletStore
+from core.wallet.figures import PlayFigures
+from core.wallet.store import (
+    DebitGuard,
+    GuardContext,
+    GuardedCommand,
+    PlayerAuditEntry,
+    PlayerChange,
+    WalletStore,
+)
 
 __all__ = ["DebitPolicy", "GameLookup", "SessionView", "WalletService"]
 
@@ -44,18 +55,12 @@ _T = TypeVar("_T")
 
 
 class DebitPolicy(Protocol):
-    """A compliance rule on bets (jurisdiction, responsible gaming). Raise to refuse.
+    """An extra rule on bets, after the compliance path (an operator's own). Raise to refuse.
 
     `game` is the catalogue's record of the session's game (vertical, features, markets),
     None for a debit without a session or a game the catalogue does not hold."""
 
-    def check(
-        self,
-        player: PlayerRecord,
-        session: SessionRecord | None,
-        game: Game | None,
-        debit: Debit,
-    ) -> None: ...
+    def check(self, debit: Debit, context: GuardContext, game: Game | None) -> None: ...
 
 
 GameLookup = Callable[[GameKey], Game | None]
@@ -80,6 +85,7 @@ class WalletService:
         currencies: CurrencyTable,
         clock_us: Callable[[], int],
         *,
+        compliance: Compliance | None = None,
         debit_policies: Sequence[DebitPolicy] = (),
         games: GameLookup | None = None,
         store_timeout_s: float = DEFAULT_STORE_TIMEOUT_S,
@@ -88,6 +94,7 @@ class WalletService:
         self.store = store
         self.currencies = currencies
         self._clock_us = clock_us
+        self.compliance = Compliance() if compliance is None else compliance
         self._debit_policies = tuple(debit_policies)
         self._games = games
         self._store_time_limit = SharedTimeLimit(store_timeout_s)
@@ -130,6 +137,27 @@ class WalletService:
     async def create_session(self, session: SessionRecord) -> None:
         await self._timed(self.store.create_session(session))
 
+    async def change_player(
+        self, player_id: str, change: PlayerChange, *, actor: str, why: str
+    ) -> PlayerRecord:
+        """Apply an account change (`core.pam`) with its audit entry, atomically."""
+        return await self._timed(self.store.change_player(player_id, change, actor=actor, why=why))
+
+    async def player_audit(
+        self, player_id: str, *, limit: int, before_seq: int | None = None
+    ) -> list[PlayerAuditEntry]:
+        return await self._timed(
+            self.store.player_audit(player_id, limit=limit, before_seq=before_seq)
+        )
+
+    async def figures(self, player_id: str) -> PlayFigures:
+        """The player's play figures as stored; roll them to now before reading."""
+        return await self._timed(self.store.figures(player_id))
+
+    def check_may_play(self, player: PlayerRecord) -> None:
+        """A provider asking whether the player may play at all, now."""
+        self.compliance.check_may_play(player, self._clock_us())
+
     async def transactions(
         self, player_id: str, *, limit: int, before_seq: int | None = None
     ) -> list[TxRecord]:
@@ -165,28 +193,30 @@ class WalletService:
     async def execute(
         self, commands: Sequence[WalletCommand], *, session_token: str | None
     ) -> list[TxOutcome]:
-        """Apply `commands` atomically, after the compliance path for any debit among them."""
+        """Apply `commands` atomically, after the compliance path for any debit, deposit
+        or withdrawal among them."""
         assert commands, "nothing to execute"
-        has_debit = any(isinstance(c, Debit) for c in commands)
-        guard = DebitGuard(session_token, self._check_debit) if has_debit else None
+        guarded = any(isinstance(c, (Debit, Deposit, Withdrawal)) for c in commands)
+        guard = DebitGuard(session_token, self._check) if guarded else None
         return await self._timed(self.store.apply(commands, guard=guard))
 
-    def _check_debit(
-        self, player: PlayerRecord, session: SessionRecord | None, debit: Debit
-    ) -> None:
-        """The compliance path of one debit; runs inside the store's atomic step."""
+    def _check(self, command: GuardedCommand, context: GuardContext) -> None:
+        """The compliance path of one movement; runs inside the store's atomic step."""
+        if not isinstance(command, Debit):
+            self.compliance.check_movement(command, context, None)
+            return
+        session, player = context.session, context.player
         if session is not None:
-            if session.player_id != debit.player_id:
+            if session.player_id != command.player_id:
                 raise SessionInvalid("session belongs to another player")
-            if session.expires_at_us <= self._clock_us():
+            if session.expires_at_us <= context.now_us:
                 raise SessionExpired("session expired")
-        if debit.currency != player.currency:
+        if command.currency != player.currency:
             raise CurrencyMismatch(f"player's wallet is in {player.currency}")
-        check_may_play(player)
-        if self._debit_policies:
-            game = self.game_of(session)
-            for policy in self._debit_policies:
-                policy.check(player, session, game, debit)
+        game = self.game_of(session)
+        self.compliance.check_movement(command, context, game)
+        for policy in self._debit_policies:
+            policy.check(command, context, game)
 
     def game_of(self, session: SessionRecord | None) -> Game | None:
         """The catalogue's record of the session's game, when there is one."""

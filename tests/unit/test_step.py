@@ -40,10 +40,12 @@ from core.model import (
     TxKind,
     TxStatus,
     WalletCommand,
+    Withdrawal,
 )
+from core.wallet.figures import NO_FIGURES, PlayFigures
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 from core.wallet.step import StepResult, StepWrites, run_step
-from core.wallet.store import DebitGuard
+from core.wallet.store import DebitGuard, GuardContext, GuardedCommand
 
 P = "prov"
 NOW_US = 1_800_000_000_000_000
@@ -59,6 +61,7 @@ class DictView:
     money: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     txs: dict[tuple[str, str], TxRecord] = field(default_factory=dict)
     rounds: dict[tuple[str, str], RoundRecord] = field(default_factory=dict)
+    played: dict[str, PlayFigures] = field(default_factory=dict)
 
     def player(self, player_id: str) -> PlayerRecord | None:
         return self.players.get(player_id)
@@ -75,12 +78,16 @@ class DictView:
     def round(self, provider: str, round_id: str) -> RoundRecord | None:
         return self.rounds.get((provider, round_id))
 
+    def figures(self, player_id: str) -> PlayFigures:
+        return self.played.get(player_id, NO_FIGURES)
+
     def persist(self, writes: StepWrites) -> None:
         for record in [*writes.records, *writes.updates]:
             self.txs[(record.provider, record.tx_id)] = record
         for round_ in writes.rounds:
             self.rounds[(round_.provider, round_.round_id)] = round_
         self.money.update(writes.balances)
+        self.played.update(writes.figures)
 
 
 class GappedSeqs:
@@ -155,16 +162,19 @@ class GuardSpy:
     error: GatewayError | None = None
     token: str | None = None
     calls: list[tuple[str, str | None, str]] = field(default_factory=list)
-    """(player, session token, debit tx id) per check."""
+    """(player, session token, tx id) per check."""
+    contexts: list[GuardContext] = field(default_factory=list)
 
     @property
     def guard(self) -> DebitGuard:
         return DebitGuard(self.token, self._check)
 
-    def _check(self, player: PlayerRecord, session: SessionRecord | None, debit: Debit) -> None:
+    def _check(self, command: GuardedCommand, context: GuardContext) -> None:
+        session = context.session
         self.calls.append(
-            (player.player_id, None if session is None else session.token, debit.tx_id)
+            (context.player.player_id, None if session is None else session.token, command.tx_id)
         )
+        self.contexts.append(context)
         if self.error is not None:
             raise self.error
 
@@ -349,7 +359,7 @@ def test_the_pre_decided_refusal_spares_the_credits_of_a_job_without_a_new_debit
 
 
 def test_a_blocked_player_is_the_guards_call_not_the_steps() -> None:
-    view = funded(real=1_000, status=PlayerStatus.BLOCKED)
+    view = funded(real=1_000, status=PlayerStatus.SUSPENDED)
     assert step(view, [bet("b")]).refusal is None
 
 
@@ -403,3 +413,75 @@ def test_a_single_command_job_hands_over_its_plan_as_the_writes() -> None:
     assert writes.balances == {("p1", "EUR"): (0, 60)}
     assert result.outcomes is not None
     assert result.outcomes[0].balance == Balance("EUR", 0, 60)
+
+
+# -- play figures and what the guard sees ------------------------------------------------
+
+
+def _day_totals(view: DictView) -> tuple[int, int, int]:
+    day = view.figures("p1").day
+    return day.deposited_minor, day.wagered_minor, day.lost_minor
+
+
+@pytest.mark.parametrize(
+    ("jobs", "totals"),
+    [
+        ([[bet("a", 100)]], (0, 100, 100)),
+        ([[bet("a", 100), win("w", 30, ref="a")]], (0, 100, 70)),
+        ([[bet("a", 100)], [Rollback(P, "rb", "p1", "a")]], (0, 0, 0)),
+        ([[bet("a", 100), win("w", 250, ref="a")], [Rollback(P, "rbw", "p1", "w")]], (0, 100, 100)),
+        ([[Deposit("d", "p1", "EUR", 500)], [Withdrawal("wd", "p1", "EUR", 200)]], (500, 0, 0)),
+        ([[bet("a", 100)], [bet("a", 100)]], (0, 100, 100)),  # a replay counts once
+        ([[Rollback(P, "rb", "p1", "never")]], (0, 0, 0)),  # a tombstone moves nothing
+    ],
+    ids=["bet", "bet and win", "bet rolled back", "win rolled back", "cashier", "replay",
+         "tombstone"],
+)  # fmt: skip
+def test_the_step_keeps_the_players_figures(
+    jobs: list[list[WalletCommand]], totals: tuple[int, int, int]
+) -> None:
+    view = funded(real=1_000)
+    seqs = GappedSeqs()
+    for job in jobs:
+        applied(view, job, seqs)
+    assert _day_totals(view) == totals
+
+
+def test_a_refused_job_leaves_the_figures_as_they_were() -> None:
+    view = funded(real=1_000)
+    seqs = GappedSeqs()
+    applied(view, [bet("a", 100)], seqs)
+    result = step(view, [bet("b", 100), bet("big", 5_000)], seqs=seqs)
+    assert isinstance(result.refusal, InsufficientFunds)
+    assert result.writes.figures == {}
+
+
+def test_the_guard_sees_the_jobs_earlier_bets_and_the_cycles_cost() -> None:
+    view = funded(real=1_000)
+    view.sessions["tok"] = SessionRecord(
+        "tok", "p1", P, "g1", "EUR", NOW_US + 10**9, NOW_US, vertical="slots"
+    )
+    spy = GuardSpy(token="tok")
+    result = step(view, [bet("a", 100), bet("b", 40), bet("c", 10, round_id="r2")], guard=spy.guard)
+    assert result.refusal is None
+    first, second, third = spy.contexts
+    assert (first.opens_cycle, first.round_stake_minor, first.figures.day.wagered_minor) == (
+        True,
+        0,
+        0,
+    )
+    assert (second.opens_cycle, second.round_stake_minor, second.figures.day.wagered_minor) == (
+        False, 100, 100)  # fmt: skip
+    assert (third.opens_cycle, third.figures.cycle_start_us("slots")) == (True, NOW_US)
+    assert result.writes.figures["p1"].day.wagered_minor == 150
+
+
+def test_deposits_and_withdrawals_pass_the_guard_too() -> None:
+    view = funded(real=1_000)
+    spy = GuardSpy(error=PlayerBlocked())
+    result = step(view, [Deposit("d", "p1", "EUR", 5)], guard=spy.guard)
+    assert isinstance(result.refusal, PlayerBlocked)
+    assert spy.calls == [("p1", None, "d")]
+    spy = GuardSpy()
+    step(view, [Withdrawal("w", "p1", "EUR", 5)], guard=spy.guard)
+    assert spy.calls == [("p1", None, "w")]
