@@ -26,6 +26,7 @@ from core.catalogue.query import (
     ListedGame,
     LobbyPage,
     LobbyQuery,
+    MarketFilter,
     refusal,
 )
 from core.catalogue.store import CatalogueSnapshot
@@ -229,6 +230,8 @@ class CatalogueIndex:
             base &= view.categories.get(query.category, 0)
         if query.text:
             base &= self._search(query.brand, view, query.text)
+        if query.market_filter is not None:
+            base &= ~self._hidden_by(query.market_filter)
         for feature in query.features:
             base &= self._mask(f"feature:{feature.value}")
         if query.features_excluded:
@@ -247,6 +250,18 @@ class CatalogueIndex:
         games, next_cursor = self._page(view, result, query)
         listed = tuple(ListedGame(game, self.title(game, query.brand)) for game in games)
         return LobbyPage(listed, result.bit_count(), facets, next_cursor)
+
+    def _hidden_by(self, market_filter: MarketFilter) -> int:
+        """The games a market's rules keep out: a vertical it does not allow, or a
+        feature it bans for the game's vertical."""
+        hidden = 0
+        if market_filter.verticals is not None:
+            hidden = ~self._any_of("vertical:", (v.value for v in market_filter.verticals))
+        for vertical, features in market_filter.banned_features.items():
+            if features:
+                with_banned = self._any_of("feature:", (f.value for f in features))
+                hidden |= self._mask(f"vertical:{vertical.value}") & with_banned
+        return hidden & self._everything
 
     def _counts(self, prefix: str, values: Iterable[str], within: int) -> dict[str, int]:
         counts = {value: (within & self._mask(prefix + value)).bit_count() for value in values}

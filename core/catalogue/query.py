@@ -4,6 +4,8 @@
 has not switched it (or its provider instance) off, it is certified for the market and
 made for the device. The index answers queries with bitmasks that implement the same
 rule for 10,000 games at once; the property tests hold both to a plain list filter.
+A market's rules take out more (`MarketFilter`: verticals it does not allow, features it
+bans); `core.jurisdiction` builds the filter from the same rules a launch is judged by.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.catalogue.game import Device, Feature, Game, GameKey, GameStatus, Vertical
 from core.catalogue.overlay import BrandOverlay
@@ -25,6 +27,7 @@ __all__ = [
     "ListedGame",
     "LobbyPage",
     "LobbyQuery",
+    "MarketFilter",
     "decode_cursor",
     "encode_cursor",
     "refusal",
@@ -54,6 +57,22 @@ def refusal(
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class MarketFilter:
+    """What a market's rules keep out of its lobby, beyond certification."""
+
+    verticals: frozenset[Vertical] | None = None
+    """The verticals the market allows; None: every one."""
+    banned_features: Mapping[Vertical, frozenset[Feature]] = field(default_factory=dict)
+    """Per vertical, the features that keep a game of it out."""
+
+    def hides(self, game: Game) -> bool:
+        if self.verticals is not None and game.vertical not in self.verticals:
+            return True
+        banned = self.banned_features.get(game.vertical)
+        return banned is not None and not banned.isdisjoint(game.features)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LobbyQuery:
     """Filters are ORed within one (two verticals: either) and ANDed across them;
@@ -71,6 +90,8 @@ class LobbyQuery:
     currency: str | None = None
     text: str | None = None
     """Case-insensitive substring of the title the brand shows."""
+    market_filter: MarketFilter | None = None
+    """The market's rules, in force when the query is answered."""
     after: Cursor | None = None
     limit: int = PAGE_LIMIT_DEFAULT
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from core.catalogue.game import Device, Feature, Game, GameKey, GameStatus, Vertical
 from core.catalogue.index import CatalogueIndex
 from core.catalogue.overlay import BrandOverlay
-from core.catalogue.query import LobbyQuery, decode_cursor, encode_cursor
+from core.catalogue.query import LobbyQuery, MarketFilter, decode_cursor, encode_cursor
 from core.catalogue.store import CatalogueSnapshot
 from core.errors import GatewayError
 
@@ -95,8 +95,22 @@ def queries(draw: st.DrawFn) -> LobbyQuery:
         category=draw(st.sampled_from((None, "new", "live", "top", "nothing"))),
         currency=draw(st.sampled_from((None, *CURRENCIES))),
         text=draw(st.sampled_from((None, "gold", "GOLD", "ägypt", "renamed", "zzz"))),
+        market_filter=draw(st.one_of(st.none(), market_filters())),
         limit=draw(st.integers(1, 7)),
     )
+
+
+@st.composite
+def market_filters(draw: st.DrawFn) -> MarketFilter:
+    """A market's rules as the lobby sees them: allowed verticals, features banned per
+    vertical."""
+    allowed = draw(st.one_of(st.none(), st.frozensets(st.sampled_from(VERTICALS))))
+    banned = draw(
+        st.dictionaries(
+            st.sampled_from(VERTICALS), st.frozensets(st.sampled_from(FEATURES), max_size=2)
+        )
+    )
+    return MarketFilter(allowed, banned)
 
 
 def _order_key(game: Game) -> tuple[int, str]:
@@ -139,6 +153,17 @@ def reference(
             and query.features <= game.features
             and not query.features_excluded & game.features
             and (not query.studios or game.studio in query.studios)
+            and not (
+                query.market_filter is not None
+                and (
+                    (
+                        query.market_filter.verticals is not None
+                        and game.vertical not in query.market_filter.verticals
+                    )
+                    or query.market_filter.banned_features.get(game.vertical, frozenset())
+                    & game.features
+                )
+            )
         )
 
     def vertical_ok(game: Game) -> bool:
