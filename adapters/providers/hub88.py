@@ -106,7 +106,6 @@ from core.errors import (
     lookup_by_mro,
 )
 from core.model import Balance, Credit, CreditKind, Debit, Rollback, TxOutcome
-from core.pam import check_may_play
 
 __all__ = ["DEFAULT_BODY_BYTES_MAX", "STATUS_BY_ERROR", "Hub88Adapter", "demo_secrets"]
 
@@ -285,7 +284,7 @@ class Hub88Adapter:
     async def _info(self, data: Mapping[str, Any]) -> _Reply:
         request = validate(UserInfoRequest, data)
         player = await self._service.player(request.user)
-        check_may_play(player)
+        self._service.check_may_play(player)
         extra = {"sub_partner_id": player.brand, "birth_date": player.date_of_birth.isoformat()}
         return _Reply(Status.OK, "ok", extra=extra)
 

@@ -555,8 +555,8 @@ async def test_numeric_ids_and_unknown_fields_are_accepted(
 @pytest.mark.parametrize(
     ("status", "code", "outcome"),
     [
-        (PlayerStatus.BLOCKED, 1005, "player_blocked"),
-        (PlayerStatus.CLOSED, 1005, "player_blocked"),
+        (PlayerStatus.SUSPENDED, 1005, "account_suspended"),
+        (PlayerStatus.CLOSED, 1005, "account_closed"),
         (PlayerStatus.SELF_EXCLUDED, 1006, "self_excluded"),
     ],
 )

@@ -262,7 +262,7 @@ async def test_a_blocked_player_cannot_bet_but_is_paid(
     await adapter.handle(_bet_result(bet="100|b1"))
     await store.create_player(
         PlayerRecord(
-            "blocked", "demo", "MT", "EUR", datetime.date(1990, 1, 1), status=PlayerStatus.BLOCKED
+            "blocked", "demo", "MT", "EUR", datetime.date(1990, 1, 1), status=PlayerStatus.SUSPENDED
         )
     )
     await make_session("sess-b", "blocked", provider=INSTANCE)
@@ -272,7 +272,7 @@ async def test_a_blocked_player_cannot_bet_but_is_paid(
     )
     paid = await adapter.handle(_bet_result(win="500|w1", finished=True))
 
-    assert (_code(refused), refused.outcome) == ("301", "player_blocked")
+    assert (_code(refused), refused.outcome) == ("301", "account_suspended")
     assert _fields(paid)["BALANCE"] == "10400"
 
 

@@ -27,7 +27,8 @@ from core.errors import InvalidAmount, StakeAboveLimit
 from core.model import Debit, PlayerStatus
 from core.money import Currency, CurrencyTable
 from core.service import WalletService
-from core.wallet.records import PlayerRecord, SessionRecord
+from core.wallet.records import PlayerRecord
+from core.wallet.store import GuardContext
 from tests.adapters.direct_transport import memory_nonce_cache, run_in_process
 from tests.conftest import FakeClock, MakePlayer, MakeSession
 
@@ -447,10 +448,9 @@ class TestSettlement:
         class MaxStake:
             def check(
                 self,
-                player: PlayerRecord,
-                session: SessionRecord | None,
-                game: Game | None,
                 debit: Debit,
+                context: GuardContext,
+                game: Game | None,
             ) -> None:
                 if debit.amount_minor > 100:
                     raise StakeAboveLimit("stake above 1.00")
@@ -476,7 +476,7 @@ class TestSettlement:
             jurisdiction="MT",
             currency="EUR",
             date_of_birth=datetime.date(1990, 1, 1),
-            status=PlayerStatus.BLOCKED,
+            status=PlayerStatus.SUSPENDED,
         )
         await store.create_player(blocked)
         await make_session("sid-1", "u-42", provider="evolution")

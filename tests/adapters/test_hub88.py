@@ -410,7 +410,7 @@ async def test_info_for_an_unknown_or_blocked_user_is_refused(
     assert unknown["status"] == "RS_ERROR_INVALID_TOKEN"
     blocked = PlayerRecord(
         player_id="p9", brand="demo", jurisdiction="MT", currency="EUR",
-        date_of_birth=datetime.date(1990, 1, 1), status=PlayerStatus.BLOCKED,
+        date_of_birth=datetime.date(1990, 1, 1), status=PlayerStatus.SUSPENDED,
     )  # fmt: skip
     await store.create_player(blocked)
     answer = await hub88.call("user/info", {"user": "p9", "request_uuid": "r"})

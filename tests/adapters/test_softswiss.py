@@ -265,7 +265,7 @@ async def test_a_player_whose_account_is_blocked_cannot_bet_but_is_paid(
     await adapter.handle(_request("play", F4_BET_BODY))
     await store.create_player(
         PlayerRecord(
-            "blocked", "demo", "MT", "EUR", datetime.date(1990, 1, 1), status=PlayerStatus.BLOCKED
+            "blocked", "demo", "MT", "EUR", datetime.date(1990, 1, 1), status=PlayerStatus.SUSPENDED
         )
     )
     await make_session("sess-b", "blocked", provider=INSTANCE)

@@ -18,8 +18,7 @@ from core.errors import GameNotFound, GameUnavailable, InvalidRequest
 from core.model import Debit
 from core.money import CurrencyTable
 from core.service import WalletService
-from core.wallet.records import PlayerRecord, SessionRecord
-from core.wallet.store import WalletStore
+from core.wallet.store import GuardContext, WalletStore
 from tests.catalogue.games import INSTANCE, game
 from tests.conftest import FakeClock, MakePlayer, MakeSession
 
@@ -154,13 +153,7 @@ async def test_the_debit_path_sees_the_sessions_game(
     seen: list[Game | None] = []
 
     class Recorder:
-        def check(
-            self,
-            player: PlayerRecord,
-            session: SessionRecord | None,
-            game: Game | None,
-            debit: Debit,
-        ) -> None:
+        def check(self, debit: Debit, context: GuardContext, game: Game | None) -> None:
             seen.append(game)
 
     service = WalletService(

@@ -351,7 +351,7 @@ _LAUNCH_REFUSALS: list[tuple[str, dict[str, Json], int, str]] = [
     ("unknown game", {"game": "fake:nope"}, 404, "game_not_found"),
     ("unknown player", {"game": "fake:slot1", "player_id": "ghost"}, 404, "player_not_found"),
     ("self-excluded player", {"game": "fake:slot1", "player_id": "p-x"}, 403, "self_excluded"),
-    ("blocked player", {"game": "fake:slot1", "player_id": "p-b"}, 403, "player_blocked"),
+    ("blocked player", {"game": "fake:slot1", "player_id": "p-b"}, 403, "account_suspended"),
     ("another brand than the player's", {"game": "fake:slot1", "brand": "other"}, 400,
      "invalid_request"),
     ("demo of a game without fun mode", {"game": "fake:live1", "mode": "demo", "player_id": None,
@@ -375,7 +375,7 @@ async def _refusing_world(client: Client) -> None:
     store = app_of(client)[STORE]
     born = date(1990, 1, 1)
     await store.create_player(PlayerRecord("p-off", "off", "MT", "EUR", born))
-    for player_id, status in (("p-x", PlayerStatus.SELF_EXCLUDED), ("p-b", PlayerStatus.BLOCKED)):
+    for player_id, status in (("p-x", PlayerStatus.SELF_EXCLUDED), ("p-b", PlayerStatus.SUSPENDED)):
         await store.create_player(PlayerRecord(player_id, "demo", "MT", "EUR", born, status=status))
 
 
