@@ -124,14 +124,15 @@ def status_change(status: PlayerStatus) -> PlayerChange:
 
 def self_exclusion_change(until_us: int | None) -> PlayerChange:
     """Self-exclude until `until_us` (None: indefinitely). An exclusion already running
-    can only be extended."""
+    can only be extended. A refusal by the account's state is its status's refusal
+    (`SelfExcluded`, `CoolingOff`, ...), so that callers tell it from a malformed ask."""
 
     def change(player: PlayerRecord, now_us: int) -> tuple[PlayerRecord, str, str, str]:
         if until_us is not None and until_us <= now_us:
             raise InvalidRequest("until: must be in the future")
         status = effective_status(player, now_us)
         if status is PlayerStatus.SELF_EXCLUDED and _ends_sooner(until_us, player.status_until_us):
-            raise InvalidRequest("a self-exclusion can be extended, never shortened or lifted")
+            raise SelfExcluded("a self-exclusion can be extended, never shortened or lifted")
         changed = replace(player, status=PlayerStatus.SELF_EXCLUDED, status_until_us=until_us)
         return _audited("self_exclusion", player, changed, ("status", "status_until_us"))
 
@@ -148,11 +149,11 @@ def take_break_change(duration_s: int) -> PlayerChange:
         until_us = now_us + duration_s * 1_000_000
         status = effective_status(player, now_us)
         if status is PlayerStatus.SELF_EXCLUDED:
-            raise InvalidRequest("the player is self-excluded; a break would shorten nothing")
+            raise SelfExcluded("the player is self-excluded; a break would shorten nothing")
         if status is PlayerStatus.COOLING_OFF and _ends_sooner(until_us, player.status_until_us):
-            raise InvalidRequest("a break can be extended, never shortened")
+            raise CoolingOff("a break can be extended, never shortened")
         if status in (PlayerStatus.SUSPENDED, PlayerStatus.CLOSED):
-            raise InvalidRequest(f"the account is {status.value}")
+            raise _REFUSAL[status](f"the account is {status.value}")
         changed = replace(player, status=PlayerStatus.COOLING_OFF, status_until_us=until_us)
         return _audited("break", player, changed, ("status", "status_until_us"))
 

@@ -89,14 +89,14 @@ CHANGES = [
     ("cut a break short", _with(S.COOLING_OFF, NOW_US + HOUR_US), status_change(S.ACTIVE), CoolingOff),
     ("extend an exclusion", _with(S.SELF_EXCLUDED, NOW_US + HOUR_US), self_exclusion_change(NOW_US + 2 * HOUR_US), (S.SELF_EXCLUDED, NOW_US + 2 * HOUR_US)),
     ("make an exclusion indefinite", _with(S.SELF_EXCLUDED, NOW_US + HOUR_US), self_exclusion_change(None), (S.SELF_EXCLUDED, None)),
-    ("shorten an exclusion", _with(S.SELF_EXCLUDED, NOW_US + 2 * HOUR_US), self_exclusion_change(NOW_US + HOUR_US), InvalidRequest),
-    ("end an indefinite exclusion", _with(S.SELF_EXCLUDED), self_exclusion_change(NOW_US + HOUR_US), InvalidRequest),
+    ("shorten an exclusion", _with(S.SELF_EXCLUDED, NOW_US + 2 * HOUR_US), self_exclusion_change(NOW_US + HOUR_US), SelfExcluded),
+    ("end an indefinite exclusion", _with(S.SELF_EXCLUDED), self_exclusion_change(NOW_US + HOUR_US), SelfExcluded),
     ("exclude until the past", _with(S.ACTIVE), self_exclusion_change(NOW_US), InvalidRequest),
     ("panic button", _with(S.ACTIVE), take_break_change(86_400), (S.COOLING_OFF, NOW_US + 24 * HOUR_US)),
     ("extend a break", _with(S.COOLING_OFF, NOW_US + HOUR_US), take_break_change(7_200), (S.COOLING_OFF, NOW_US + 2 * HOUR_US)),
-    ("shorten a break", _with(S.COOLING_OFF, NOW_US + 2 * HOUR_US), take_break_change(3_600), InvalidRequest),
+    ("shorten a break", _with(S.COOLING_OFF, NOW_US + 2 * HOUR_US), take_break_change(3_600), CoolingOff),
     ("a break after the last one ended", _with(S.COOLING_OFF, NOW_US - 1), take_break_change(60), (S.COOLING_OFF, NOW_US + 60_000_000)),
-    ("a break while self-excluded", _with(S.SELF_EXCLUDED), take_break_change(60), InvalidRequest),
+    ("a break while self-excluded", _with(S.SELF_EXCLUDED), take_break_change(60), SelfExcluded),
     ("exclude a player on a break", _with(S.COOLING_OFF, NOW_US + HOUR_US), self_exclusion_change(None), (S.SELF_EXCLUDED, None)),
 ]  # fmt: skip
 
