@@ -37,7 +37,7 @@ from core.wallet.store import WalletStore
 from gateway.background_work import background_work
 from gateway.catalogue_views import GameFragments
 from gateway.clock import Clock, SystemClock
-from gateway.credentials import instance_secrets, load_operator_keys
+from gateway.credentials import instance_secrets, load_operator_keys, register_api_keys
 from gateway.keys import (
     ADAPTERS,
     CATALOGUE,
@@ -53,6 +53,7 @@ from gateway.keys import (
 from gateway.lobby_answers import LobbyAnswers
 from gateway.metrics import CatalogueStats, Metrics
 from gateway.middleware import build_middlewares
+from gateway.registers import registers_context
 from gateway.routes import add_routes
 from gateway.settings import Settings, SettingsError
 
@@ -96,6 +97,7 @@ def create_app(
                 f"(known: {known})"
             )
     secrets = {name: instance_secrets(settings, name) for name in enabled}
+    register_keys = register_api_keys(settings)
     metrics = Metrics()
     app = web.Application(
         client_max_size=settings.server.request_body_bytes_max,
@@ -107,6 +109,7 @@ def create_app(
     app[METRICS] = metrics
     app[OPERATOR_KEYS] = load_operator_keys(settings)
     factories = {name: protocols[settings.providers[name].protocol].factory for name in secrets}
+    app.cleanup_ctx.append(registers_context(settings, register_keys))
     app.cleanup_ctx.append(_catalogue(settings, clock, metrics))
     app.cleanup_ctx.append(_wallet(settings, clock, metrics, factories, secrets))
     add_routes(app, demo_lobby=demo)

@@ -2,7 +2,8 @@
 
 A provider instance's secrets are the files named in its `secret_files` (relative to
 the data directory), each overridden by `GAMEGATE_SECRET_<INSTANCE>_<NAME>`; a variable
-for a name that has no file adds that secret. Operator API keys are the lines
+for a name that has no file adds that secret. A self-exclusion register's API key is the
+file named by its `api_key_file`. Operator API keys are the lines
 `<key> <role> [name]` of `<data_dir>/secrets/operator_api_keys`, or
 `GAMEGATE_OPERATOR_API_KEYS` (`key:role,key:role`), which replaces the file when set. A
 key's name is who the audit trail says made a change; unnamed keys are named by a
@@ -28,6 +29,7 @@ __all__ = [
     "Role",
     "instance_secrets",
     "load_operator_keys",
+    "register_api_keys",
     "secret_env_name",
     "secret_path",
     "secret_values",
@@ -137,6 +139,23 @@ def _read_secret_file(path: Path, key: str) -> bytes:
     return data
 
 
+def register_api_keys(settings: Settings) -> dict[str, str]:
+    """Market -> the API key of its `http` register; a missing or unusable key file
+    stops start-up, naming it."""
+    keys: dict[str, str] = {}
+    for market, register in settings.registers.items():
+        if register.kind != "http":
+            continue
+        key = f"registers.{market}.api_key_file"
+        data = _read_secret_file(secret_path(settings, register.api_key_file), key)
+        if not data.isascii() or not data.decode().isprintable():
+            raise SettingsError(
+                f"{key}: the API key must be printable ASCII (it is sent as a header)"
+            )
+        keys[market] = data.decode()
+    return keys
+
+
 def load_operator_keys(settings: Settings) -> OperatorKeys:
     """Operator API keys from `GAMEGATE_OPERATOR_API_KEYS`, else from the key file."""
     entries, source = _operator_key_entries(settings)
@@ -145,8 +164,9 @@ def load_operator_keys(settings: Settings) -> OperatorKeys:
 
 def secret_values(settings: Settings, instances: Iterable[str]) -> list[bytes]:
     """Every secret the process holds, for the log redactor: the key material of the
-    given provider instances and the operator API keys."""
+    given provider instances, the registers' API keys and the operator API keys."""
     values = [value for name in instances for value in instance_secrets(settings, name).values()]
+    values.extend(key.encode() for key in register_api_keys(settings).values())
     values.extend(
         entry[0].encode("utf-8", "surrogateescape") for entry in _operator_key_entries(settings)[0]
     )

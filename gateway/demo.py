@@ -3,7 +3,10 @@
 On the first run this writes demo secrets under `<data_dir>/secrets/` (the documented
 operator key and, for each provider instance, the files named in its `secret_files`,
 made by its protocol's `demo_secrets()`), then seeds the demo brand's players. Both
-steps are idempotent: existing files are kept, seeding replays its own keys.
+steps are idempotent: existing files are kept, seeding replays its own keys. Unless the
+settings name one, the demo market gets a file self-exclusion register
+(`<data_dir>/registers/MT.txt`) listing `DEMO_EXCLUDED_PLAYER`, a player that is not
+seeded: registering it shows the refusal while the seeded players play as before.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from core.service import WalletService
 from core.wallet.records import PlayerRecord
 from gateway.credentials import OPERATOR_KEYS_FILE, secret_path
 from gateway.demo_catalogue import demo_games
-from gateway.settings import ProviderSettings, Settings
+from gateway.settings import ProviderSettings, RegisterSettings, Settings
 
 __all__ = [
     "DEMO_BRAND",
+    "DEMO_EXCLUDED_PLAYER",
     "DEMO_LOBBY_KEY",
     "DEMO_OPERATOR_KEY",
     "DEMO_PLAYERS",
@@ -44,6 +48,15 @@ DEMO_LOBBY_KEY = "demo-lobby-key-0001"
 DEMO_BRAND = "demo"
 DEMO_JURISDICTION = "MT"
 DEMO_DATE_OF_BIRTH = datetime.date(1990, 1, 1)
+DEMO_EXCLUDED_PLAYER = "demo-excluded"
+"""Listed by the demo register, never seeded: `POST /v1/players` with it is refused."""
+DEMO_REGISTER_FILE = Path("registers") / f"{DEMO_JURISDICTION}.txt"
+_DEMO_REGISTER_TEXT = f"""\
+# The demo self-exclusion register of market {DEMO_JURISDICTION} (gamegate serve --demo).
+# One entry per line, `player_id <id>` or `email <address>`; an edit takes effect on the
+# next lookup. No seeded demo player is listed; registering this one is refused:
+player_id {DEMO_EXCLUDED_PLAYER}
+"""
 
 Warn = Callable[[str], None]
 
@@ -92,7 +105,15 @@ def prepare(
             _write_instance_secrets(settings, name, provider, spec, warn)
         providers[name] = provider
     brands = {DEMO_BRAND: FundingOrder.REAL_FIRST, **settings.brands}
-    return settings.model_copy(update={"providers": providers, "brands": brands})
+    registers = dict(settings.registers)
+    if DEMO_JURISDICTION not in registers:
+        # a register list holds personal data (emails): owner-only, like a secret
+        _write_secret(settings.data_dir / DEMO_REGISTER_FILE, _DEMO_REGISTER_TEXT.encode())
+        registers[DEMO_JURISDICTION] = RegisterSettings(
+            kind="file", name="demo-register", path=str(DEMO_REGISTER_FILE)
+        )
+    update = {"providers": providers, "brands": brands, "registers": registers}
+    return settings.model_copy(update=update)
 
 
 def _funding(demo: DemoPlayer, currency: Currency) -> list[MoneyCommand]:

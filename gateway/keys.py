@@ -8,6 +8,7 @@ from aiohttp import web
 
 from adapters.providers.base import ProviderAdapter
 from core.catalogue.live import LiveCatalogue
+from core.registers import ExclusionRegister
 from core.service import WalletService
 from core.wallet.store import WalletStore
 from gateway.catalogue_views import GameFragments
@@ -26,6 +27,7 @@ __all__ = [
     "LOBBY_ANSWERS",
     "METRICS",
     "OPERATOR_KEYS",
+    "REGISTERS",
     "REQUEST_INFO",
     "SERVICE",
     "SETTINGS",
@@ -41,6 +43,10 @@ STORE = web.AppKey[WalletStore]("store")
 SERVICE = web.AppKey("service", WalletService)
 ADAPTERS = web.AppKey[Mapping[str, ProviderAdapter]]("adapters")
 """Provider instance name -> its adapter; built at startup, after the store opens."""
+
+REGISTERS = web.AppKey[Mapping[str, ExclusionRegister]]("registers")
+"""Market -> its self-exclusion register (cached); a market absent has none. Set at
+startup (`gateway.registers`); ask it through `core.registers.check_register`."""
 
 CATALOGUE = web.AppKey("catalogue", LiveCatalogue)
 """The served catalogue; loaded at startup, before the first request."""

@@ -34,6 +34,7 @@ __all__ = [
     "CatalogueFeedSettings",
     "CatalogueSettings",
     "ProviderSettings",
+    "RegisterSettings",
     "ServerSettings",
     "SessionSettings",
     "Settings",
@@ -183,6 +184,44 @@ class ProviderSettings(_Section):
         return check_launch_url(template) if template else template
 
 
+class RegisterSettings(_Section):
+    """A market's national self-exclusion register (`[registers.GB]`): asked at
+    registration, session creation and deposits, its answers cached. Whether a register
+    that does not answer refuses is the market's jurisdiction rule, not a setting here."""
+
+    kind: Literal["http", "file"]
+    """`http`: a GAMSTOP-style lookup at `url`; `file`: a list at `path` (demo mode)."""
+    name: str = Field(default="", max_length=32, pattern=r"^[A-Za-z0-9 ._-]*$")
+    """Shown in refusals and logs (`GAMSTOP`); empty: the market and kind (`gb-http`)."""
+    url: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    api_key_file: str = ""
+    """The file holding the register's API key, relative to the data directory."""
+    path: str = ""
+    """The list of a `file` register, relative to the data directory."""
+    timeout_s: float = Field(default=2.0, gt=0, le=30)
+    """Per attempt, connect to last byte: a player is waiting."""
+    retries_max: int = Field(default=1, ge=0, le=5)
+    """Further attempts after a timeout, a connection error or a 5xx."""
+    cache_ttl_s: float = Field(default=300.0, ge=0, le=86_400)
+    """How long a "not excluded" answer is reused: the stale answer that lets an excluded
+    person play, so keep it short."""
+    cache_excluded_ttl_s: float = Field(default=3_600.0, ge=0, le=86_400)
+    """How long an "excluded" answer is reused: staleness only keeps someone out longer."""
+    cache_entries_max: int = Field(default=100_000, ge=1, le=10_000_000)
+
+    @model_validator(mode="after")
+    def _fields_of_the_kind(self) -> RegisterSettings:
+        needed = ("url", "api_key_file") if self.kind == "http" else ("path",)
+        foreign = ("path",) if self.kind == "http" else ("url", "api_key_file")
+        missing = [name for name in needed if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"a {self.kind} register needs {' and '.join(missing)}")
+        stray = [name for name in foreign if getattr(self, name)]
+        if stray:
+            raise ValueError(f"{' and '.join(stray)} is not a setting of a {self.kind} register")
+        return self
+
+
 class CatalogueSettings(_Section):
     url: str = ""
     """The catalogue store; empty: `catalogue.db` in the data directory (its own file,
@@ -233,6 +272,8 @@ class Settings(BaseSettings):
     currencies_extra: dict[str, int] = Field(default_factory=dict)
     """Currency code -> exponent, added to the ISO 4217 and crypto defaults."""
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    registers: dict[str, RegisterSettings] = Field(default_factory=dict)
+    """Market (ISO 3166, `GB`, `CA-ON`) -> its self-exclusion register."""
     operator_api_keys: SecretStr | None = Field(default=None, repr=False)
     """From `GAMEGATE_OPERATOR_API_KEYS` only: `key:role,key:role`."""
     secret_env: dict[str, SecretStr] = Field(default_factory=dict, repr=False)
@@ -252,6 +293,16 @@ class Settings(BaseSettings):
                     f"provider instance name {name!r} must be lower-case letters, digits, '-', '_'"
                 )
         return providers
+
+    @field_validator("registers")
+    @classmethod
+    def _register_markets(
+        cls, registers: dict[str, RegisterSettings]
+    ) -> dict[str, RegisterSettings]:
+        for market in registers:
+            if not MARKET_PATTERN.match(market):
+                raise ValueError(f"{market!r} is not an ISO 3166 market code (GB, CA-ON)")
+        return registers
 
     @field_validator("currencies_extra")
     @classmethod
