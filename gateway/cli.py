@@ -232,8 +232,8 @@ async def _serve(
         try:
             async with open_server(app, settings, _warn) as server:
                 if demo_mode and (worker is None or worker.index == 0):
-                    await demo.seed(app[SERVICE], settings, _warn)
                     clock = app[CLOCK]
+                    await demo.seed(app[SERVICE], settings, _warn, at_us=clock.micros())
                     today = datetime.fromtimestamp(clock.seconds(), tz=UTC).date()
                     await demo.seed_catalogue(
                         app[CATALOGUE], settings, today=today, at_us=clock.micros()

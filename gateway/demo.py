@@ -22,7 +22,7 @@ from adapters.providers.registry import PROTOCOLS, ProtocolSpec
 from core.catalogue.game import Game
 from core.catalogue.live import LiveCatalogue
 from core.errors import GatewayError
-from core.model import BonusGrant, Deposit, FundingOrder, MoneyCommand
+from core.model import BonusGrant, Deposit, FundingOrder, KycState, MoneyCommand
 from core.money import Currency, minor_from_decimal
 from core.service import WalletService
 from core.wallet.records import PlayerRecord
@@ -206,8 +206,9 @@ async def seed_catalogue(
     await live.load()
 
 
-async def seed(service: WalletService, settings: Settings, warn: Warn) -> None:
-    """Create the demo players and fund them, replaying the same keys on every start."""
+async def seed(service: WalletService, settings: Settings, warn: Warn, *, at_us: int) -> None:
+    """Create the demo players (verified at `at_us`, the first start) and fund them,
+    replaying the same keys on every start; a player seeded before is kept as it is."""
     funding_order = settings.brands.get(DEMO_BRAND, FundingOrder.REAL_FIRST)
     for demo in DEMO_PLAYERS:
         player = PlayerRecord(
@@ -217,11 +218,13 @@ async def seed(service: WalletService, settings: Settings, warn: Warn) -> None:
             currency=demo.currency,
             date_of_birth=DEMO_DATE_OF_BIRTH,
             funding_order=funding_order,
-            kyc_verified=True,
+            kyc=KycState.VERIFIED,
+            kyc_changed_at_us=at_us,
         )
         commands = _funding(demo, service.currencies.get(demo.currency))
         try:
-            await service.create_player(player)
+            if await service.find_player(demo.player_id) is None:
+                await service.create_player(player)
             await service.execute(commands, session_token=None)
         except GatewayError as error:
             warn(

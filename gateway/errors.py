@@ -32,7 +32,12 @@ from core.errors import (
 )
 from gateway.responses import error_response
 
-__all__ = ["HTTP_STATUS_BY_ERROR", "gateway_error_response", "status_for"]
+__all__ = [
+    "HTTP_STATUS_BY_ACCOUNT_CHANGE_ERROR",
+    "HTTP_STATUS_BY_ERROR",
+    "gateway_error_response",
+    "status_for",
+]
 
 RETRY_AFTER_S = 1
 
@@ -60,12 +65,26 @@ HTTP_STATUS_BY_ERROR: dict[type[GatewayError], int] = {
 }
 """Most specific class wins: InsufficientFunds is a WalletRefused (422)."""
 
+HTTP_STATUS_BY_ACCOUNT_CHANGE_ERROR: dict[type[GatewayError], int] = {
+    **HTTP_STATUS_BY_ERROR,
+    PlayerError: 409,
+}
+"""An operator's change to a player's account (`core.pam`): a refusal by the account's
+state (`self_excluded`, `cooling_off`: a running exclusion or break cannot be shortened)
+is a conflict with that state, not a lack of permission; an unknown player stays 404."""
 
-def status_for(error: GatewayError) -> int:
-    return lookup_by_mro(error, HTTP_STATUS_BY_ERROR)
+
+def status_for(
+    error: GatewayError, statuses: dict[type[GatewayError], int] = HTTP_STATUS_BY_ERROR
+) -> int:
+    return lookup_by_mro(error, statuses)
 
 
-def gateway_error_response(error: GatewayError) -> web.Response:
+def gateway_error_response(
+    error: GatewayError, statuses: dict[type[GatewayError], int] = HTTP_STATUS_BY_ERROR
+) -> web.Response:
     """The error body for a refusal; retryable ones say when to retry."""
     headers = {"Retry-After": str(RETRY_AFTER_S)} if error.retryable else None
-    return error_response(status_for(error), error.reason.value, error.message, headers=headers)
+    return error_response(
+        status_for(error, statuses), error.reason.value, error.message, headers=headers
+    )

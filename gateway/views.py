@@ -1,4 +1,5 @@
-"""JSON shapes of the operator API: players, balances, transaction records, rounds.
+"""JSON shapes of the operator API: balances, transaction records, rounds, sessions
+(players: `gateway.account_views`).
 
 Amounts appear twice: exact minor units (`real_minor`) and a decimal string in major
 units (`real`), never a JSON float. Times are ISO-8601 UTC with microseconds.
@@ -11,9 +12,17 @@ from typing import Any
 
 from core.model import Balance
 from core.money import Currency, CurrencyTable, format_minor
-from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
+from core.wallet.records import RoundRecord, SessionRecord, TxRecord
 
-__all__ = ["balance_json", "iso_utc", "player_json", "round_json", "session_json", "tx_json"]
+__all__ = [
+    "JsonObject",
+    "amounts_json",
+    "balance_json",
+    "iso_utc",
+    "round_json",
+    "session_json",
+    "tx_json",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -25,26 +34,13 @@ def iso_utc(micros: int) -> str:
     return (_EPOCH + timedelta(microseconds=micros)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _amounts(currency: Currency, **minors: int) -> JsonObject:
+def amounts_json(currency: Currency, **minors: int) -> JsonObject:
     """Each amount as `name` (decimal text) then `name_minor` (exact int), in the order given."""
     shown: JsonObject = {}
     for name, minor in minors.items():
         shown[name] = format_minor(minor, currency)
         shown[f"{name}_minor"] = minor
     return shown
-
-
-def player_json(player: PlayerRecord) -> JsonObject:
-    return {
-        "player_id": player.player_id,
-        "brand": player.brand,
-        "jurisdiction": player.jurisdiction,
-        "currency": player.currency,
-        "date_of_birth": player.date_of_birth.isoformat(),
-        "status": player.status.value,
-        "funding_order": player.funding_order.value,
-        "kyc_verified": player.kyc_verified,
-    }
 
 
 def balance_json(player_id: str, balance: Balance, currencies: CurrencyTable) -> JsonObject:
@@ -72,7 +68,7 @@ def tx_json(record: TxRecord, currencies: CurrencyTable) -> JsonObject:
         "status": record.status.value,
         "reason": None if record.reason is None else record.reason.value,
         "currency": record.currency,
-        **_amounts(
+        **amounts_json(
             currency,
             amount=record.amount_minor,
             real_delta=record.real_delta_minor,
@@ -97,7 +93,7 @@ def round_json(
         "bet_count": round_.bet_count,
         "opened_at": iso_utc(round_.opened_at_us),
         "updated_at": iso_utc(round_.updated_at_us),
-        **_amounts(
+        **amounts_json(
             currencies.get(round_.currency),
             stake_real=round_.stake_real_minor,
             stake_bonus=round_.stake_bonus_minor,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.demo_lobby import add_demo_lobby_routes
+from gateway.routes.accounts import add_account_routes
 from gateway.routes.brands import add_brand_routes
 from gateway.routes.catalogue import import_feed, sync_feed, sync_history
 from gateway.routes.fallback import expect_continue, fallback_route
@@ -33,6 +34,7 @@ def add_routes(app: web.Application, *, demo_lobby: bool = False) -> None:
         ]
     )
     add_operator_routes(app, expect_handler=expect)
+    add_account_routes(app, expect_handler=expect)
     instance = "/v1/catalogue/instances/{instance}"
     app.router.add_routes(
         [

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from core.errors import GatewayError
-from gateway.errors import gateway_error_response
+from gateway.errors import HTTP_STATUS_BY_ERROR, gateway_error_response
 from gateway.keys import OPERATOR_KEYS, REQUEST_INFO
 from gateway.responses import error_response
 
@@ -54,10 +54,16 @@ def _refusal(request: web.Request, *, write: bool, lobby: bool) -> web.Response 
     return None
 
 
-def operator_handler(*, write: bool, lobby: bool = False) -> Callable[[Handler], Handler]:
+def operator_handler(
+    *,
+    write: bool,
+    lobby: bool = False,
+    statuses: dict[type[GatewayError], int] = HTTP_STATUS_BY_ERROR,
+) -> Callable[[Handler], Handler]:
     """Authorize, run, and turn refusals into JSON errors with their stable codes.
 
-    `lobby` opens the handler to lobby keys too (the lobby API: catalogue and launch)."""
+    `lobby` opens the handler to lobby keys too (the lobby API: catalogue and launch);
+    `statuses` is the handler's table of HTTP statuses (`gateway.errors`)."""
 
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -69,7 +75,7 @@ def operator_handler(*, write: bool, lobby: bool = False) -> Callable[[Handler],
                 return await handler(request)
             except GatewayError as error:
                 request[REQUEST_INFO].outcome = error.reason.value
-                return gateway_error_response(error)
+                return gateway_error_response(error, statuses)
 
         return guarded
 

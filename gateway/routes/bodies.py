@@ -16,12 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from core.catalogue.game import Device
 from core.errors import InvalidAmount, InvalidRequest
+from core.pam import IDENTITY_FIELDS
 from gateway.body import read_body
 from gateway.keys import SETTINGS
 
 __all__ = [
     "CashierBody",
     "Identifier",
+    "IdentityBody",
     "LaunchBody",
     "NewPlayerBody",
     "NewSessionBody",
@@ -43,6 +45,27 @@ Market = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"
 """ISO 3166-1 alpha-2, optionally with a subdivision: `MT`, `GB`, `US-NJ`, `CA-ON`."""
 
 
+class IdentityBody(StrictBody):
+    """What a self-exclusion register matches on (`core.pam.IDENTITY_FIELDS`): personal
+    data, stored but never shown or logged. `core.pam.identity_change` checks the values."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    postcode: str | None = None
+    mobile: str | None = None
+
+    def given(self) -> dict[str, str | None]:
+        """The fields the body names, null ones included (null: remove it)."""
+        return {
+            name: getattr(self, name) for name in sorted(self.model_fields_set & IDENTITY_FIELDS)
+        }
+
+    def with_values(self) -> dict[str, str]:
+        """The fields given with a value (at registration, null is the same as absent)."""
+        return {name: value for name, value in self.given().items() if value is not None}
+
+
 class NewPlayerBody(StrictBody):
     player_id: Identifier
     brand: Identifier
@@ -50,6 +73,7 @@ class NewPlayerBody(StrictBody):
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,8}$")]
     date_of_birth: date = Field(strict=True)
     """`YYYY-MM-DD` only (strict: no timestamps)."""
+    identity: IdentityBody | None = None
 
 
 class CashierBody(StrictBody):

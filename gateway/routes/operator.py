@@ -22,14 +22,16 @@ from core.errors import (
 )
 from core.model import BonusGrant, Deposit, FundingOrder, Withdrawal
 from core.money import minor_from_decimal
+from core.pam import identity_change
 from core.wallet.records import PlayerRecord
 from gateway.keys import ADAPTERS, CLOCK, REQUEST_INFO, SERVICE, SETTINGS
 from gateway.responses import json_response
 from gateway.routes._guard import ExpectHandler, Handler, operator_handler
+from gateway.routes.accounts import player_answer
 from gateway.routes.bodies import CashierBody, NewPlayerBody, NewSessionBody, parse_body
 from gateway.routes.launch import open_game_session, playable_for
-from gateway.routes.query import query_whole_number
-from gateway.views import balance_json, player_json, round_json, session_json, tx_json
+from gateway.routes.query import path_player_id, query_whole_number
+from gateway.views import balance_json, round_json, session_json, tx_json
 
 __all__ = ["add_operator_routes"]
 
@@ -42,12 +44,6 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 _T = TypeVar("_T")
 
 CashierCommand = type[Deposit] | type[Withdrawal] | type[BonusGrant]
-
-
-def _player_id(request: web.Request) -> str:
-    player_id = request.match_info["player_id"]
-    request[REQUEST_INFO].player_id = player_id
-    return player_id
 
 
 @operator_handler(write=True)
@@ -70,13 +66,29 @@ async def create_player(request: web.Request) -> web.Response:
         date_of_birth=body.date_of_birth,
         funding_order=request.app[SETTINGS].brands.get(body.brand, FundingOrder.REAL_FIRST),
     )
+    if body.identity is not None:
+        identity = identity_change(body.identity.with_values())
+        record, *_ = identity(record, request.app[CLOCK].micros())
     existing = await service.find_player(body.player_id)
     if existing is not None:
-        if existing != record:
+        if _registered(existing) != _registered(record):
             raise ConflictingReplay("a player with this id exists with different data")
-        return json_response(player_json(existing), status=200)
+        return await player_answer(request, existing)
     created = await service.create_player(record)
-    return json_response(player_json(created), status=201)
+    return await player_answer(request, created, status=201)
+
+
+def _registered(player: PlayerRecord) -> tuple[object, ...]:
+    """What registration gives: a repeat is compared on it alone, so a status, KYC or
+    limit changed since does not make a retried registration a conflict."""
+    return (
+        player.brand,
+        player.jurisdiction,
+        player.currency,
+        player.date_of_birth,
+        player.funding_order,
+        player.identity,
+    )
 
 
 def _cashier_handler(command: CashierCommand) -> Handler:
@@ -84,7 +96,7 @@ def _cashier_handler(command: CashierCommand) -> Handler:
 
     @operator_handler(write=True)
     async def cashier(request: web.Request) -> web.Response:
-        player_id = _player_id(request)
+        player_id = path_player_id(request)
         key = _idempotency_key(request)
         body = await parse_body(request, CashierBody)
         service = request.app[SERVICE]
@@ -122,7 +134,7 @@ def _idempotency_key(request: web.Request) -> str:
 @operator_handler(write=False)
 async def balance(request: web.Request) -> web.Response:
     """In the player's wallet currency: one store call, `PlayerNotFound` if unknown."""
-    player_id = _player_id(request)
+    player_id = path_player_id(request)
     service = request.app[SERVICE]
     current = await service.balance(player_id)
     return json_response(balance_json(player_id, current, service.currencies))
@@ -131,7 +143,7 @@ async def balance(request: web.Request) -> web.Response:
 @operator_handler(write=False)
 async def transactions(request: web.Request) -> web.Response:
     """Newest first; pass `next_before` as `before` for the next page (null: no more)."""
-    player_id = _player_id(request)
+    player_id = path_player_id(request)
     limit = query_whole_number(request, "limit", TRANSACTIONS_PAGE_MAX) or TRANSACTIONS_PAGE_DEFAULT
     before = query_whole_number(request, "before", 2**63 - 1)
     service = request.app[SERVICE]

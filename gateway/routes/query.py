@@ -8,8 +8,9 @@ from aiohttp import web
 
 from core.catalogue.game import GameKey
 from core.errors import InvalidRequest
+from gateway.keys import REQUEST_INFO
 
-__all__ = ["game_key", "query_flag", "query_whole_number"]
+__all__ = ["game_key", "path_player_id", "query_flag", "query_whole_number"]
 
 _ASCII_WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
 """With `fullmatch`: `str.isdecimal` also takes Arabic-Indic and other Unicode digits."""
@@ -40,3 +41,10 @@ def game_key(text: str, field: str) -> GameKey:
         return GameKey.parse(text)
     except ValueError as exc:
         raise InvalidRequest(f"{field}: {exc}") from None
+
+
+def path_player_id(request: web.Request) -> str:
+    """The `{player_id}` of the path, noted for the request's log line."""
+    player_id = request.match_info["player_id"]
+    request[REQUEST_INFO].player_id = player_id
+    return player_id

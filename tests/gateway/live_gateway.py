@@ -16,7 +16,7 @@ import pytest
 from gateway import demo
 from gateway.app import create_app, enabled_providers
 from gateway.credentials import secret_values
-from gateway.keys import SERVICE
+from gateway.keys import CLOCK, SERVICE
 from gateway.logging import configure_logging, flush_logging, reset_logging
 from gateway.serving import open_server
 from gateway.settings import Settings
@@ -76,7 +76,9 @@ class LiveGateway:
         self._stop = asyncio.Event()
         app = create_app(self.settings)
         async with open_server(app, self.settings, lambda message: None) as server:
-            await demo.seed(app[SERVICE], self.settings, lambda message: None)
+            await demo.seed(
+                app[SERVICE], self.settings, lambda message: None, at_us=app[CLOCK].micros()
+            )
             self.port = await server.listen()
             self._ready.set()
             await self._stop.wait()

@@ -11,7 +11,7 @@ from pytest_aiohttp import AiohttpClient
 from gateway import demo
 from gateway.app import create_app
 from gateway.credentials import OPERATOR_KEYS_FILE
-from gateway.keys import SERVICE
+from gateway.keys import CLOCK, SERVICE
 from gateway.settings import ProviderSettings, Settings
 from tests.gateway.conftest import Client
 from tests.gateway.fake_protocol import FAKE_PROTOCOLS
@@ -81,7 +81,7 @@ def test_an_instance_of_an_unavailable_protocol_is_disabled_with_a_warning(
 async def demo_client(aiohttp_client: AiohttpClient, tmp_path: Path) -> Client:
     settings = demo.prepare(_settings(tmp_path), print, protocols=FAKE_PROTOCOLS)
     client = await aiohttp_client(create_app(settings, protocols=FAKE_PROTOCOLS))
-    await demo.seed(client.app[SERVICE], settings, print)
+    await demo.seed(client.app[SERVICE], settings, print, at_us=client.app[CLOCK].micros())
     return client
 
 
@@ -102,7 +102,9 @@ async def test_seeding_creates_funded_demo_players_in_three_currencies(demo_clie
 
 async def test_seeding_again_changes_nothing(demo_client: Client, tmp_path: Path) -> None:
     settings = demo.prepare(_settings(tmp_path), print, protocols=FAKE_PROTOCOLS)
-    await demo.seed(demo_client.app[SERVICE], settings, print)
+    await demo.seed(
+        demo_client.app[SERVICE], settings, print, at_us=demo_client.app[CLOCK].micros()
+    )
     response = await demo_client.get("/v1/players/demo-2/transactions", headers=DEMO)
     items = (await response.json())["items"]
     assert [item["tx_id"] for item in items] == ["seed-bonus-demo-2", "seed-demo-2"]

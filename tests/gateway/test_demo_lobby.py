@@ -45,7 +45,7 @@ async def lobby(tmp_path: Path, aiohttp_client: AiohttpClient, clock: FakeClock)
     app = create_app(settings, clock=clock)
     add_demo_lobby_routes(app, rng=random.Random(7))
     client = await aiohttp_client(app)
-    await demo.seed(app[SERVICE], settings, _no_warnings)
+    await demo.seed(app[SERVICE], settings, _no_warnings, at_us=clock.micros())
     for instance in ("gamegate", "other"):  # sessions name catalogue games
         feed = single_game_feed(GAME.partition(":")[2])
         response = await client.post(import_path(instance), json=feed, headers=ADMIN)
