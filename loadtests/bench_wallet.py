@@ -59,7 +59,7 @@ from adapters.stores.redis_store import RedisWalletStore
 from adapters.stores.redis_url import parse_redis_url
 from adapters.stores.sqlite_store import DEFAULT_BATCH_OPS_MAX, SqliteWalletStore
 from core.errors import GatewayError
-from core.model import Credit, Debit, Deposit, MoneyCommand, Rollback
+from core.model import Credit, Debit, Deposit, KycState, MoneyCommand, Rollback
 from core.wallet.records import PlayerRecord
 from gateway.gc_policy import apply_serving_gc_policy
 from loadtests._measure import (
@@ -549,7 +549,7 @@ def _player(index: int) -> PlayerRecord:
         jurisdiction="MT",
         currency=CURRENCY,
         date_of_birth=datetime.date(1990, 1, 1),
-        kyc_verified=True,
+        kyc=KycState.VERIFIED,
     )
 
 

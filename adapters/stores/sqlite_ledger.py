@@ -1,7 +1,7 @@
 """The wallet's state inside the SQLite writer thread: a cached `LedgerView` plus writes.
 
-Only the writer thread touches this object. Players, player balances, recent
-transaction records and rounds are cached in memory, and what a batch will look up is
+Only the writer thread touches this object. Players, player balances and play figures,
+recent transaction records and rounds are cached in memory, and what a batch will look up is
 loaded in bulk before it runs (`sqlite_prefetch`), so a command is decided without a
 query of its own. What a command writes is staged (rows per table) and `flush()`
 writes each table with one `executemany`: per group commit normally, or per job when
@@ -25,9 +25,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.stores.sqlite_figures import load_figures, read_figures
+from adapters.stores.sqlite_player_audit import apply_player_change, read_player_audit
 from adapters.stores.sqlite_player_chains import PlayerChains
 from adapters.stores.sqlite_prefetch import SELECT_ROUNDS, SELECT_TXS, load_keyed, load_players
 from adapters.stores.sqlite_schema import (
+    PLAYER_INSERT,
     SESSION_COLUMNS,
     SESSION_INSERT,
     TX_COLUMNS,
@@ -51,9 +54,10 @@ from core.errors import (
 )
 from core.model import Balance, CloseRound, TxOutcome, WalletCommand
 from core.wallet.chain import GENESIS_HASH, link_hash
+from core.wallet.figures import PlayFigures
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 from core.wallet.step import StepWrites, run_step
-from core.wallet.store import DebitGuard
+from core.wallet.store import DebitGuard, PlayerAuditEntry, PlayerChange
 
 __all__ = ["DEFAULT_CACHE_LIMITS", "CacheLimits", "SqliteLedger"]
 
@@ -73,8 +77,8 @@ class CacheLimits:
     rounds: int = ROUND_CACHE_ENTRIES_MAX
     sessions: int = SESSION_CACHE_ENTRIES_MAX
     players: int = PLAYER_CACHE_ENTRIES_MAX
-    """Players, and as many balances and chain heads (a head that no snapshot holds yet
-    stays until one does)."""
+    """Players, and as many balances, play figures and chain heads (a head that no
+    snapshot holds yet stays until one does)."""
 
 
 DEFAULT_CACHE_LIMITS = CacheLimits()
@@ -104,6 +108,8 @@ class SqliteLedger:
         self._players: OrderedDict[str, PlayerRecord] = OrderedDict()
         self._sessions: OrderedDict[str, SessionRecord] = OrderedDict()
         self._balances: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()
+        self._figures: OrderedDict[str, PlayFigures] = OrderedDict()
+        """As committed, or staged by this batch (a rollback reloads: forgotten)."""
         self._txs: OrderedDict[tuple[str, str], TxRecord | None] = OrderedDict()
         self._rounds: OrderedDict[tuple[str, str], RoundRecord | None] = OrderedDict()
         self._staged = StagedWrites()
@@ -120,6 +126,7 @@ class SqliteLedger:
         self._players.clear()
         self._sessions.clear()
         self._balances.clear()
+        self._figures.clear()
         self._txs.clear()
         self._rounds.clear()
         self._staged.clear()
@@ -143,6 +150,7 @@ class SqliteLedger:
             (self._sessions, limits.sessions),
             (self._players, limits.players),
             (self._balances, limits.players),
+            (self._figures, limits.players),
         )
         for cache, entries_max in caches:
             while len(cache) > entries_max:
@@ -184,6 +192,9 @@ class SqliteLedger:
         players = self._players
         if missing_players := {p for p in player_ids if p not in players}:
             load_players(conn, missing_players, players, self._balances, self._account_deltas)
+        figures = self._figures
+        if missing_figures := [p for p in player_ids if p not in figures]:
+            load_figures(conn, missing_figures, figures)
         self._chains.prefetch(player_ids)
 
     # -- LedgerView ----------------------------------------------------------------
@@ -218,6 +229,12 @@ class SqliteLedger:
         bonus += pending.get((f"player:{player_id}:bonus", currency), 0)
         self._balances[key] = (real, bonus)
         return real, bonus
+
+    def figures(self, player_id: str) -> PlayFigures:
+        cached = self._figures.get(player_id)
+        if cached is None:
+            cached = self._figures[player_id] = read_figures(self._conn, player_id)
+        return cached
 
     def tx(self, provider: str, tx_id: str) -> TxRecord | None:
         key = (provider, tx_id)
@@ -303,6 +320,10 @@ class SqliteLedger:
             balances = self._balances
             for key, balance in writes.balances.items():  # cheaper than OrderedDict.update
                 balances[key] = balance
+        if writes.figures:
+            figures, staged_figures = self._figures, staged.figures
+            for player_id, played in writes.figures.items():
+                figures[player_id] = staged_figures[player_id] = played
 
     def _insert_records(self, records: list[TxRecord]) -> None:
         txs, head = self._txs, self._head
@@ -337,11 +358,25 @@ class SqliteLedger:
             if existing != player:
                 raise ConflictingReplay("player exists with different data")
             return existing
-        self._conn.execute(
-            "INSERT INTO players VALUES (?, ?, ?, ?, ?, ?, ?, ?)", player_to_row(player)
-        )
+        self._conn.execute(PLAYER_INSERT, player_to_row(player))
         self._players[player.player_id] = player
         return player
+
+    def change_player(
+        self, player_id: str, change: PlayerChange, actor: str, why: str
+    ) -> PlayerRecord:
+        """`sqlite_player_audit.apply_player_change` at the store's time; the cache
+        follows (a rollback of the batch reloads it)."""
+        changed = apply_player_change(
+            self._conn, self.player(player_id), player_id, change, self._clock_us(), actor, why
+        )
+        self._players[player_id] = changed
+        return changed
+
+    def player_audit(
+        self, player_id: str, limit: int, before_seq: int | None
+    ) -> list[PlayerAuditEntry]:
+        return read_player_audit(self._conn, player_id, limit, before_seq)
 
     def create_session(self, session: SessionRecord) -> None:
         """Stored under the token's digest: the file never holds a token that could bet."""

@@ -20,7 +20,7 @@ from adapters.stores.sqlite_schema import (
 )
 from core.wallet.chain import GENESIS_HASH, link_hash
 
-__all__ = ["migrate", "migrate_2_to_3", "migrate_3_to_4", "migrate_4_to_5"]
+__all__ = ["migrate", "migrate_2_to_3", "migrate_3_to_4", "migrate_4_to_5", "migrate_5_to_6"]
 
 _log = structlog.get_logger("gamegate.sqlite")
 
@@ -41,6 +41,9 @@ def migrate(conn: sqlite3.Connection) -> None:
         version = 4
     if version == 4:
         migrate_4_to_5(conn)
+        version = 5
+    if version == 5:
+        migrate_5_to_6(conn)
 
 
 def migrate_2_to_3(conn: sqlite3.Connection) -> None:
@@ -114,6 +117,68 @@ def migrate_4_to_5(conn: sqlite3.Connection) -> None:
     try:
         conn.execute("ALTER TABLE sessions ADD COLUMN device TEXT NOT NULL DEFAULT ''")
         conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+_PLAYERS_V6 = """
+CREATE TABLE players_v6 (
+    player_id TEXT PRIMARY KEY, brand TEXT NOT NULL, jurisdiction TEXT NOT NULL,
+    currency TEXT NOT NULL, date_of_birth TEXT NOT NULL, status TEXT NOT NULL,
+    funding_order TEXT NOT NULL, kyc TEXT NOT NULL, kyc_changed_at_us INTEGER,
+    status_until_us INTEGER, limits TEXT NOT NULL, identity TEXT NOT NULL
+) WITHOUT ROWID
+"""
+_TABLES_V6 = (
+    "CREATE TABLE player_figures (player_id TEXT PRIMARY KEY,"
+    " day_start_day INTEGER NOT NULL, day_deposited_minor INTEGER NOT NULL,"
+    " day_wagered_minor INTEGER NOT NULL, day_lost_minor INTEGER NOT NULL,"
+    " day_played_us INTEGER NOT NULL, week_start_day INTEGER NOT NULL,"
+    " week_deposited_minor INTEGER NOT NULL, week_wagered_minor INTEGER NOT NULL,"
+    " week_lost_minor INTEGER NOT NULL, week_played_us INTEGER NOT NULL,"
+    " month_start_day INTEGER NOT NULL, month_deposited_minor INTEGER NOT NULL,"
+    " month_wagered_minor INTEGER NOT NULL, month_lost_minor INTEGER NOT NULL,"
+    " month_played_us INTEGER NOT NULL,"
+    " last_bet_us INTEGER, cycle_starts TEXT NOT NULL, deposited_total_minor INTEGER NOT NULL"
+    ") WITHOUT ROWID",
+    "CREATE TABLE player_audit (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " player_id TEXT NOT NULL, at_us INTEGER NOT NULL, actor TEXT NOT NULL,"
+    " action TEXT NOT NULL, why TEXT NOT NULL, before TEXT NOT NULL, after TEXT NOT NULL)",
+    "CREATE INDEX player_audit_by_player ON player_audit (player_id, seq)",
+    "CREATE TRIGGER player_audit_no_update BEFORE UPDATE ON player_audit"
+    " BEGIN SELECT RAISE(ABORT, 'player_audit is append-only'); END",
+    "CREATE TRIGGER player_audit_no_delete BEFORE DELETE ON player_audit"
+    " BEGIN SELECT RAISE(ABORT, 'player_audit is append-only'); END",
+)
+
+
+def migrate_5_to_6(conn: sqlite3.Connection) -> None:
+    """Give players a KYC state, a status end, limits and identity; sessions a vertical;
+    add the play figures and the player audit trail.
+
+    `kyc_verified` 1 is `verified` (when is unknown: NULL), 0 is `none`; status
+    `blocked` is `suspended`. The players table is copied into one of the new layout
+    (as a new file has it, not `kyc_verified` dropped and columns appended with
+    defaults); one transaction. Figures start empty: the step counts from the first
+    movement after the migration (`NO_FIGURES`), as for a new player.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(_PLAYERS_V6)
+        conn.execute(
+            "INSERT INTO players_v6 SELECT player_id, brand, jurisdiction, currency,"
+            " date_of_birth, CASE status WHEN 'blocked' THEN 'suspended' ELSE status END,"
+            " funding_order, CASE WHEN kyc_verified THEN 'verified' ELSE 'none' END,"
+            " NULL, NULL, '', '[]' FROM players"
+        )
+        conn.execute("DROP TABLE players")
+        conn.execute("ALTER TABLE players_v6 RENAME TO players")
+        conn.execute("ALTER TABLE sessions ADD COLUMN vertical TEXT NOT NULL DEFAULT ''")
+        for statement in _TABLES_V6:
+            conn.execute(statement)
+        conn.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

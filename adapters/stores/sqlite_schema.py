@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from datetime import date
 from typing import Any
 
 from core.errors import Reason
-from core.model import FundingOrder, PlayerStatus, TxKind, TxStatus
+from core.limits import decode_limits, encode_limits
+from core.model import FundingOrder, KycState, PlayerStatus, TxKind, TxStatus
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 
 __all__ = [
+    "PLAYER_INSERT",
+    "PLAYER_REPLACE",
     "SCHEMA_VERSION",
     "SESSION_COLUMNS",
     "SESSION_INSERT",
@@ -33,14 +37,18 @@ __all__ = [
     "tx_to_row",
 ]
 
-SCHEMA_VERSION = 5
-"""5: sessions record the device the game was launched on (`sessions.device`, '' when
-unknown). 4: sessions are keyed by the SHA-256 of their token (`sessions.token_sha256`), never
-the token itself, and every transaction has a currency (version 3 stored refused and
-tombstone rollbacks with ''). 3: per-player chains (`txs.prev_player_seq`,
-`player_heads`) replace the `txs_by_player` index, and `accounts` and `player_heads` are
-snapshots written every so many transactions (`sqlite_snapshot`). `sqlite_migrations`
-converts older files."""
+SCHEMA_VERSION = 6
+"""6: players carry a KYC state (`kyc`, `kyc_changed_at_us`: was `kyc_verified`), the end of a
+timed status (`status_until_us`), their limits and identity; status `blocked` is
+`suspended`; sessions record the game's vertical; `player_figures` holds each player's play
+figures (`sqlite_figures`) and `player_audit` the changes to their accounts
+(`sqlite_player_audit`). 5: sessions record the device the game was launched on
+(`sessions.device`, '' when unknown). 4: sessions are keyed by the SHA-256 of their token
+(`sessions.token_sha256`), never the token itself, and every transaction has a currency
+(version 3 stored refused and tombstone rollbacks with ''). 3: per-player chains
+(`txs.prev_player_seq`, `player_heads`) replace the `txs_by_player` index, and `accounts`
+and `player_heads` are snapshots written every so many transactions (`sqlite_snapshot`).
+`sqlite_migrations` converts older files."""
 SNAPSHOT_SEQ_KEY = "snapshot_through_seq"
 """meta key: `accounts` holds the sums of the entries of the txs up to this seq, and
 `player_heads` each player's last seq up to it."""
@@ -57,6 +65,11 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 
+-- kyc: a KycState value; kyc_changed_at_us NULL: never changed (or before schema 6);
+-- status_until_us: the end of a self-exclusion or break, NULL: none or indefinite;
+-- limits: `core.limits.encode_limits`, '' for none; identity: JSON [[name, value], ...]
+-- (personal data: never logged). Comments on new columns go here, outside the stored
+-- CREATE TABLE: a comment between two columns breaks ALTER TABLE DROP COLUMN.
 CREATE TABLE IF NOT EXISTS players (
     player_id TEXT PRIMARY KEY,
     brand TEXT NOT NULL,
@@ -65,10 +78,15 @@ CREATE TABLE IF NOT EXISTS players (
     date_of_birth TEXT NOT NULL,
     status TEXT NOT NULL,
     funding_order TEXT NOT NULL,
-    kyc_verified INTEGER NOT NULL
+    kyc TEXT NOT NULL,
+    kyc_changed_at_us INTEGER,
+    status_until_us INTEGER,
+    limits TEXT NOT NULL,
+    identity TEXT NOT NULL
 ) WITHOUT ROWID;
 
 -- A copy of the file must not let anyone play: the token is known only as its digest.
+-- device: 'desktop', 'mobile'; vertical: 'slots', 'live', ...; '' when unknown.
 CREATE TABLE IF NOT EXISTS sessions (
     token_sha256 TEXT PRIMARY KEY,  -- hex SHA-256 of the token (`token_digest`)
     player_id TEXT NOT NULL,
@@ -77,7 +95,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     currency TEXT NOT NULL,
     expires_at_us INTEGER NOT NULL,
     created_at_us INTEGER NOT NULL,
-    device TEXT NOT NULL DEFAULT ''  -- 'desktop', 'mobile'; '' when unknown
+    device TEXT NOT NULL DEFAULT '',
+    vertical TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 
 -- Balances: SUM(entries.amount_minor) over the entries with seq up to meta's
@@ -159,13 +178,60 @@ CREATE TABLE IF NOT EXISTS outbox (
     first_seq INTEGER NOT NULL,
     last_seq INTEGER NOT NULL
 );
+
+-- Each player's play figures (`core.wallet.figures.PlayFigures`, field by field),
+-- written with the job that changed them; why a table and columns: `sqlite_figures`.
+-- last_bet_us NULL: no bet yet; cycle_starts: 'vertical:start_us' pairs, comma-joined.
+CREATE TABLE IF NOT EXISTS player_figures (
+    player_id TEXT PRIMARY KEY,
+    day_start_day INTEGER NOT NULL,
+    day_deposited_minor INTEGER NOT NULL,
+    day_wagered_minor INTEGER NOT NULL,
+    day_lost_minor INTEGER NOT NULL,
+    day_played_us INTEGER NOT NULL,
+    week_start_day INTEGER NOT NULL,
+    week_deposited_minor INTEGER NOT NULL,
+    week_wagered_minor INTEGER NOT NULL,
+    week_lost_minor INTEGER NOT NULL,
+    week_played_us INTEGER NOT NULL,
+    month_start_day INTEGER NOT NULL,
+    month_deposited_minor INTEGER NOT NULL,
+    month_wagered_minor INTEGER NOT NULL,
+    month_lost_minor INTEGER NOT NULL,
+    month_played_us INTEGER NOT NULL,
+    last_bet_us INTEGER,
+    cycle_starts TEXT NOT NULL,
+    deposited_total_minor INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Changes to players' accounts (status, KYC, limits...), append-only: the triggers
+-- refuse any UPDATE or DELETE. seq is the page cursor.
+CREATE TABLE IF NOT EXISTS player_audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    player_id TEXT NOT NULL,
+    at_us INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    why TEXT NOT NULL,
+    before TEXT NOT NULL,
+    after TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS player_audit_by_player ON player_audit (player_id, seq);
+CREATE TRIGGER IF NOT EXISTS player_audit_no_update BEFORE UPDATE ON player_audit
+BEGIN SELECT RAISE(ABORT, 'player_audit is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS player_audit_no_delete BEFORE DELETE ON player_audit
+BEGIN SELECT RAISE(ABORT, 'player_audit is append-only'); END;
 """
 
 SESSION_COLUMNS = (
-    "token_sha256, player_id, provider, game_id, currency, expires_at_us, created_at_us, device"
+    "token_sha256, player_id, provider, game_id, currency, expires_at_us, created_at_us, "
+    "device, vertical"
 )
 """The columns of `session_to_row` and `session_from_row`, in their order."""
-SESSION_INSERT = f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+SESSION_INSERT = f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+PLAYER_INSERT = "INSERT INTO players VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+"""Rows from `player_to_row`, in the table's column order."""
+PLAYER_REPLACE = "REPLACE INTO players VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 TX_COLUMNS = (
     "seq, provider, tx_id, kind, player_id, currency, amount_minor, real_delta_minor, "
     "bonus_delta_minor, round_id, ref_tx_id, fingerprint, status, reason, detail, created_at_us"
@@ -223,16 +289,35 @@ def meta_int(conn: sqlite3.Connection, key: str) -> int | None:
 def player_to_row(p: PlayerRecord) -> tuple[Any, ...]:
     return (
         p.player_id, p.brand, p.jurisdiction, p.currency, p.date_of_birth.isoformat(),
-        p.status.value, p.funding_order.value, int(p.kyc_verified),
+        p.status._value_, p.funding_order._value_, p.kyc._value_, p.kyc_changed_at_us,
+        p.status_until_us, encode_limits(p.limits), _identity_text(p.identity),
     )  # fmt: skip
 
 
 def player_from_row(row: tuple[Any, ...]) -> PlayerRecord:
+    """Runs for every player a batch loads into the writer's cache: empty limits and
+    identity (the common case) decode without a parser."""
     return PlayerRecord(
         player_id=row[0], brand=row[1], jurisdiction=row[2], currency=row[3],
         date_of_birth=date.fromisoformat(row[4]), status=PlayerStatus(row[5]),
-        funding_order=FundingOrder(row[6]), kyc_verified=bool(row[7]),
+        funding_order=FundingOrder(row[6]), kyc=KycState(row[7]), kyc_changed_at_us=row[8],
+        status_until_us=row[9], limits=decode_limits(row[10]),
+        identity=() if row[11] == _NO_IDENTITY else _identity_pairs(row[11]),
     )  # fmt: skip
+
+
+_NO_IDENTITY = "[]"
+
+
+def _identity_text(identity: tuple[tuple[str, str], ...]) -> str:
+    """JSON pairs, in the record's order: read back, the record compares equal."""
+    if not identity:
+        return _NO_IDENTITY
+    return json.dumps([list(pair) for pair in identity], ensure_ascii=False, separators=(",", ":"))
+
+
+def _identity_pairs(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple((str(name), str(value)) for name, value in json.loads(text))
 
 
 def token_digest(token: str) -> str:
@@ -245,6 +330,7 @@ def session_to_row(session: SessionRecord) -> tuple[Any, ...]:
     return (
         token_digest(session.token), session.player_id, session.provider, session.game_id,
         session.currency, session.expires_at_us, session.created_at_us, session.device,
+        session.vertical,
     )  # fmt: skip
 
 
@@ -252,7 +338,7 @@ def session_from_row(token: str, row: tuple[Any, ...]) -> SessionRecord:
     """The session stored under `token`'s digest; the file does not hold the token."""
     return SessionRecord(
         token=token, player_id=row[1], provider=row[2], game_id=row[3], currency=row[4],
-        expires_at_us=row[5], created_at_us=row[6], device=row[7],
+        expires_at_us=row[5], created_at_us=row[6], device=row[7], vertical=row[8],
     )  # fmt: skip
 
 

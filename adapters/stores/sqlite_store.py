@@ -26,8 +26,9 @@ from adapters.stores.sqlite_snapshot import SNAPSHOT_ROWS_MAX, SNAPSHOT_TXS_MIN
 from adapters.stores.sqlite_writer import SqliteWriter
 from core.errors import GatewayError, StorageUnavailable
 from core.model import Balance, TxOutcome, WalletCommand
+from core.wallet.figures import PlayFigures
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
-from core.wallet.store import DebitGuard, StoreStats
+from core.wallet.store import DebitGuard, PlayerAuditEntry, PlayerChange, StoreStats
 
 __all__ = ["SqliteWalletStore"]
 
@@ -150,6 +151,30 @@ class SqliteWalletStore:
     async def get_player(self, player_id: str) -> PlayerRecord | None:
         result = await self._writer.submit(self.ledger.player, (player_id,), writes=False)
         assert result is None or isinstance(result, PlayerRecord)
+        return result
+
+    async def change_player(
+        self, player_id: str, change: PlayerChange, *, actor: str, why: str
+    ) -> PlayerRecord:
+        result = await self._writer.submit(
+            self.ledger.change_player, (player_id, change, actor, why)
+        )
+        assert isinstance(result, PlayerRecord)
+        return result
+
+    async def player_audit(
+        self, player_id: str, *, limit: int, before_seq: int | None = None
+    ) -> list[PlayerAuditEntry]:
+        assert 1 <= limit <= 1_000
+        result = await self._writer.submit(
+            self.ledger.player_audit, (player_id, limit, before_seq), writes=False
+        )
+        assert isinstance(result, list)
+        return result
+
+    async def figures(self, player_id: str) -> PlayFigures:
+        result = await self._writer.submit(self.ledger.figures, (player_id,), writes=False)
+        assert isinstance(result, PlayFigures)
         return result
 
     async def balance(self, player_id: str, currency: str | None = None) -> Balance:

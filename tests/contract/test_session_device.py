@@ -78,7 +78,7 @@ async def test_a_version_4_file_is_migrated_and_its_sessions_have_no_device(
     finally:
         await store.close()
 
-    assert _schema_version(path) == str(SCHEMA_VERSION) == "5"
+    assert _schema_version(path) == str(SCHEMA_VERSION) == "6"
     store = await SqliteWalletStore.open(path, clock_us=clock.micros)  # no cache: from disk
     try:
         before = await store.get_session("tok-before")

@@ -16,8 +16,8 @@ from adapters.stores.sqlite_store import SqliteWalletStore
 from adapters.stores.sqlite_verify import verify_wallet
 from core.errors import StorageUnavailable
 from core.model import Debit, Deposit, TxOutcome, WalletCommand
-from core.wallet.records import PlayerRecord, SessionRecord
-from core.wallet.store import DebitGuard
+from core.wallet.records import PlayerRecord
+from core.wallet.store import DebitGuard, GuardContext, GuardedCommand
 from tests.conftest import FakeClock
 
 PLAYERS = ("p1", "p2", "p3")
@@ -85,6 +85,39 @@ async def test_a_row_the_database_refuses_fails_its_job_alone(
     assert verify_wallet(path).ok
 
 
+async def test_a_refused_rows_play_figures_go_with_its_savepoint(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """The figures a job staged (and put in the writer's cache) are forgotten with its
+    rows; the jobs of the same player before and after it in the commit still count."""
+    path = tmp_path / "wallet.db"
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        create_schema(conn)
+        conn.execute(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON txs WHEN NEW.tx_id = 'poison' "
+            "BEGIN SELECT RAISE(ABORT, 'poison refused'); END"
+        )
+    store = await _open_funded(path, clock)
+    try:
+        answers = await _in_one_commit(
+            store,
+            ([_bet("before", "p2", 100)], None),
+            ([_bet("poison", "p2", 300)], None),
+            ([_bet("after", "p2", 50)], None),
+        )
+        assert isinstance(answers[1], StorageUnavailable)
+        cached = await store.figures("p2")
+    finally:
+        await store.close()
+    assert (cached.day.wagered_minor, cached.day.lost_minor) == (150, 150)
+    assert cached.day.deposited_minor == cached.deposited_total_minor == 1_000
+    store = await SqliteWalletStore.open(path, clock_us=clock.micros)
+    try:
+        assert await store.figures("p2") == cached  # as committed
+    finally:
+        await store.close()
+
+
 async def test_a_job_that_fails_with_a_bug_after_writing_leaves_nothing_behind(
     tmp_path: Path, clock: FakeClock
 ) -> None:
@@ -92,11 +125,9 @@ async def test_a_job_that_fails_with_a_bug_after_writing_leaves_nothing_behind(
     path = tmp_path / "wallet.db"
     checked: list[str] = []
 
-    def breaks_on_second_debit(
-        _player: PlayerRecord, _session: SessionRecord | None, debit: Debit
-    ) -> None:
-        checked.append(debit.tx_id)
-        if debit.tx_id == "p2-second":
+    def breaks_on_second_debit(command: GuardedCommand, _context: GuardContext) -> None:
+        checked.append(command.tx_id)
+        if command.tx_id == "p2-second":
             raise RuntimeError("guard bug")
 
     store = await _open_funded(path, clock)

@@ -2,7 +2,9 @@
 
 Tests of the store's file-level promises (migrations, what may be on disk) build their
 files with the current store and turn them back into what an older build wrote, with
-plain SQL: a file of the old version, however this build happens to write it.
+plain SQL: a file of the old version, however this build happens to write it. (The
+migration to version 6 is also tested on a file an older build really wrote:
+`fixtures/wallet-v5.db`, `VERSION_5_FILE`.)
 """
 
 from __future__ import annotations
@@ -14,9 +16,46 @@ from pathlib import Path
 from adapters.stores.sqlite_schema import TX_COLUMNS, tx_from_row
 from core.wallet.chain import GENESIS_HASH, link_hash
 
-__all__ = ["downgrade_to_version_3", "downgrade_to_version_4", "raw_bytes", "relink"]
+__all__ = [
+    "VERSION_5_FILE",
+    "downgrade_to_version_3",
+    "downgrade_to_version_4",
+    "downgrade_to_version_5",
+    "raw_bytes",
+    "relink",
+]
 
 WALLET_SUFFIXES = ("", "-wal", "-shm")
+VERSION_5_FILE = Path(__file__).parent / "fixtures" / "wallet-v5.db"
+"""A wallet written by the store of schema version 5 (see `fixtures/README.md`): copy it
+before opening, the store migrates files in place."""
+
+_PLAYERS_V5 = """
+CREATE TABLE players_v5 (
+    player_id TEXT PRIMARY KEY, brand TEXT NOT NULL, jurisdiction TEXT NOT NULL,
+    currency TEXT NOT NULL, date_of_birth TEXT NOT NULL, status TEXT NOT NULL,
+    funding_order TEXT NOT NULL, kyc_verified INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO players_v5 SELECT player_id, brand, jurisdiction, currency, date_of_birth,
+    CASE status WHEN 'suspended' THEN 'blocked' ELSE status END, funding_order,
+    kyc = 'verified' FROM players;
+DROP TABLE players;
+ALTER TABLE players_v5 RENAME TO players;
+ALTER TABLE sessions DROP COLUMN vertical;
+DROP TABLE player_figures;
+DROP TABLE player_audit;
+DELETE FROM sqlite_sequence WHERE name = 'player_audit';
+UPDATE meta SET value = '5' WHERE key = 'schema_version';
+"""
+
+
+def downgrade_to_version_5(path: Path) -> None:
+    """Turn a closed wallet file of version 6 into what schema version 5 wrote: players
+    with `kyc_verified` (and `blocked` for suspended) and none of the new fields,
+    sessions without a vertical, no play figures and no audit trail."""
+    with sqlite3.connect(path) as conn:
+        conn.executescript(_PLAYERS_V5)
+
 
 _NO_CURRENCY_ROWS = (
     "(kind = 'rollback' AND (status = 'refused' OR detail = 'tombstone')) OR status = 'tombstone'"
@@ -28,6 +67,7 @@ that found nothing to reverse, and the tombstones they left."""
 def downgrade_to_version_4(path: Path) -> None:
     """Turn a closed wallet file into what schema version 4 wrote: sessions without a
     device column (its values are lost)."""
+    downgrade_to_version_5(path)
     with sqlite3.connect(path) as conn:
         _drop_session_devices(conn)
         conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
@@ -44,6 +84,7 @@ def downgrade_to_version_3(path: Path, tokens: Mapping[str, str] = {}) -> None:
     rollbacks (and their tombstones) with currency '' and the hash chain over that, and
     the session tokens in clear under `sessions.token` (`tokens`: each stored key, a
     SHA-256 hex digest, to the clear token it stands for), and no session device."""
+    downgrade_to_version_5(path)
     with sqlite3.connect(path) as conn:
         _drop_session_devices(conn)
         conn.execute(f"UPDATE txs SET currency = '' WHERE {_NO_CURRENCY_ROWS}")
