@@ -95,7 +95,8 @@ def test_random_changes_obey_decrease_now_increase_later(
         just_before = now_us + DELAY_S * 1_000_000 - 1
         later = _in_force(limits, just_before)
         if before is not None:
-            assert later is not None and later <= before
+            assert later is not None
+            assert later <= before
         assert decode_limits(encode_limits(limits)) == limits
         now_us += wait_us
 
