@@ -11,7 +11,7 @@ but could not claim in advance (a tombstone under a rollback's target) is claime
 after the decision, and the step decided again if another player holds it.
 
 A claim made by a call whose step did not use it (a refused bet opened no round) is
-released with `gg_release_v1` (deleted only if it still names the same player), so
+released with `gg_release_v2` (deleted only if it still names the same player), so
 that another player may use the id as SQLite would let them. Known limit: two
 concurrent calls of one player sharing a new id, one refused and one applied, can
 race so that the refused one releases the claim after the applied one wrote under it;

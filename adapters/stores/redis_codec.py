@@ -9,6 +9,10 @@ with the one field replaced (`with_status`).
 
 Session records are stored under the SHA-256 of their token, as in SQLite: a copy of
 the data must not let anyone play.
+
+Redis has no schema to migrate: records written by an older gateway are converted
+when read (`decode_player`, `decode_session`); a player is stored in the current form
+again by their next change.
 """
 
 from __future__ import annotations
@@ -20,11 +24,15 @@ from typing import Any, NamedTuple
 import orjson
 
 from core.errors import Reason
-from core.model import FundingOrder, PlayerStatus, TxKind, TxStatus
+from core.limits import decode_limits, encode_limits
+from core.model import FundingOrder, KycState, PlayerStatus, TxKind, TxStatus
 from core.wallet.records import Entry, PlayerRecord, RoundRecord, SessionRecord, TxRecord
+from core.wallet.store import PlayerAuditEntry
 
 __all__ = [
     "StoredTx",
+    "audit_tail",
+    "decode_audit",
     "decode_balance",
     "decode_head",
     "decode_player",
@@ -115,17 +123,47 @@ def decode_round(raw: bytes) -> RoundRecord:
 def encode_player(p: PlayerRecord) -> bytes:
     values = [
         p.player_id, p.brand, p.jurisdiction, p.currency, p.date_of_birth.isoformat(),
-        p.status._value_, p.funding_order._value_, p.kyc_verified,
+        p.status._value_, p.funding_order._value_, p.kyc._value_, p.kyc_changed_at_us,
+        p.status_until_us, encode_limits(p.limits), [list(pair) for pair in p.identity],
     ]  # fmt: skip
     return orjson.dumps(values)
 
 
+_OLD_PLAYER_ITEMS = 8
+"""A player stored before KYC states, account limits and identity: its last item is
+`kyc_verified` (a bool)."""
+_PLAYER_STATUSES = {status._value_: status for status in PlayerStatus}
+_PLAYER_STATUSES["blocked"] = PlayerStatus.SUSPENDED  # the one status that was renamed
+_KYC_STATES = {state._value_: state for state in KycState}
+
+
 def decode_player(raw: bytes) -> PlayerRecord:
+    """A stored player; the Redis wallet's migration of players is here, at read time.
+    An old array (8 items) reads as kyc `verified` (its change time unknown) or `none`,
+    no limits and no identity; status `blocked`, in any array, reads as `suspended`."""
     v = orjson.loads(raw)
+    status = _PLAYER_STATUSES[v[5]]
+    if len(v) == _OLD_PLAYER_ITEMS:
+        return PlayerRecord(
+            v[0], v[1], v[2], v[3], date.fromisoformat(v[4]), status, FundingOrder(v[6]),
+            KycState.VERIFIED if v[7] else KycState.NONE,
+        )  # fmt: skip
     return PlayerRecord(
-        v[0], v[1], v[2], v[3], date.fromisoformat(v[4]), PlayerStatus(v[5]),
-        FundingOrder(v[6]), v[7],
+        v[0], v[1], v[2], v[3], date.fromisoformat(v[4]), status, FundingOrder(v[6]),
+        _KYC_STATES[v[7]], v[8], v[9], decode_limits(v[10]),
+        tuple((name, value) for name, value in v[11]),
     )  # fmt: skip
+
+
+def audit_tail(at_us: int, actor: str, action: str, why: str, before: str, after: str) -> bytes:
+    """A player audit entry as stored, less its seq, which `gg_change_player_v2` draws and
+    puts in front: the member is then `[seq,at_us,actor,action,why,before,after]`."""
+    return orjson.dumps([at_us, actor, action, why, before, after])[1:]
+
+
+def decode_audit(player_id: str, raw: bytes) -> PlayerAuditEntry:
+    seq, at_us, actor, action, why, before, after = orjson.loads(raw)
+    return PlayerAuditEntry(seq, player_id, at_us, actor, action, why, before, after)
 
 
 def token_digest(token: str) -> str:
@@ -136,10 +174,11 @@ def token_digest(token: str) -> str:
 
 def session_fields(s: SessionRecord) -> list[str | int]:
     """HSET pairs of a session hash (a hash, so that `gg_end_session` can shorten its
-    expiry in place). `dv`, the device, came later: a hash without it reads as ''."""
+    expiry in place). `dv`, the device, and `vt`, the game's vertical, came later: a
+    hash without one reads it as ''."""
     return [
         "p", s.player_id, "pr", s.provider, "g", s.game_id, "c", s.currency,
-        "e", s.expires_at_us, "cr", s.created_at_us, "dv", s.device,
+        "e", s.expires_at_us, "cr", s.created_at_us, "dv", s.device, "vt", s.vertical,
     ]  # fmt: skip
 
 
@@ -150,7 +189,7 @@ def decode_session(token: str, flat: list[bytes]) -> SessionRecord | None:
     v = dict(zip(flat[::2], flat[1::2], strict=True))
     return SessionRecord(
         token, v[b"p"].decode(), v[b"pr"].decode(), v[b"g"].decode(), v[b"c"].decode(),
-        int(v[b"e"]), int(v[b"cr"]), v.get(b"dv", b"").decode(),
+        int(v[b"e"]), int(v[b"cr"]), v.get(b"dv", b"").decode(), v.get(b"vt", b"").decode(),
     )  # fmt: skip
 
 

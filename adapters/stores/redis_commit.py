@@ -1,11 +1,11 @@
-"""A decided step as the arguments of `gg_apply_v1`: one part per player it writes.
+"""A decided step as the arguments of `gg_apply_v2`: one part per player it writes.
 
 A part is everything one player's step writes, all under that player's hash tag: the
 new records with their chain links and ledger legs (idempotency records, log rows),
 records whose status changed, the history and round index entries of the new records,
-the rounds, the player's balances and chain head, the house legs summed per account
-into the group's house shard, and one outbox event. The guard of a part is the
-player's version as read (or, for a step spanning several slots, the lock it holds).
+the rounds, the player's balances, play figures and chain head, the house legs summed
+per account into the group's house shard, and one outbox event. The guard of a part is
+the player's version as read (or, for a step spanning several slots, the lock it holds).
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from adapters.stores.redis_codec import (
     outbox_event,
     with_status,
 )
+from adapters.stores.redis_figures import FIGURES_FIELD, encode_stored
 from adapters.stores.redis_keys import PlayerKeys, key_field, player_keys, round_index_member
 from adapters.stores.redis_view import SnapshotView
 from core.wallet.chain import GENESIS_HASH, link_hash
+from core.wallet.figures import PlayFigures
 from core.wallet.records import Entry, TxRecord
 from core.wallet.step import StepWrites
 
@@ -35,7 +37,7 @@ INT64_MAX = 2**63 - 1
 
 @dataclass(slots=True)
 class Part:
-    """One player's share of a step, as `gg_apply_v1` takes it."""
+    """One player's share of a step, as `gg_apply_v2` takes it."""
 
     player_id: str
     keys: PlayerKeys
@@ -45,6 +47,8 @@ class Part:
     """Ledger legs by the seq of their record."""
     rounds: list[Any] = field(default_factory=list)
     balances: dict[str, tuple[int, int]] = field(default_factory=dict)
+    figures: PlayFigures | None = None
+    """The player's play figures after the step, when it changed them."""
     data: list[Any] = field(default_factory=list)
     """The part's ARGV after its guard (see `_encode`)."""
 
@@ -65,16 +69,25 @@ def build_parts(writes: StepWrites, view: SnapshotView, player_id: str | None = 
     player (`player_id`) writes only that player's keys: no splitting to do."""
     if player_id is None:
         player_id = _only_player(writes)
-    elif not (writes.records or writes.rounds or writes.balances):
+    elif not (writes.records or writes.rounds or writes.balances or writes.figures):
         return []
     if player_id is not None:
         part = Part(
             player_id, player_keys(player_id), writes.records, writes.updates,
             _by_seq(writes.entries), writes.rounds,
             {currency: balance for (_, currency), balance in writes.balances.items()},
+            writes.figures.get(player_id),
         )  # fmt: skip
         _encode(part, view)
         return [part]
+    parts = _split(writes)
+    for part in parts:
+        _encode(part, view)
+    return parts
+
+
+def _split(writes: StepWrites) -> list[Part]:
+    """The writes of a job of several players, one part per player (not yet encoded)."""
     parts: dict[str, Part] = {}
 
     def part_of(player_id: str) -> Part:
@@ -95,8 +108,8 @@ def build_parts(writes: StepWrites, view: SnapshotView, player_id: str | None = 
         part_of(round_.player_id).rounds.append(round_)
     for (player_id, currency), balance in writes.balances.items():
         part_of(player_id).balances[currency] = balance
-    for part in parts.values():
-        _encode(part, view)
+    for player_id, figures in writes.figures.items():
+        part_of(player_id).figures = figures
     return list(parts.values())
 
 
@@ -106,6 +119,7 @@ def _only_player(writes: StepWrites) -> str | None:
     found.update(record.player_id for record in writes.updates)
     found.update(round_.player_id for round_ in writes.rounds)
     found.update(player_id for player_id, _ in writes.balances)
+    found.update(writes.figures)
     return found.pop() if len(found) == 1 else None
 
 
@@ -160,6 +174,8 @@ def _encode(part: Part, view: SnapshotView) -> None:
         assert -INT64_MAX <= real <= INT64_MAX, "a balance Redis would not hold exactly"
         assert -INT64_MAX <= bonus <= INT64_MAX, "a balance Redis would not hold exactly"
         player_pairs += (f"b:{currency}", f"{real} {bonus}")  # encode_balance
+    if part.figures is not None:
+        player_pairs += (FIGURES_FIELD, encode_stored(part.player_id, part.figures))
     round_pairs: list[Any] = []
     for round_ in part.rounds:
         round_pairs += (key_field(round_.provider, round_.round_id), encode_round(round_))
@@ -174,7 +190,7 @@ def _encode(part: Part, view: SnapshotView) -> None:
 
 
 def function_args(parts: list[Part], guards: list[str]) -> tuple[list[str], list[Any]]:
-    """KEYS and ARGV of one `gg_apply_v1` call committing `parts`, each under its guard
+    """KEYS and ARGV of one `gg_apply_v2` call committing `parts`, each under its guard
     (`v:<version>` or `l:<lock>`)."""
     keys: list[str] = []
     args: list[Any] = [ARGS_FORMAT, len(parts)]

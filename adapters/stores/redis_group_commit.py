@@ -1,8 +1,8 @@
 """Group commit on one Redis server: many players' steps in two calls, not two each.
 
 The wallet calls in flight in one process are gathered into batches. A batch reads
-every step's snapshot with one `gg_read_many_v1` call, decides each step in Python, and
-commits every step that writes with one `gg_apply_many_v1` call, in which each step is
+every step's snapshot with one `gg_read_many_v2` call, decides each step in Python, and
+commits every step that writes with one `gg_apply_many_v2` call, in which each step is
 checked against its own player's version and applied on its own. Per wallet call that
 saves most of what a Redis command costs both sides (packing, parsing, a future and a
 wake-up here; dispatch and a function call there); what remains per call is its own
@@ -104,7 +104,7 @@ class GroupCommit:
         self.commits_total = 0
         """Steps committed through here."""
         self.commit_calls_total = 0
-        """`gg_apply_many_v1` calls: durable writes, each holding many steps."""
+        """`gg_apply_many_v2` calls: durable writes, each holding many steps."""
         self.batches_total = 0
 
     def submit(
@@ -230,7 +230,7 @@ class GroupCommit:
                 job.parts, [f"v:{version.decode()}" for version in versions]
             )
             keys += job_keys
-            args += job_args[1:]  # gg_apply_many_v1 takes each job without its format
+            args += job_args[1:]  # gg_apply_many_v2 takes each job without its format
         self.commit_calls_total += 1
         replies: list[Any] = await self._functions.call(APPLY_MANY, keys, args)
         return replies

@@ -13,15 +13,18 @@ seq already handed to a provider encodes its group.
 Keys of a player `P` in group `n` (tag `{gg:n}`):
 
     {gg:n}:p:P   hash    v (version), rec (player), b:<currency> ("real bonus"),
-                         h (chain head: "seq link-hex")
+                         h (chain head: "seq link-hex"), f (play figures,
+                         `core.wallet.figures.encode_figures`), lk (a multi-slot lock)
     {gg:n}:t:P   hash    tx field -> tx record (idempotency record, log row, entries)
     {gg:n}:r:P   hash    round field -> round record
     {gg:n}:h:P   zset    tx field scored by seq: the history, newest first by score
     {gg:n}:x:P   zset    "round field|seq|tx field" at score 0: a round's records, by lex
+    {gg:n}:a:P   zset    the player's audit trail: one JSON array per change, scored by
+                         its seq (drawn from the group's counter); only ever added to
 
 Keys of group `n`:
 
-    {gg:n}:seq      string  counter; seq = counter * GROUPS + n
+    {gg:n}:seq      string  counter; seq = counter * GROUPS + n (records and audit entries)
     {gg:n}:house    hash    "<currency>:<account>" -> balance of the group's house shard
     {gg:n}:outbox   stream  one event per wallet step, for the reporting relay
     {gg:n}:players  set     the group's player ids (for `verify`)
@@ -69,7 +72,7 @@ relay's stream count and `verify`'s walk over house shards small."""
 
 PLAYER_KEYS_CACHED = 65_536
 """Players whose key names are kept built (about 1 KB each): every wallet call needs
-its player's nine names, and most calls are for players seen recently."""
+its player's ten names, and most calls are for players seen recently."""
 CLAIM_TX_PREFIX = "gg:claim:tx:"
 CLAIM_ROUND_PREFIX = "gg:claim:round:"
 SESSION_PREFIX = "gg:session:"
@@ -109,7 +112,7 @@ def round_index_prefix(provider: str, round_id: str) -> str:
 
 def round_index_member(provider: str, round_id: str, seq: int, tx_id: str) -> str:
     """A record's member in its player's round index: sorted by seq within the round
-    (zero-padded), ending in the record's tx field (`gg_round_records_v1` cuts it off)."""
+    (zero-padded), ending in the record's tx field (`gg_round_records_v2` cuts it off)."""
     return f"{round_index_prefix(provider, round_id)}{seq:020d}|{key_field(provider, tx_id)}"
 
 
@@ -125,6 +128,7 @@ class PlayerKeys(NamedTuple):
     outbox: str
     players: str
     seq: str
+    audit: str
 
 
 class GroupKeys(NamedTuple):
@@ -152,6 +156,7 @@ def player_keys(player_id: str) -> PlayerKeys:
         f"{tag}:outbox",
         f"{tag}:players",
         f"{tag}:seq",
+        f"{tag}:a:{player_id}",
     )
 
 

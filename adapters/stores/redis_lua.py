@@ -6,7 +6,7 @@ package (`pip install .`, the Docker image) cannot lose it to package-data rules
 The version is in the library's and every function's name: a gateway of the next
 version loads its own library beside this one, so both serve during a rolling upgrade.
 Python decides; these functions only check and write. Key names are never computed
-in Lua: every key arrives in KEYS (`redis_keys`). `gg_apply_v1`, the commit of a
+in Lua: every key arrives in KEYS (`redis_keys`). `gg_apply_v2`, the commit of a
 wallet step, validates everything (versions or locks, argument shapes, key types,
 number ranges) before its first write, because Redis cannot roll back a script that
 fails half way.
@@ -17,6 +17,7 @@ from __future__ import annotations
 __all__ = [
     "APPLY",
     "APPLY_MANY",
+    "CHANGE_PLAYER",
     "CREATE_PLAYER",
     "DUMP_GROUP",
     "END_SESSION",
@@ -33,23 +34,24 @@ __all__ = [
     "UNLOCK",
 ]
 
-LIBRARY = "gamegate_wallet_v1"
-APPLY = "gg_apply_v1"
-SNAPSHOT = "gg_snapshot_v1"
-READ = "gg_read_v1"
-READ_MANY = "gg_read_many_v1"
-APPLY_MANY = "gg_apply_many_v1"
-LOCK = "gg_lock_v1"
-UNLOCK = "gg_unlock_v1"
-RELEASE = "gg_release_v1"
-CREATE_PLAYER = "gg_create_player_v1"
-HISTORY = "gg_history_v1"
-ROUND_RECORDS = "gg_round_records_v1"
-END_SESSION = "gg_end_session_v1"
-DUMP_GROUP = "gg_dump_group_v1"
-STEP_STATE = "gg_step_state_v1"
+LIBRARY = "gamegate_wallet_v2"
+APPLY = "gg_apply_v2"
+SNAPSHOT = "gg_snapshot_v2"
+READ = "gg_read_v2"
+READ_MANY = "gg_read_many_v2"
+APPLY_MANY = "gg_apply_many_v2"
+LOCK = "gg_lock_v2"
+UNLOCK = "gg_unlock_v2"
+RELEASE = "gg_release_v2"
+CREATE_PLAYER = "gg_create_player_v2"
+CHANGE_PLAYER = "gg_change_player_v2"
+HISTORY = "gg_history_v2"
+ROUND_RECORDS = "gg_round_records_v2"
+END_SESSION = "gg_end_session_v2"
+DUMP_GROUP = "gg_dump_group_v2"
+STEP_STATE = "gg_step_state_v2"
 
-LIBRARY_SOURCE = r"""#!lua name=gamegate_wallet_v1
+LIBRARY_SOURCE = r"""#!lua name=gamegate_wallet_v2
 
 -- gamegate's Redis wallet: see adapters/stores/redis_lua.py and redis_keys.py.
 
@@ -274,7 +276,7 @@ end
 
 -- The commits of many independent steps (one server only: their keys are in any slot).
 -- KEYS: each job's keys in turn. ARGV: format ('1'), job count, then each job as
--- gg_apply_v1 takes it after its format. Each job is validated and applied on its own;
+-- gg_apply_v2 takes it after its format. Each job is validated and applied on its own;
 -- returns one reply per job. A malformed job answers {'invalid', why} and the jobs
 -- after it {'skipped'}: nothing of theirs is written.
 local function apply_many(keys, args)
@@ -366,8 +368,8 @@ local function read(keys, args)
     return (read_job(keys, args, 1, 1))
 end
 
--- Many steps' reads at once: ARGV: job count, then each job as gg_read_v1 takes it;
--- KEYS: each job's in turn. Returns one gg_read_v1 reply per job.
+-- Many steps' reads at once: ARGV: job count, then each job as gg_read_v2 takes it;
+-- KEYS: each job's in turn. Returns one gg_read_v2 reply per job.
 local function read_many(keys, args)
     local replies = {}
     local key_at, arg_at = 1, 2
@@ -432,6 +434,40 @@ local function create_player(keys, args)
     return args[2]
 end
 
+-- KEYS: player hash, audit zset, group seq counter. ARGV: the version the change was
+-- decided on, the new player record, the group, GROUPS, the audit entry less its seq
+-- (redis_codec.audit_tail). The record and its audit entry, or nothing: returns
+-- {'ok', seq}, {'conflict'} (the version moved) or {'locked'} (a step spanning slots
+-- holds the player). The entry's seq is drawn from the group's counter, as a block of
+-- record seqs is (redis_seqs.py), so it is unique and rises with every change.
+local function change_player(keys, args)
+    if redis.call('HEXISTS', keys[1], 'lk') == 1 then
+        return {'locked'}
+    end
+    local version = redis.call('HGET', keys[1], 'v') or '0'
+    if version ~= args[1] then
+        return {'conflict'}
+    end
+    local group, groups = integer(args[3]), integer(args[4])
+    if group == nil or groups == nil or group < 0 or group >= groups then
+        return fail('bad group')
+    end
+    for i, wanted in ipairs({'zset', 'string'}) do
+        local found = redis.call('TYPE', keys[i + 1])['ok']
+        if found ~= 'none' and found ~= wanted then
+            return fail('key ' .. keys[i + 1] .. ' holds a ' .. found)
+        end
+    end
+    local seq = integer(redis.call('INCR', keys[3]) * groups + group)
+    if seq == nil then
+        return fail('seq out of range')
+    end
+    seq = string.format('%d', seq)
+    redis.call('HSET', keys[1], 'rec', args[2], 'v', tostring(integer(version) + 1))
+    redis.call('ZADD', keys[2], seq, '[' .. seq .. ',' .. args[5])
+    return {'ok', seq}
+end
+
 -- KEYS: history zset, txs hash. ARGV: exclusive upper seq ('+inf' for none), limit.
 local function history(keys, args)
     local max = '+inf'
@@ -486,24 +522,25 @@ local function dump_group(keys, args)
     return reply
 end
 
-redis.register_function('gg_apply_v1', apply)
-redis.register_function('gg_read_v1', read)
-redis.register_function('gg_read_many_v1', read_many)
-redis.register_function('gg_apply_many_v1', apply_many)
+redis.register_function('gg_apply_v2', apply)
+redis.register_function('gg_read_v2', read)
+redis.register_function('gg_read_many_v2', read_many)
+redis.register_function('gg_apply_many_v2', apply_many)
 redis.register_function{
-    function_name = 'gg_snapshot_v1', callback = snapshot, flags = {'no-writes'}
+    function_name = 'gg_snapshot_v2', callback = snapshot, flags = {'no-writes'}
 }
-redis.register_function('gg_lock_v1', lock)
-redis.register_function('gg_unlock_v1', unlock)
-redis.register_function('gg_release_v1', release)
-redis.register_function('gg_step_state_v1', step_state)
-redis.register_function('gg_create_player_v1', create_player)
-redis.register_function{function_name = 'gg_history_v1', callback = history, flags = {'no-writes'}}
+redis.register_function('gg_lock_v2', lock)
+redis.register_function('gg_unlock_v2', unlock)
+redis.register_function('gg_release_v2', release)
+redis.register_function('gg_step_state_v2', step_state)
+redis.register_function('gg_create_player_v2', create_player)
+redis.register_function('gg_change_player_v2', change_player)
+redis.register_function{function_name = 'gg_history_v2', callback = history, flags = {'no-writes'}}
 redis.register_function{
-    function_name = 'gg_round_records_v1', callback = round_records, flags = {'no-writes'}
+    function_name = 'gg_round_records_v2', callback = round_records, flags = {'no-writes'}
 }
-redis.register_function('gg_end_session_v1', end_session)
+redis.register_function('gg_end_session_v2', end_session)
 redis.register_function{
-    function_name = 'gg_dump_group_v1', callback = dump_group, flags = {'no-writes'}
+    function_name = 'gg_dump_group_v2', callback = dump_group, flags = {'no-writes'}
 }
 """

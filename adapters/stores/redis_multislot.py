@@ -4,13 +4,13 @@ One Lua call cannot span slots, so such a step (a job naming several players, wh
 no provider protocol sends but the `WalletStore` contract allows) commits in phases,
 each one atomic on its own slot:
 
-1. the intent: every player's part (the exact `gg_apply_v1` arguments) under
+1. the intent: every player's part (the exact `gg_apply_v2` arguments) under
    `gg:step:<id>`, state `prepared`;
-2. locks, player by player in sorted order (`gg_lock_v1`): each checks the version the
+2. locks, player by player in sorted order (`gg_lock_v2`): each checks the version the
    step was decided on and sets `lk`, which bumps the version, so every other step of
    that player fails its version check until the lock is gone. If one version moved,
    the locks taken are released and the step is decided again;
-3. the commit point: `prepared` -> `committed` (`gg_step_state_v1`);
+3. the commit point: `prepared` -> `committed` (`gg_step_state_v2`);
 4. each part applied under its lock (`l:<lock>` guard), which clears it;
 5. the intent deleted.
 
@@ -117,7 +117,7 @@ async def _release(functions: Functions, keys: list[str], lock: str) -> None:
 
 
 def _encode(parts: Sequence[Part], lock: str) -> bytes:
-    """Each part's exact `gg_apply_v1` call under the lock guard, for any process to run."""
+    """Each part's exact `gg_apply_v2` call under the lock guard, for any process to run."""
     encoded = []
     for part in parts:
         keys, args = function_args([part], [f"l:{lock}"])

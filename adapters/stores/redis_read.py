@@ -3,9 +3,9 @@
 What is read: each player's snapshot (their hash, and the records and rounds under the
 ids the job names), the claims of those ids (a command's own ids claimed with `SET NX
 GET`, others only read) and the session the debit guard needs. On one server that is
-one call, `gg_read_v1` (a non-cluster server lets a function touch keys of any slot).
+one call, `gg_read_v2` (a non-cluster server lets a function touch keys of any slot).
 On a cluster each piece goes to its own slot in the same pipelined write:
-`gg_snapshot_v1` per player, the claims and the session as plain commands.
+`gg_snapshot_v2` per player, the claims and the session as plain commands.
 
 An id someone else owns is then read from its owner's keys; one whose owner has not
 written it yet (their step is in flight) makes the read raise `InFlight`, and the
@@ -123,7 +123,7 @@ def prepare(wanted: Wanted, claims: Claims) -> ReadRequest:
 
 
 def one_server_job(request: ReadRequest) -> tuple[list[str], list[Any]]:
-    """KEYS and ARGV of the request as `gg_read_v1` (and each job of `gg_read_many_v1`)
+    """KEYS and ARGV of the request as `gg_read_v2` (and each job of `gg_read_many_v2`)
     takes them."""
     wanted = request.wanted
     keys: list[str] = []
@@ -145,7 +145,7 @@ def one_server_job(request: ReadRequest) -> tuple[list[str], list[Any]]:
 def view_of(
     request: ReadRequest, reply: list[Any], claims: Claims
 ) -> tuple[SnapshotView, list[tuple[ClaimKey, str]]]:
-    """The view a read's reply gives (`gg_read_v1`'s shape), and the ids held by players
+    """The view a read's reply gives (`gg_read_v2`'s shape), and the ids held by players
     outside the job, still to be read from their owners."""
     snapshots, replies, session = reply
     wanted = request.wanted
@@ -193,7 +193,7 @@ async def _read_by_slot(
     link: Link, functions: Functions, request: ReadRequest, claims: Claims
 ) -> list[Any]:
     """A cluster: the same reads, each to its own slot, sent in one pipelined write; the
-    reply shaped as `gg_read_v1`'s."""
+    reply shaped as `gg_read_v2`'s."""
     wanted = request.wanted
     args = [len(request.tx_fields), *request.tx_fields, *request.round_fields]
     sent: list[tuple[list[str], Awaitable[Any]]] = []

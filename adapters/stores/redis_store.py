@@ -14,6 +14,10 @@ call the batch cannot finish, and every call on a cluster, goes the long way her
 the decision or to release, seq reservations, players locked by a job across slots
 (`redis_multislot`).
 
+A change to a player's account (`change_player`) takes the same path: read the
+player's hash, decide in Python, write the record and its audit entry with one
+function call that checks the version read.
+
 Durable before acknowledged: the store refuses to start on a server without
 `appendonly yes` and `appendfsync always` (`redis_durability`), and Redis replies to
 the commit only after its fsync. A lost connection or any Redis error is an unknown
@@ -35,6 +39,8 @@ from adapters.providers.redis_nonces import RedisNonceCache
 from adapters.stores.redis_claims import TX, Claims
 from adapters.stores.redis_cluster_link import ClusterLink
 from adapters.stores.redis_codec import (
+    audit_tail,
+    decode_audit,
     decode_player,
     decode_round,
     decode_session,
@@ -49,9 +55,11 @@ from adapters.stores.redis_durability import (
     ServerDurability,
     check_durability,
 )
+from adapters.stores.redis_figures import FIGURES_FIELD, decode_stored
 from adapters.stores.redis_functions import Functions
 from adapters.stores.redis_group_commit import GroupCommit
 from adapters.stores.redis_keys import (
+    GROUPS,
     claim_round_key,
     group_of,
     key_field,
@@ -62,6 +70,7 @@ from adapters.stores.redis_keys import (
 from adapters.stores.redis_link import Link, LinkError, NodeLink, ReplyError
 from adapters.stores.redis_lua import (
     APPLY,
+    CHANGE_PLAYER,
     CREATE_PLAYER,
     END_SESSION,
     HISTORY,
@@ -86,9 +95,10 @@ from core.errors import (
     StorageUnavailable,
 )
 from core.model import Balance, TxOutcome, WalletCommand
+from core.wallet.figures import PlayFigures
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 from core.wallet.step import StepResult, run_step
-from core.wallet.store import DebitGuard, StoreStats
+from core.wallet.store import DebitGuard, PlayerAuditEntry, PlayerChange, StoreStats
 
 __all__ = ["ATTEMPTS_MAX", "RedisWalletStore"]
 
@@ -348,7 +358,7 @@ class RedisWalletStore:
         return ok
 
     async def _commit(self, parts: list[Part], view: SnapshotView) -> bool:
-        """One `gg_apply_v1` call; False if a player's version moved since the read."""
+        """One `gg_apply_v2` call; False if a player's version moved since the read."""
         versions = [view.players[part.player_id].version for part in parts]
         if len(parts) > 1 and isinstance(self._link, ClusterLink):
             slots = {key_slot(part.keys.player.encode()) for part in parts}
@@ -390,6 +400,68 @@ class RedisWalletStore:
         key = player_keys(player_id).player
         raw = await self._call(self._link.call(key, "HGET", key, "rec"))
         return None if raw is None else decode_player(raw)
+
+    async def change_player(
+        self, player_id: str, change: PlayerChange, *, actor: str, why: str
+    ) -> PlayerRecord:
+        """Like a wallet step: read the player's hash, decide in Python, then write the
+        record and its audit entry with one `gg_change_player_v2` call that checks the
+        version read (a bet meanwhile makes it read and decide again). Durable as a step
+        is: the server fsyncs before it replies."""
+        await self._turns.take([player_id])
+        try:
+            for attempt in range(ATTEMPTS_MAX):
+                changed = await self._change_once(player_id, change, actor, why, attempt)
+                if changed is not None:
+                    return changed
+                await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE_S * 2 ** min(attempt, 5)))
+            raise StorageUnavailable("the player's account kept changing; retry")
+        except (LinkError, ReplyError) as exc:  # from a lock's recovery
+            raise StorageUnavailable("wallet store (Redis) did not answer") from exc
+        finally:
+            self._turns.give_back([player_id])
+
+    async def _change_once(
+        self, player_id: str, change: PlayerChange, actor: str, why: str, attempt: int
+    ) -> PlayerRecord | None:
+        """One read, decision and commit; None: the version moved, try again."""
+        keys = player_keys(player_id)
+        state = await self._player_state(player_id)
+        if state.record is None:
+            raise PlayerNotFound(f"unknown player {player_id!r}")
+        if state.lock is not None:
+            await self._wait_or_recover([(player_id, state.lock)], attempt)
+            return None
+        now_us = self._clock_us()
+        changed, action, before, after = change(state.record, now_us)
+        assert changed.player_id == player_id, "a change keeps the player's id"
+        if changed == state.record:
+            return changed
+        entry = audit_tail(now_us, actor, action, why, before, after)
+        args = [state.version, encode_player(changed), group_of(player_id), GROUPS, entry]
+        call = self._functions.call(CHANGE_PLAYER, [keys.player, keys.audit, keys.seq], args)
+        reply = await self._call(call)
+        if reply[0] == b"ok":
+            self._commits += 1
+            return changed
+        self.conflicts_total += reply[0] == b"conflict"
+        return None
+
+    async def player_audit(
+        self, player_id: str, *, limit: int, before_seq: int | None = None
+    ) -> list[PlayerAuditEntry]:
+        assert 1 <= limit <= 1_000
+        key = player_keys(player_id).audit
+        top = "+inf" if before_seq is None else f"({before_seq}"
+        raws = await self._call(
+            self._link.call(key, "ZREVRANGEBYSCORE", key, top, "-inf", "LIMIT", 0, limit)
+        )
+        return [decode_audit(player_id, raw) for raw in raws]
+
+    async def figures(self, player_id: str) -> PlayFigures:
+        key = player_keys(player_id).player
+        raw = await self._call(self._link.call(key, "HGET", key, FIGURES_FIELD))
+        return decode_stored(player_id, raw)
 
     async def balance(self, player_id: str, currency: str | None = None) -> Balance:
         state = await self._player_state(player_id)

@@ -1,7 +1,7 @@
 """Reconciliation of a Redis wallet: `gamegate verify` for `redis://` and `redis+cluster://`.
 
 It walks the 1,024 player groups (`redis_keys.GROUPS`). Each group is read as one
-instant by `gg_dump_group_v1` (a read-only function; the group's players and its house
+instant by `gg_dump_group_v2` (a read-only function; the group's players and its house
 shard share one slot), so a wallet in use verifies as cleanly as an idle one:
 
 - per player (`redis_verify_player`): balances equal their entries, the hash chain
@@ -125,7 +125,7 @@ def verify_redis_wallet(
 
 
 def _dump(client: Any, keys: list[str]) -> Any:
-    """`gg_dump_group_v1`, loading the library (on every master) if it is missing."""
+    """`gg_dump_group_v2`, loading the library (on every master) if it is missing."""
     try:
         return client.fcall_ro(DUMP_GROUP, len(keys), *keys)
     except redis.ResponseError as exc:

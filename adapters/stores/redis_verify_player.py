@@ -1,6 +1,6 @@
 """Part of the Redis wallet's `verify`: every check that one player's keys allow.
 
-Fed one player's keys as one instant (`gg_dump_group_v1` reads a whole group at
+Fed one player's keys as one instant (`gg_dump_group_v2` reads a whole group at
 once): their records re-derive their balances, chain, history and round index, and
 their house legs are summed for the group's house shard (`redis_verify`).
 """

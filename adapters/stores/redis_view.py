@@ -6,6 +6,9 @@ on are one. A key the step asks for that was not read raises `MissingKeys`; the 
 then reads again with that key added and decides again (planning is cheap, a guess
 would not be). Records of other players (a reference to someone else's bet, another
 player's round id) are read from their owner's keys, found through the claims.
+
+The player's play figures are one field of their hash, read with the balances: the
+guard's limits and the bet it admits rest on the same version.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from adapters.stores.redis_codec import (
     decode_head,
     decode_player,
 )
+from adapters.stores.redis_figures import decode_stored
+from core.wallet.figures import PlayFigures
 from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 
 __all__ = ["MissingKeys", "PlayerState", "SnapshotView", "TxKey"]
@@ -48,7 +53,17 @@ class PlayerState:
     head: tuple[int, bytes] | None = None
     """(seq, link) of the player's newest record; None before their first."""
     lock: bytes | None = None
-    """Held by a step spanning several cluster slots (`redis_batch`)."""
+    """Held by a step spanning several cluster slots (`redis_multislot`)."""
+    figures_raw: bytes | None = None
+    """The play figures as stored (`redis_figures`); None before the player's first."""
+    figures_decoded: PlayFigures | None = None
+
+    def figures(self, player_id: str) -> PlayFigures:
+        """Decoded when first asked (a replay or a refusal never asks)."""
+        found = self.figures_decoded
+        if found is None:
+            found = self.figures_decoded = decode_stored(player_id, self.figures_raw)
+        return found
 
     @classmethod
     def parse(cls, flat: list[bytes]) -> PlayerState:
@@ -64,6 +79,8 @@ class PlayerState:
                 state.record = _player(value)
             elif name == b"h":
                 state.head = decode_head(value)
+            elif name == b"f":
+                state.figures_raw = value
             elif name == b"lk":
                 state.lock = value
         return state
@@ -123,3 +140,9 @@ class SnapshotView:
 
     def session(self, token: str) -> SessionRecord | None:
         return self.sessions.get(token)
+
+    def figures(self, player_id: str) -> PlayFigures:
+        state = self.players.get(player_id)
+        if state is None:
+            raise MissingKeys(players=[player_id])
+        return state.figures(player_id)

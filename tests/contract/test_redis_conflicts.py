@@ -91,6 +91,8 @@ async def test_two_writers_betting_on_one_player_never_overdraw_and_lose_no_bet(
     )
     assert first.conflicts_total + second.conflicts_total > 0, "the writers never raced"
     assert await first.balance("p1") == Balance("EUR", 0, 0)
+    figures = await second.figures("p1")  # each accepted bet counted once
+    assert (figures.day.wagered_minor, figures.day.lost_minor) == (len(accepted) * STAKE_MINOR,) * 2
     history = await second.transactions("p1", limit=1_000)
     taken = [r.tx_id for r in history if r.kind.value == "debit" and r.status is TxStatus.APPLIED]
     assert sorted(taken) == sorted(accepted)  # each accepted bet once, nothing else taken
@@ -125,4 +127,6 @@ async def test_wins_and_rollbacks_from_two_writers_settle_each_bet_once(
         assert sorted([one.replay, other.replay]) == [False, True]
     # 10 wins of 250 paid, 10 stakes of 100 returned, 20 stakes of 100 taken
     assert await first.balance("p1") == Balance("EUR", 10_000 - 2_000 + 2_500 + 1_000, 0)
+    figures = await second.figures("p1")
+    assert (figures.day.wagered_minor, figures.day.lost_minor) == (2_000 - 1_000, 1_000 - 2_500)
     assert verify_redis_wallet(servers.url).ok

@@ -56,6 +56,11 @@ async def _balances(store: RedisWalletStore) -> tuple[Balance, Balance]:
     return await store.balance(ANN), await store.balance(BOB)
 
 
+async def _deposited(store: RedisWalletStore) -> list[int]:
+    """Each player's deposits as their play figures count them."""
+    return [(await store.figures(player_id)).deposited_total_minor for player_id in (ANN, BOB)]
+
+
 async def test_a_job_that_dies_before_its_commit_point_is_undone(
     store: RedisWalletStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -76,6 +81,7 @@ async def test_a_job_that_dies_before_its_commit_point_is_undone(
     outcomes = await store.apply(JOB)  # the provider's retry: applied now, once
     assert [outcome.replay for outcome in outcomes] == [False, False]
     assert await _balances(store) == (Balance("EUR", 105, 0), Balance("EUR", 200, 0))
+    assert await _deposited(store) == [105, 200]
     report = verify_redis_wallet(shared_cluster().url)
     assert report.ok, report.lines()
 
@@ -101,5 +107,6 @@ async def test_a_job_that_dies_after_its_first_part_is_finished(
     outcomes = await store.apply(JOB)  # the provider's retry: the stored answers
     assert [outcome.replay for outcome in outcomes] == [True, True]
     assert await _balances(store) == (Balance("EUR", 105, 0), Balance("EUR", 205, 0))
+    assert await _deposited(store) == [105, 205]  # each part's figures with its balance
     report = verify_redis_wallet(shared_cluster().url)
     assert report.ok, report.lines()

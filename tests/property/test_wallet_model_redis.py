@@ -5,7 +5,7 @@ every answer, inherited unchanged) against one redis-server and a three-master
 cluster, both with `appendfsync always`. Only what touches the backend is Redis's own:
 opening an empty wallet, the restart rule (a new store, new connections, the same
 data), and the invariants, which read the players' groups as one instant each
-(`gg_dump_group_v1`) and hold them to `verify`'s per-player and per-group checks and
+(`gg_dump_group_v2`) and hold them to `verify`'s per-player and per-group checks and
 to the model. `verify` runs over the whole wallet after every example.
 
 Fewer examples than SQLite's run by default (`WALLET_MODEL_REDIS_EXAMPLES`), to keep
