@@ -46,6 +46,7 @@ from gateway.keys import (
     LOBBY_ANSWERS,
     METRICS,
     OPERATOR_KEYS,
+    RULES,
     SERVICE,
     SETTINGS,
     STORE,
@@ -55,6 +56,7 @@ from gateway.metrics import CatalogueStats, Metrics
 from gateway.middleware import build_middlewares
 from gateway.registers import registers_context
 from gateway.routes import add_routes
+from gateway.rules_holder import load_live_rules
 from gateway.settings import Settings, SettingsError
 
 __all__ = ["create_app", "enabled_providers"]
@@ -108,6 +110,7 @@ def create_app(
     app[CLOCK] = clock
     app[METRICS] = metrics
     app[OPERATOR_KEYS] = load_operator_keys(settings)
+    app[RULES] = load_live_rules(settings, metrics)
     factories = {name: protocols[settings.providers[name].protocol].factory for name in secrets}
     app.cleanup_ctx.append(registers_context(settings, register_keys))
     app.cleanup_ctx.append(_catalogue(settings, clock, metrics))

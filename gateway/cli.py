@@ -2,6 +2,7 @@
 
     gamegate serve  [--host H] [--port P] [--workers N] [--data-dir D] [--config FILE] [--demo]
     gamegate verify [--data-dir D] [--config FILE]
+    gamegate rules check DIR [--config FILE]
     gamegate conformance INSTANCE --url URL [--data-dir D] [--config FILE]
                          [--operator-key KEY] [--secret NAME=PATH ...]
                          [--callback-url URL] [--case SUBSTRING]
@@ -33,9 +34,11 @@ from gateway.catalogue_cli import add_catalogue_commands
 from gateway.catalogue_schedule import scheduled_syncs
 from gateway.credentials import secret_values
 from gateway.gc_policy import apply_serving_gc_policy
-from gateway.keys import CATALOGUE, CLOCK, METRICS, SERVICE, STORE
+from gateway.keys import CATALOGUE, CLOCK, METRICS, RULES, SERVICE, STORE
 from gateway.logging import configure_logging
 from gateway.metrics_listener import serve_metrics
+from gateway.rules_cli import add_rules_commands
+from gateway.rules_holder import reload_on_hangup
 from gateway.serving import OpenServer, open_server
 from gateway.settings import Settings, SettingsError
 from gateway.worker import Worker
@@ -104,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     conformance.set_defaults(command=conformance_command)
 
     add_catalogue_commands(commands, _settings_arguments, _settings_or_exit_code)
+    add_rules_commands(commands, _settings_arguments, _settings_or_exit_code)
 
     # More commands register here the same way: add_parser(...), its arguments,
     # set_defaults(command=...).
@@ -220,7 +224,8 @@ def _supervise(args: argparse.Namespace, settings: Settings) -> int:
 async def _serve(
     app: web.Application, settings: Settings, *, demo_mode: bool, worker: Worker | None = None
 ) -> None:
-    """Start, announce, serve until SIGINT/SIGTERM, then shut down cleanly.
+    """Start, announce, serve until SIGINT/SIGTERM, then shut down cleanly; SIGHUP
+    reloads the jurisdiction rules (`gateway.rules_holder`).
 
     The signal handlers go in first, so a signal that arrives during start-up (a test
     that reads the start-up line and stops at once) still ends in a clean shutdown.
@@ -228,7 +233,11 @@ async def _serve(
     A worker (`gateway.worker`) also stops when its supervisor goes, seeds demo data only
     as worker 0, and reports to the supervisor instead of printing the start-up line.
     """
-    with _stop_on_signals() as stop, _stop_with_supervisor(worker, stop):
+    with (
+        _stop_on_signals() as stop,
+        _stop_with_supervisor(worker, stop),
+        reload_on_hangup(app[RULES]),
+    ):
         try:
             async with open_server(app, settings, _warn) as server:
                 if demo_mode and (worker is None or worker.index == 0):

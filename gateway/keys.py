@@ -17,6 +17,7 @@ from gateway.credentials import OperatorKeys
 from gateway.lobby_answers import LobbyAnswers
 from gateway.metrics import Metrics
 from gateway.request_info import RequestInfo
+from gateway.rules_holder import LiveRules
 from gateway.settings import Settings
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "OPERATOR_KEYS",
     "REGISTERS",
     "REQUEST_INFO",
+    "RULES",
     "SERVICE",
     "SETTINGS",
     "STORE",
@@ -47,6 +49,10 @@ ADAPTERS = web.AppKey[Mapping[str, ProviderAdapter]]("adapters")
 REGISTERS = web.AppKey[Mapping[str, ExclusionRegister]]("registers")
 """Market -> its self-exclusion register (cached); a market absent has none. Set at
 startup (`gateway.registers`); ask it through `core.registers.check_register`."""
+
+RULES = web.AppKey("rules", LiveRules)
+"""The jurisdiction rules: `app[RULES].rules_for(market, brand, at_us)`; loaded in
+`create_app`, swapped whole by a reload."""
 
 CATALOGUE = web.AppKey("catalogue", LiveCatalogue)
 """The served catalogue; loaded at startup, before the first request."""

@@ -90,6 +90,13 @@ class Metrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
             registry=self.registry,
         )
+        self.rules_reloads = Counter(
+            "gamegate_rules_reloads",
+            "Jurisdiction rule reloads (SIGHUP, the operator API) by result: ok, invalid "
+            "(the old rules kept).",
+            ["result"],
+            registry=self.registry,
+        )
         self.catalogue_stats: Callable[[], CatalogueStats] | None = None
         """Set while the catalogue is loaded: its version and games by status."""
         self.requests_in_flight = 0

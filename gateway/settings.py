@@ -33,6 +33,7 @@ __all__ = [
     "SECRET_ENV_PREFIX",
     "CatalogueFeedSettings",
     "CatalogueSettings",
+    "JurisdictionSettings",
     "ProviderSettings",
     "RegisterSettings",
     "ServerSettings",
@@ -249,6 +250,18 @@ class CatalogueSettings(_Section):
     """Their bodies, in all: the least recently used go first past either bound."""
 
 
+class JurisdictionSettings(_Section):
+    dir: Path = Path("config/jurisdictions")
+    """Rule files, `<MARKET>.toml` and `brands/<brand>.toml` (`config/jurisdictions/
+    README.md`); relative to the working directory. At the default, a directory that is
+    not there means no market has rules (a warning); named here, it must exist."""
+
+    @field_validator("dir")
+    @classmethod
+    def _absolute_dir(cls, directory: Path) -> Path:
+        return directory.expanduser().absolute()
+
+
 class Settings(BaseSettings):
     """Everything the gateway can be configured with."""
 
@@ -272,6 +285,7 @@ class Settings(BaseSettings):
     currencies_extra: dict[str, int] = Field(default_factory=dict)
     """Currency code -> exponent, added to the ISO 4217 and crypto defaults."""
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    jurisdictions: JurisdictionSettings = JurisdictionSettings()
     registers: dict[str, RegisterSettings] = Field(default_factory=dict)
     """Market (ISO 3166, `GB`, `CA-ON`) -> its self-exclusion register."""
     operator_api_keys: SecretStr | None = Field(default=None, repr=False)

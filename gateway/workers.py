@@ -9,6 +9,7 @@ worker's side). The supervisor
 
 - prints the one start-up line when every worker listens (each reports on a socket
   pair it inherits; its end of file is also how the supervisor sees a worker exit);
+- forwards SIGHUP to the workers (each reloads its jurisdiction rules) and carries on;
 - forwards SIGTERM and SIGINT to the workers, and exits once they all have (SIGKILL
   after `server.shutdown_timeout_s` plus `STOP_GRACE_S`); the workers run in their own
   process group, so a terminal's Ctrl-C reaches them through here only;
@@ -68,6 +69,7 @@ HELD_OUTPUT_BYTES_MAX = 1_048_576
 """Worker output kept back until the start-up line is out; past it, it goes out anyway
 (a worker that never gets ready must not make the supervisor hoard its logs)."""
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_FORWARDED_SIGNALS = (signal.SIGHUP,)
 _EXIT_OK, _EXIT_FAILED, _EXIT_BAD_SETTINGS = 0, 1, 2
 """`gamegate serve`'s exit codes (`gateway.cli`): a worker's 2 is passed on as the
 supervisor's own, any other failure is 1."""
@@ -225,7 +227,17 @@ class Supervisor:
     def _take_signals(self, wake: socket.socket, run: _Run) -> None:
         with contextlib.suppress(BlockingIOError):
             for number in wake.recv(256):
-                self._stop(run, signal.Signals(number), _EXIT_OK)
+                if number in _FORWARDED_SIGNALS:
+                    self._forward(signal.Signals(number))
+                else:
+                    self._stop(run, signal.Signals(number), _EXIT_OK)
+
+    def _forward(self, how: signal.Signals) -> None:
+        """Pass a signal on to every running worker (SIGHUP: reload the rules)."""
+        for slot in self._slots:
+            if slot.process is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    slot.process.send_signal(how)
 
     def _stop(self, run: _Run, how: signal.Signals, exit_code: int) -> None:
         """Ask every worker to stop; the first reason to stop decides the exit code."""
@@ -398,11 +410,13 @@ def _exit_text(code: int) -> str:
 
 @contextlib.contextmanager
 def _signals_to(selector: selectors.BaseSelector) -> Iterator[socket.socket]:
-    """SIGTERM and SIGINT, as their numbers on a socket the selector watches (data None)."""
+    """SIGTERM, SIGINT and SIGHUP, as their numbers on a socket the selector watches
+    (data None)."""
     wake, wake_writer = socket.socketpair()
     wake.setblocking(False)
     wake_writer.setblocking(False)
-    previous = {number: signal.signal(number, _ignore) for number in _STOP_SIGNALS}
+    caught = (*_STOP_SIGNALS, *_FORWARDED_SIGNALS)
+    previous = {number: signal.signal(number, _ignore) for number in caught}
     old_fd = signal.set_wakeup_fd(wake_writer.fileno(), warn_on_full_buffer=False)
     selector.register(wake, selectors.EVENT_READ, None)
     try:

@@ -10,6 +10,7 @@ from gateway.routes.brands import add_brand_routes
 from gateway.routes.catalogue import import_feed, sync_feed, sync_history
 from gateway.routes.fallback import expect_continue, fallback_route
 from gateway.routes.health import healthz, metrics, readyz
+from gateway.routes.jurisdictions import add_jurisdiction_routes
 from gateway.routes.launch import launch
 from gateway.routes.lobby import game_detail, list_games
 from gateway.routes.operator import add_operator_routes
@@ -47,6 +48,7 @@ def add_routes(app: web.Application, *, demo_lobby: bool = False) -> None:
         ]
     )
     add_brand_routes(app, expect_handler=expect)
+    add_jurisdiction_routes(app, expect_handler=expect)
     if demo_lobby:
         add_demo_lobby_routes(app, expect_handler=expect)
     app.router.add_routes([fallback_route()])
