@@ -127,27 +127,27 @@ def moved(
 ) -> PlayFigures:
     """`figures` (rolled to `now_us`) after one movement. `bet`: a stake was placed now
     (play time runs from the last one); `cycle_vertical`: the bet opened a game cycle
-    on that vertical."""
+    on that vertical. Written out long-hand: it runs for every money command."""
     played_us = 0
     last_bet_us = figures.last_bet_us
     if bet:
         if last_bet_us is not None:
             played_us = min(max(now_us - last_bet_us, 0), PLAY_GAP_US_MAX)
         last_bet_us = now_us
-    day, week, month = (
-        PeriodFigures(
-            totals.start_day,
-            totals.deposited_minor + deposited_minor,
-            totals.wagered_minor + wagered_minor,
-            totals.lost_minor + lost_minor,
-            totals.played_us + played_us,
-        )
-        for totals in (figures.day, figures.week, figures.month)
+    d, w, m = figures.day, figures.week, figures.month
+    day = PeriodFigures(
+        d[0], d[1] + deposited_minor, d[2] + wagered_minor, d[3] + lost_minor, d[4] + played_us
+    )
+    week = PeriodFigures(
+        w[0], w[1] + deposited_minor, w[2] + wagered_minor, w[3] + lost_minor, w[4] + played_us
+    )
+    month = PeriodFigures(
+        m[0], m[1] + deposited_minor, m[2] + wagered_minor, m[3] + lost_minor, m[4] + played_us
     )
     cycle_starts = figures.cycle_starts
     if cycle_vertical:
         cycle_starts = (
-            *((name, start) for name, start in cycle_starts if name != cycle_vertical),
+            *[item for item in cycle_starts if item[0] != cycle_vertical],
             (cycle_vertical, now_us),
         )
     return PlayFigures(
@@ -158,27 +158,33 @@ def moved(
 
 def encode_figures(figures: PlayFigures) -> str:
     """`20431,0,500,120,0;20427,...;20423,...;<last bet us or ->;slots:1765..,live:...;
-    <deposited total>`"""
-    periods = ";".join(
-        ",".join(str(value) for value in totals)
-        for totals in (figures.day, figures.week, figures.month)
+    <deposited total>`. Spelled out: a store writes it on nearly every bet."""
+    d, w, m = figures.day, figures.week, figures.month
+    last_bet = "-" if figures.last_bet_us is None else figures.last_bet_us
+    cycles = ",".join([f"{name}:{start_us}" for name, start_us in figures.cycle_starts])
+    return (
+        f"{d[0]},{d[1]},{d[2]},{d[3]},{d[4]};{w[0]},{w[1]},{w[2]},{w[3]},{w[4]};"
+        f"{m[0]},{m[1]},{m[2]},{m[3]},{m[4]};{last_bet};{cycles};{figures.deposited_total_minor}"
     )
-    last_bet = "-" if figures.last_bet_us is None else str(figures.last_bet_us)
-    cycles = ",".join(f"{name}:{start_us}" for name, start_us in figures.cycle_starts)
-    return f"{periods};{last_bet};{cycles};{figures.deposited_total_minor}"
 
 
 def decode_figures(text: str) -> PlayFigures:
     """The inverse of `encode_figures`; ValueError for text it did not write."""
     day, week, month, last_bet, cycles, deposited_total = text.split(";")
-    periods = [
-        PeriodFigures(*(int(value) for value in part.split(","))) for part in (day, week, month)
-    ]
-    cycle_starts = tuple(
-        (name, int(start_us))
-        for name, _, start_us in (item.partition(":") for item in cycles.split(",") if item)
-    )
+    d = day.split(",")
+    w = week.split(",")
+    m = month.split(",")
+    if len(d) != 5 or len(w) != 5 or len(m) != 5:
+        raise ValueError("a period has five figures")
+    cycle_starts: tuple[tuple[str, int], ...] = ()
+    if cycles:
+        pairs = [item.partition(":") for item in cycles.split(",")]
+        cycle_starts = tuple([(name, int(start_us)) for name, _, start_us in pairs])
     return PlayFigures(
-        periods[0], periods[1], periods[2], None if last_bet == "-" else int(last_bet),
-        cycle_starts, int(deposited_total),
-    )  # fmt: skip
+        PeriodFigures(int(d[0]), int(d[1]), int(d[2]), int(d[3]), int(d[4])),
+        PeriodFigures(int(w[0]), int(w[1]), int(w[2]), int(w[3]), int(w[4])),
+        PeriodFigures(int(m[0]), int(m[1]), int(m[2]), int(m[3]), int(m[4])),
+        None if last_bet == "-" else int(last_bet),
+        cycle_starts,
+        int(deposited_total),
+    )
