@@ -110,7 +110,8 @@ def create_app(
     app[CLOCK] = clock
     app[METRICS] = metrics
     app[OPERATOR_KEYS] = load_operator_keys(settings)
-    app[RULES] = load_live_rules(settings, metrics)
+    app[RULES] = rules = load_live_rules(settings, metrics)
+    app.on_startup.append(rules.announce)
     factories = {name: protocols[settings.providers[name].protocol].factory for name in secrets}
     app.cleanup_ctx.append(registers_context(settings, register_keys))
     app.cleanup_ctx.append(_catalogue(settings, clock, metrics))

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import structlog
+from aiohttp import web
 
 from adapters.jurisdictions import load_rule_book
 from core.jurisdiction import MarketRules, RuleBook, RulesInvalid
@@ -45,6 +46,18 @@ class LiveRules:
     def rules_for(self, market: str, brand: str | None, at_us: int) -> MarketRules:
         """The current book's rules of `market` with `brand`'s overlay at `at_us`."""
         return self.book.rules_for(market, brand, at_us)
+
+    async def announce(self, app: web.Application) -> None:
+        """An `on_startup` hook: one log line, once logging is set up, saying which
+        rules serve."""
+        del app
+        if self.directory is None:
+            _log.warning("rules_directory_missing", detail="no market has jurisdiction rules")
+            return
+        _log.info(
+            "rules_loaded", directory=str(self.directory), markets=list(self.book.markets),
+            brands=list(self.book.brands),
+        )  # fmt: skip
 
     def reload(self) -> RuleBook:
         """Read the directory again and swap the new book in; `RulesInvalid` (the old
@@ -78,7 +91,6 @@ def load_live_rules(settings: Settings, metrics: Metrics) -> LiveRules:
     directory = settings.jurisdictions.dir.absolute()
     currencies = CurrencyTable(settings.currencies_extra)
     if not directory.exists() and "dir" not in settings.jurisdictions.model_fields_set:
-        _log.warning("rules_directory_missing", directory=str(directory))
         return LiveRules(RuleBook(), None, currencies, metrics)
     try:
         book = load_rule_book(directory, currencies)
