@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 
 from core.age import age_years
 from core.catalogue.game import Game
+from core.errors import KycRequired
 from core.jurisdiction import (
     Checkpoint,
     MarketRules,
@@ -51,9 +52,11 @@ class Compliance:
         self._rules = rules
 
     def rules_for(self, player: PlayerRecord, now_us: int) -> MarketRules | None:
-        if self._rules is None:
-            return None
-        return self._rules(player.jurisdiction, player.brand, now_us)
+        return self.rules_of(player.jurisdiction, player.brand, now_us)
+
+    def rules_of(self, market: str, brand: str, now_us: int) -> MarketRules | None:
+        """The market's rules with the brand's overlay at `now_us`; None without a book."""
+        return None if self._rules is None else self._rules(market, brand, now_us)
 
     def check_movement(
         self, command: GuardedCommand, context: GuardContext, game: Game | None
@@ -89,28 +92,39 @@ class Compliance:
         self,
         player: PlayerRecord,
         game: Game,
-        figures: PlayFigures,
+        figures: PlayFigures | None,
         now_us: int,
     ) -> None:
-        """Opening a real-money session on `game` (session creation, launch)."""
+        """Opening a real-money session on `game` (session creation, launch). `figures`
+        may be None for a player without limits (nothing reads them then)."""
         check_account(player, AccountUse.PLAY, now_us)
         rules = self.rules_for(player, now_us)
         if rules is not None:
             self._may_play(rules, player, now_us, Checkpoint.LAUNCH)
             check_game(rules, game, demo=False)
-        if player.limits:
+        if player.limits and figures is not None:
             check_play_time(player.limits, rolled(figures, now_us), now_us)
+
+    def check_demo_launch(self, market: str, brand: str, game: Game, now_us: int) -> None:
+        """Fun play, with no player: refused where the market wants KYC before any play
+        (nobody is verified here), and for a game its rules keep out."""
+        rules = self.rules_of(market, brand, now_us)
+        if rules is None:
+            return
+        rule = rules.kyc_required_at(Checkpoint.DEMO_LAUNCH)
+        if rule is not None:
+            raise KycRequired(f"{rule.id}: {market} requires verified identity before fun play")
+        check_game(rules, game, demo=True)
 
     def check_may_play(self, player: PlayerRecord, now_us: int) -> None:
         """A provider asking whether the player may play at all (no game named)."""
         check_account(player, AccountUse.PLAY, now_us)
 
-    def check_registration(
-        self, market: str, brand: str, date_of_birth: date, now_us: int
-    ) -> None:
+    def check_registration(self, market: str, brand: str, date_of_birth: date, now_us: int) -> None:
         """A new player: the market's minimum age on the day of registration."""
-        if self._rules is not None:
-            check_registration(self._rules(market, brand, now_us), date_of_birth, day_of(now_us))
+        rules = self.rules_of(market, brand, now_us)
+        if rules is not None:
+            check_registration(rules, date_of_birth, day_of(now_us))
 
     def _may_play(
         self, rules: MarketRules, player: PlayerRecord, now_us: int, checkpoint: Checkpoint

@@ -37,8 +37,8 @@ from core.model import (
 )
 from core.money import CurrencyTable
 from core.time_limits import SharedTimeLimit, TimeLimitExpired
-from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 from core.wallet.figures import PlayFigures
+from core.wallet.records import PlayerRecord, RoundRecord, SessionRecord, TxRecord
 from core.wallet.store import (
     DebitGuard,
     GuardContext,

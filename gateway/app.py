@@ -31,6 +31,7 @@ from adapters.providers.registry import PROTOCOLS, AdapterFactory, ProtocolSpec
 from adapters.stores.open import open_wallet_store
 from core.catalogue.index import CatalogueIndex
 from core.catalogue.live import LiveCatalogue
+from core.compliance import Compliance
 from core.money import CurrencyTable
 from core.service import WalletService
 from core.wallet.store import WalletStore
@@ -193,6 +194,7 @@ def _wallet(
                 store,
                 CurrencyTable(settings.currencies_extra),
                 clock.micros,
+                compliance=Compliance(app[RULES].rules_for),
                 games=lambda key: live.index.game(key),
                 store_timeout_s=settings.wallet.store_timeout_s,
             )

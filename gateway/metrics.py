@@ -90,6 +90,13 @@ class Metrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
             registry=self.registry,
         )
+        self.register_checks = Counter(
+            "gamegate_register_checks",
+            "Self-exclusion register checks by market and result: clear, excluded, "
+            "unavailable (refused: the market fails closed), failed_open (let through).",
+            ["market", "result"],
+            registry=self.registry,
+        )
         self.rules_reloads = Counter(
             "gamegate_rules_reloads",
             "Jurisdiction rule reloads (SIGHUP, the operator API) by result: ok, invalid "
@@ -131,6 +138,9 @@ class Metrics:
 
     def observe_lobby_answer(self, served: str) -> None:
         self._lobby_served[served].inc()
+
+    def observe_register_check(self, market: str, result: str) -> None:
+        self.register_checks.labels(market, result).inc()
 
     def observe_operator(self, route: str, status: int) -> None:
         self.operator_requests.labels(route, str(status)).inc()

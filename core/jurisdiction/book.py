@@ -9,6 +9,9 @@ enforce by themselves, which `describe()` says (`"configured": false`).
 
 from __future__ import annotations
 
+import bisect
+import json
+import zlib
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -50,7 +53,7 @@ class RuleBook:
     """Immutable rule data plus a small cache of resolved rules; swap a whole new book
     in to change rules (a reload)."""
 
-    __slots__ = ("_bases", "_cache", "_overlays")
+    __slots__ = ("_bases", "_boundaries_us", "_cache", "_content", "_overlays")
 
     def __init__(
         self,
@@ -60,6 +63,25 @@ class RuleBook:
         self._bases = MappingProxyType(dict(bases or {}))
         self._overlays = MappingProxyType(dict(overlays or {}))
         self._cache: dict[tuple[str, str | None], MarketRules] = {}
+        every = [rule for listing in self._rule_sets() for rule in listing]
+        self._boundaries_us = sorted(
+            {rule.from_us for rule in every}
+            | {rule.until_us for rule in every if rule.until_us is not None}
+        )
+        self._content = zlib.crc32(json.dumps(self.all_rules(), sort_keys=True).encode())
+
+    def revision(self, at_us: int) -> int:
+        """A number that changes whenever what any market serves may change: another
+        book (a reload that changed a rule) or a rule starting or ending. Equal books
+        give equal numbers in every process, so a cache keyed by it (lobby answers,
+        their ETags) agrees across workers."""
+        passed = bisect.bisect_right(self._boundaries_us, at_us)
+        return zlib.crc32(b"%d:%d" % (self._content, passed))
+
+    def _rule_sets(self) -> list[tuple[Rule, ...]]:
+        return [base.rules for base in self._bases.values()] + [
+            overlay.rules for overlay in self._overlays.values()
+        ]
 
     @property
     def markets(self) -> tuple[str, ...]:

@@ -16,10 +16,10 @@ from aiohttp import web
 
 from core.catalogue.game import Device, Game, GameKey
 from core.errors import GameUnavailable, InvalidRequest
-from core.pam import check_may_play
 from core.wallet.records import PlayerRecord, SessionRecord
 from gateway.keys import ADAPTERS, CATALOGUE, CLOCK, REQUEST_INFO, SERVICE, SETTINGS
 from gateway.launch_urls import HTTP_SCHEMES, fill_launch_url
+from gateway.player_checks import check_session_opening
 from gateway.responses import json_response
 from gateway.routes._guard import operator_handler
 from gateway.routes.bodies import LaunchBody, parse_body
@@ -32,12 +32,15 @@ __all__ = ["launch", "open_game_session", "playable_for"]
 async def playable_for(
     request: web.Request, player: PlayerRecord, key: GameKey, device: Device | None
 ) -> Game:
-    """The game, if `player` may play and may play it: their account allows play, and
-    their brand offers the game in their market (on the device, when named)."""
-    check_may_play(player)
-    return await request.app[CATALOGUE].playable(
+    """The game, if `player` may play and may play it: their account allows play, their
+    brand offers the game in their market (on the device, when named), and the market's
+    rules, the player's limits and the market's register let them open a session."""
+    request.app[SERVICE].check_may_play(player)
+    game = await request.app[CATALOGUE].playable(
         key, brand=player.brand, market=player.jurisdiction, device=device
     )
+    await check_session_opening(request, player, game)
+    return game
 
 
 async def open_game_session(
@@ -55,6 +58,7 @@ async def open_game_session(
         expires_at_us=now_us + ttl_s * 1_000_000,
         created_at_us=now_us,
         device="" if device is None else device.value,
+        vertical=game.vertical.value,
     )
     await request.app[SERVICE].create_session(session)
     return session
@@ -82,6 +86,8 @@ async def launch(request: web.Request) -> web.Response:
         game = await live.playable(key, brand=brand, market=market, device=body.device)
         if not game.demo:
             raise GameUnavailable(f"game {key} has no fun mode")
+        compliance = request.app[SERVICE].compliance
+        compliance.check_demo_launch(market, brand, game, request.app[CLOCK].micros())
     else:
         if body.player_id is None:
             raise InvalidRequest("player_id: required for real play")

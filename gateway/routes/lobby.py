@@ -4,23 +4,30 @@ Read-only and open to lobby keys. A game list is answered from the in-memory ind
 the answer cache) and carries a strong ETag derived from the catalogue version and the
 query, so a front end revalidating its page gets a `304` without the index being asked.
 The market, brand and device are in the URL and the key in `Authorization`, which
-`Vary` names: a shared cache can never hand one market's lobby to another.
+`Vary` names: a shared cache can never hand one market's lobby to another. The market's
+rules take out what they ban (`MarketRules.lobby_filter`, the rules a launch is judged
+by), and their revision is part of the answer's version and ETag.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from aiohttp import web
 
 from core.catalogue.game import MARKET_PATTERN, Device
 from core.catalogue.query import ListedGame, LobbyQuery
 from core.errors import InvalidRequest
+from core.jurisdiction import game_refusal
 from gateway.catalogue_views import game_detail_json, page_body
 from gateway.keys import (
     CATALOGUE,
+    CLOCK,
     GAME_FRAGMENTS,
     LOBBY_ANSWERS,
     METRICS,
     REQUEST_INFO,
+    RULES,
     SERVICE,
     SETTINGS,
 )
@@ -33,6 +40,12 @@ from gateway.routes.query import game_key
 __all__ = ["game_detail", "list_games"]
 
 JSON_CONTENT_TYPE = "application/json"
+
+
+def _answers_version(catalogue_version: int, rules_revision: int) -> int:
+    """What a lobby answer is valid for: the catalogue version and the rules' revision
+    (a reload, or a rule starting or ending, changes what a market may list)."""
+    return (catalogue_version << 32) | rules_revision
 
 
 def _caching_headers(request: web.Request, etag: str) -> dict[str, str]:
@@ -53,13 +66,16 @@ async def list_games(request: web.Request) -> web.StreamResponse:
     index = app[CATALOGUE].index
     answers = app[LOBBY_ANSWERS]
     raw_query = request.query_string
+    now_us = app[CLOCK].micros()
+    rules = app[RULES]
+    version = _answers_version(index.version, rules.book.revision(now_us))
     query: LobbyQuery | None = None
-    known = answers.validators(index.version, raw_query)
+    known = answers.validators(version, raw_query)
     if known is None:
         query = parse_lobby_query(request.query)
         canonical = canonical_query(query)
-        etag = lobby_etag(index.version, canonical)
-        answers.remember_query(raw_query, canonical, index.version, etag)
+        etag = lobby_etag(version, canonical)
+        answers.remember_query(raw_query, canonical, version, etag)
     else:
         canonical, etag = known
     headers = _caching_headers(request, etag)
@@ -69,9 +85,11 @@ async def list_games(request: web.Request) -> web.StreamResponse:
         info.outcome = "not_modified"
         metrics.observe_lobby_answer("not_modified")
         return web.Response(status=304, headers=headers)
-    answer = answers.get(index.version, canonical)
+    answer = answers.get(version, canonical)
     if answer is None:
         query = query or parse_lobby_query(request.query)
+        market_rules = rules.rules_for(query.market, query.brand, now_us)
+        query = replace(query, market_filter=market_rules.lobby_filter())
         body = page_body(
             index.query(query),
             version=index.version,
@@ -81,7 +99,7 @@ async def list_games(request: web.Request) -> web.StreamResponse:
             fragments=app[GAME_FRAGMENTS],
         )
         answer = LobbyAnswer(etag, body)
-        answers.put(index.version, canonical, answer)
+        answers.put(version, canonical, answer)
         metrics.observe_lobby_answer("computed")
     else:
         metrics.observe_lobby_answer("memory")
@@ -106,6 +124,10 @@ async def game_detail(request: web.Request) -> web.Response:
         raise InvalidRequest("device: desktop or mobile") from None
     index = request.app[CATALOGUE].index
     game = index.playable(key, brand=brand, market=market, device=device)
+    rules = request.app[RULES].rules_for(market, brand, request.app[CLOCK].micros())
+    refused = game_refusal(rules, game)
+    if refused is not None:
+        raise refused
     listed = ListedGame(game, index.title(game, brand))
     shown = game_detail_json(listed, market=market, currencies=request.app[SERVICE].currencies)
     return json_response({"version": index.version, "game": shown})

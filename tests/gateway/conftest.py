@@ -37,11 +37,15 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def make_settings(tmp_path: Path) -> MakeSettings:
-    """Settings on a temp data dir with two operator keys and one `fake` provider."""
+    """Settings on a temp data dir with two operator keys and one `fake` provider, and
+    no market rules (an empty rule directory): the tests about rules name theirs."""
+    no_rules = tmp_path / "no-rules"
+    no_rules.mkdir(exist_ok=True)
 
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "data_dir": tmp_path / "data",
+            "jurisdictions": {"dir": no_rules},
             "operator_api_keys": f"{ADMIN_KEY}:admin,{VIEWER_KEY}:viewer",
             "providers": {"fake": {"protocol": FAKE_PROTOCOL}},
             "secret_env": {"GAMEGATE_SECRET_FAKE_HMAC_KEY": "test-hmac-key"},
