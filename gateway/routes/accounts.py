@@ -17,7 +17,7 @@ from typing import TypeVar
 from aiohttp import web
 
 from core.errors import InvalidAmount, InvalidRequest
-from core.limits import INCREASE_DELAY_S_DEFAULT, LimitKind, LimitPeriod
+from core.limits import LimitKind, LimitPeriod
 from core.model import PlayerStatus
 from core.money import Currency, minor_from_decimal
 from core.pam import (
@@ -32,7 +32,7 @@ from core.wallet.records import PlayerRecord
 from core.wallet.store import PlayerChange
 from gateway.account_views import account_audit_json, player_json
 from gateway.errors import HTTP_STATUS_BY_ACCOUNT_CHANGE_ERROR
-from gateway.keys import CLOCK, REQUEST_INFO, SERVICE
+from gateway.keys import CLOCK, REQUEST_INFO, RULES, SERVICE
 from gateway.responses import json_response
 from gateway.routes._guard import ExpectHandler, operator_handler
 from gateway.routes.account_bodies import (
@@ -157,8 +157,13 @@ async def set_identity(request: web.Request) -> web.Response:
 
 def _increase_delay_s(request: web.Request, player: PlayerRecord) -> int:
     """The cooling-off before a raised limit counts: the player's market's
-    `limit_increase_delay` once the rules are on the app; the 24-hour default until then."""
-    return INCREASE_DELAY_S_DEFAULT
+    `limit_increase_delay` (the 24-hour default where its rules set none)."""
+    now_us = request.app[CLOCK].micros()
+    return (
+        request.app[RULES]
+        .rules_for(player.jurisdiction, player.brand, now_us)
+        .limit_increase_delay_s
+    )
 
 
 def _limit_value(

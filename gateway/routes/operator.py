@@ -22,9 +22,11 @@ from core.errors import (
 )
 from core.model import BonusGrant, Deposit, FundingOrder, Withdrawal
 from core.money import minor_from_decimal
-from core.pam import identity_change
+from core.pam import AccountUse, check_account, identity_change
+from core.registers import RegisterSubject
 from core.wallet.records import PlayerRecord
 from gateway.keys import ADAPTERS, CLOCK, REQUEST_INFO, SERVICE, SETTINGS
+from gateway.player_checks import check_new_player, check_register_of
 from gateway.responses import json_response
 from gateway.routes._guard import ExpectHandler, Handler, operator_handler
 from gateway.routes.accounts import player_answer
@@ -74,6 +76,7 @@ async def create_player(request: web.Request) -> web.Response:
         if _registered(existing) != _registered(record):
             raise ConflictingReplay("a player with this id exists with different data")
         return await player_answer(request, existing)
+    await check_new_player(request, RegisterSubject.of(record), record.brand)
     created = await service.create_player(record)
     return await player_answer(request, created, status=201)
 
@@ -108,6 +111,9 @@ def _cashier_handler(command: CashierCommand) -> Handler:
         amount_minor = minor_from_decimal(body.amount, service.currencies.get(player.currency))
         if amount_minor == 0:
             raise InvalidAmount("amount must be greater than zero")
+        if command is Deposit:  # the register is I/O: asked before the atomic step
+            check_account(player, AccountUse.DEPOSIT, request.app[CLOCK].micros())
+            await check_register_of(request, RegisterSubject.of(player), player.brand)
         [outcome] = await service.execute(
             [command(key, player_id, player.currency, amount_minor)], session_token=None
         )
