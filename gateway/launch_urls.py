@@ -2,6 +2,8 @@
 
 A template is an absolute http(s) URL or a site path with `{field}` placeholders; every
 value is percent-encoded whole, so a return URL or a token can never add a parameter.
+`LAUNCH_URL_FIELDS` names the placeholders; `fill_launch_url` is given a value, empty or
+not, for every one of them.
 """
 
 from __future__ import annotations
@@ -14,8 +16,13 @@ __all__ = ["LAUNCH_URL_FIELDS", "check_launch_url", "fill_launch_url"]
 
 LAUNCH_URL_FIELDS = frozenset(
     {"code", "game", "token", "mode", "language", "device", "currency", "market", "brand"}
-    | {"return_url"}
+    | {"return_url", "reality_check_s"}
 )
+"""`reality_check_s`: the player's reality-check interval in seconds, empty when none
+was asked for. Red Tiger and Evolution, for example, take reality-check settings at
+launch; protocols whose wallet calls carry it (`gamegate`'s `authenticate`) get it from
+the session as well. The other adapters' wallet protocols carry no interval (Pragmatic's
+code 210 is a reality-check warning the casino raises, not a setting): the URL only."""
 HTTP_SCHEMES = ("https://", "http://")
 
 

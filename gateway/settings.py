@@ -177,7 +177,8 @@ class ProviderSettings(_Section):
     """Template of the provider's game URL for `POST /v1/launch`, e.g.
     `https://games.example/{code}?token={token}&lang={language}&device={device}&mode={mode}`.
     Fields: code, game, token (empty in demo mode), mode, language, device, currency,
-    market, brand, return_url, each URL-encoded. An absolute http(s) URL or a site path."""
+    market, brand, return_url, reality_check_s (seconds, empty when none), each
+    URL-encoded. An absolute http(s) URL or a site path."""
 
     @field_validator("launch_url")
     @classmethod

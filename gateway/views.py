@@ -112,5 +112,6 @@ def session_json(session: SessionRecord) -> JsonObject:
         "game_id": session.game_id,
         "currency": session.currency,
         "device": session.device or None,
+        "reality_check_s": session.reality_check_s or None,
         "expires_at": iso_utc(session.expires_at_us),
     }

@@ -5,6 +5,10 @@ per path (`authenticate`, `balance`, `bet`, `win`, `rollback`, `close-round`, `b
 answers as `{"status": "ok", ...}` or `{"status": "error", "code": <Reason>, ...}`.
 The wire details live in `gamegate_wire` and `docs/protocols/gamegate.md`.
 
+`authenticate` answers the session's reality-check interval (`reality_check_s`, null
+for none), so a game can remind the player without a launch URL placeholder; the other
+adapters' protocols have no such field (`gateway.launch_urls`).
+
 Idempotency: each money command is keyed by `(instance, transaction_id)` with the
 provider's id used as is, not namespaced by kind. A rollback names what it reverses
 by that id alone (bet or win), and a rollback arriving first leaves its tombstone
@@ -203,6 +207,7 @@ class GamegateAdapter:
             "player_id": view.player.player_id,
             "currency": view.player.currency,
             "game_id": view.session.game_id,
+            "reality_check_s": view.session.reality_check_s or None,
             "balance": _balance_json(view.balance),
         }
         return _Reply(body, "ok", view.player.player_id)

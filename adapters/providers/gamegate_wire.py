@@ -222,6 +222,9 @@ class _Body(BaseModel):
 
 
 class AuthenticateRequest(_Body):
+    """Answered with the session's player, currency, game, reality-check interval
+    (`reality_check_s`, seconds, null for none) and balance."""
+
     session_token: Token
 
 

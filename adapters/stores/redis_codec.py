@@ -174,11 +174,12 @@ def token_digest(token: str) -> str:
 
 def session_fields(s: SessionRecord) -> list[str | int]:
     """HSET pairs of a session hash (a hash, so that `gg_end_session` can shorten its
-    expiry in place). `dv`, the device, and `vt`, the game's vertical, came later: a
-    hash without one reads it as ''."""
+    expiry in place). `dv`, the device, `vt`, the game's vertical, and `rc`, the
+    reality-check interval, came later: a hash without one reads it as '' (`rc`: 0)."""
     return [
         "p", s.player_id, "pr", s.provider, "g", s.game_id, "c", s.currency,
         "e", s.expires_at_us, "cr", s.created_at_us, "dv", s.device, "vt", s.vertical,
+        "rc", s.reality_check_s,
     ]  # fmt: skip
 
 
@@ -190,6 +191,7 @@ def decode_session(token: str, flat: list[bytes]) -> SessionRecord | None:
     return SessionRecord(
         token, v[b"p"].decode(), v[b"pr"].decode(), v[b"g"].decode(), v[b"c"].decode(),
         int(v[b"e"]), int(v[b"cr"]), v.get(b"dv", b"").decode(), v.get(b"vt", b"").decode(),
+        int(v.get(b"rc", 0)),
     )  # fmt: skip
 
 

@@ -155,8 +155,8 @@ _TABLES_V6 = (
 
 
 def migrate_5_to_6(conn: sqlite3.Connection) -> None:
-    """Give players a KYC state, a status end, limits and identity; sessions a vertical;
-    add the play figures and the player audit trail.
+    """Give players a KYC state, a status end, limits and identity; sessions a vertical and
+    a reality-check interval (0: none); add the play figures and the player audit trail.
 
     `kyc_verified` 1 is `verified` (when is unknown: NULL), 0 is `none`; status
     `blocked` is `suspended`. The players table is copied into one of the new layout
@@ -176,6 +176,7 @@ def migrate_5_to_6(conn: sqlite3.Connection) -> None:
         conn.execute("DROP TABLE players")
         conn.execute("ALTER TABLE players_v6 RENAME TO players")
         conn.execute("ALTER TABLE sessions ADD COLUMN vertical TEXT NOT NULL DEFAULT ''")
+        conn.execute("ALTER TABLE sessions ADD COLUMN reality_check_s INTEGER NOT NULL DEFAULT 0")
         for statement in _TABLES_V6:
             conn.execute(statement)
         conn.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")

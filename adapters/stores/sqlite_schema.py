@@ -40,8 +40,9 @@ __all__ = [
 SCHEMA_VERSION = 6
 """6: players carry a KYC state (`kyc`, `kyc_changed_at_us`: was `kyc_verified`), the end of a
 timed status (`status_until_us`), their limits and identity; status `blocked` is
-`suspended`; sessions record the game's vertical; `player_figures` holds each player's play
-figures (`sqlite_figures`) and `player_audit` the changes to their accounts
+`suspended`; sessions record the game's vertical and the reality-check interval
+(`reality_check_s`, 0: none); `player_figures` holds each player's play figures
+(`sqlite_figures`) and `player_audit` the changes to their accounts
 (`sqlite_player_audit`). 5: sessions record the device the game was launched on
 (`sessions.device`, '' when unknown). 4: sessions are keyed by the SHA-256 of their token
 (`sessions.token_sha256`), never the token itself, and every transaction has a currency
@@ -87,6 +88,7 @@ CREATE TABLE IF NOT EXISTS players (
 
 -- A copy of the file must not let anyone play: the token is known only as its digest.
 -- device: 'desktop', 'mobile'; vertical: 'slots', 'live', ...; '' when unknown.
+-- reality_check_s: seconds between reality-check reminders, 0: none asked for.
 CREATE TABLE IF NOT EXISTS sessions (
     token_sha256 TEXT PRIMARY KEY,  -- hex SHA-256 of the token (`token_digest`)
     player_id TEXT NOT NULL,
@@ -96,7 +98,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     expires_at_us INTEGER NOT NULL,
     created_at_us INTEGER NOT NULL,
     device TEXT NOT NULL DEFAULT '',
-    vertical TEXT NOT NULL DEFAULT ''
+    vertical TEXT NOT NULL DEFAULT '',
+    reality_check_s INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
 -- Balances: SUM(entries.amount_minor) over the entries with seq up to meta's
@@ -225,10 +228,10 @@ BEGIN SELECT RAISE(ABORT, 'player_audit is append-only'); END;
 
 SESSION_COLUMNS = (
     "token_sha256, player_id, provider, game_id, currency, expires_at_us, created_at_us, "
-    "device, vertical"
+    "device, vertical, reality_check_s"
 )
 """The columns of `session_to_row` and `session_from_row`, in their order."""
-SESSION_INSERT = f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+SESSION_INSERT = f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 PLAYER_INSERT = "INSERT INTO players VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 """Rows from `player_to_row`, in the table's column order."""
 PLAYER_REPLACE = "REPLACE INTO players VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -330,7 +333,7 @@ def session_to_row(session: SessionRecord) -> tuple[Any, ...]:
     return (
         token_digest(session.token), session.player_id, session.provider, session.game_id,
         session.currency, session.expires_at_us, session.created_at_us, session.device,
-        session.vertical,
+        session.vertical, session.reality_check_s,
     )  # fmt: skip
 
 
@@ -339,6 +342,7 @@ def session_from_row(token: str, row: tuple[Any, ...]) -> SessionRecord:
     return SessionRecord(
         token=token, player_id=row[1], provider=row[2], game_id=row[3], currency=row[4],
         expires_at_us=row[5], created_at_us=row[6], device=row[7], vertical=row[8],
+        reality_check_s=row[9],
     )  # fmt: skip
 
 

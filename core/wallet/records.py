@@ -81,6 +81,10 @@ class SessionRecord:
     vertical: str = ""
     """The game's `core.catalogue.game.Vertical` value ("slots", "live"), "" when
     unknown: the step times game cycles per vertical (`core.wallet.figures`)."""
+    reality_check_s: int = 0
+    """Seconds between the reality-check reminders (elapsed time, net position: UKGC
+    RTS 13) the player chose for this session; 0: none asked for. The game shows them,
+    so the gateway only records the interval and hands it to the provider."""
 
 
 class Entry(NamedTuple):

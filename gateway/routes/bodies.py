@@ -21,6 +21,8 @@ from gateway.body import read_body
 from gateway.keys import SETTINGS
 
 __all__ = [
+    "REALITY_CHECK_S_MAX",
+    "REALITY_CHECK_S_MIN",
     "CashierBody",
     "Identifier",
     "IdentityBody",
@@ -43,6 +45,15 @@ class StrictBody(BaseModel):
 
 Market = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
 """ISO 3166-1 alpha-2, optionally with a subdivision: `MT`, `GB`, `US-NJ`, `CA-ON`."""
+
+REALITY_CHECK_S_MIN = 60
+REALITY_CHECK_S_MAX = 86_400
+RealityCheckSeconds = Annotated[
+    int, Field(strict=True, ge=REALITY_CHECK_S_MIN, le=REALITY_CHECK_S_MAX)
+]
+"""The reality-check interval the player chose on the operator's account page, in whole
+seconds: a reminder more often than each minute would be noise, once a day the most any
+session needs. Recorded on the session (`SessionRecord.reality_check_s`)."""
 
 
 class IdentityBody(StrictBody):
@@ -90,6 +101,7 @@ class NewSessionBody(StrictBody):
     device: Device | None = None
     ttl_s: int | None = Field(default=None, strict=True)
     """Seconds the token is valid, at most `sessions.ttl_s` (the default)."""
+    reality_check_s: RealityCheckSeconds | None = None
 
 
 class LaunchBody(StrictBody):
@@ -107,6 +119,8 @@ class LaunchBody(StrictBody):
     the game. Demo mode: required."""
     brand: Identifier | None = None
     """Demo mode: required. Real play: the player's brand (must match when given)."""
+    reality_check_s: RealityCheckSeconds | None = None
+    """Real play: recorded on the session. Both modes: `{reality_check_s}` in the URL."""
 
 
 _B = TypeVar("_B", bound=StrictBody)

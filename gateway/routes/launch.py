@@ -3,9 +3,11 @@
 Real play opens a wallet session for the player (the device recorded on it) and hands
 its token to the provider through the instance's launch URL template; the provider
 then calls back with that token. Demo (fun) play needs no player and no session: the
-token in the URL is empty and no wallet call can follow. The catalogue rule is the one
-the lobby lists by (`CatalogueIndex.playable`), checked again here because a list a
-player looked at may be minutes old.
+token in the URL is empty and no wallet call can follow. A reality-check interval the
+player chose is recorded on the session and goes into the URL in both modes (a fun
+game reminds of elapsed time too). The catalogue rule is the one the lobby lists by
+(`CatalogueIndex.playable`), checked again here because a list a player looked at may
+be minutes old.
 """
 
 from __future__ import annotations
@@ -44,9 +46,15 @@ async def playable_for(
 
 
 async def open_game_session(
-    request: web.Request, player: PlayerRecord, game: Game, device: Device | None, ttl_s: int
+    request: web.Request,
+    player: PlayerRecord,
+    game: Game,
+    device: Device | None,
+    ttl_s: int,
+    reality_check_s: int | None,
 ) -> SessionRecord:
-    """A wallet session for `player` on `game` (checked with `playable_for`)."""
+    """A wallet session for `player` on `game` (checked with `playable_for`), with the
+    reality-check interval the player chose (None: none asked for)."""
     assert game.instance in request.app[ADAPTERS], "callers refuse disabled instances first"
     now_us = request.app[CLOCK].micros()
     session = SessionRecord(
@@ -59,6 +67,7 @@ async def open_game_session(
         created_at_us=now_us,
         device="" if device is None else device.value,
         vertical=game.vertical.value,
+        reality_check_s=reality_check_s or 0,
     )
     await request.app[SERVICE].create_session(session)
     return session
@@ -101,7 +110,9 @@ async def launch(request: web.Request) -> web.Response:
             live.index.playable(key, brand=brand, market=body.market, device=body.device)
             market = body.market
         ttl_s = request.app[SETTINGS].sessions.ttl_s
-        session = await open_game_session(request, player, game, body.device, ttl_s)
+        session = await open_game_session(
+            request, player, game, body.device, ttl_s, body.reality_check_s
+        )
     url = fill_launch_url(
         template,
         {
@@ -115,6 +126,7 @@ async def launch(request: web.Request) -> web.Response:
             "market": market,
             "brand": brand,
             "return_url": body.return_url or "",
+            "reality_check_s": str(body.reality_check_s or ""),
         },
     )
     request[REQUEST_INFO].outcome = "ok"

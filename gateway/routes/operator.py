@@ -166,8 +166,9 @@ async def transactions(request: web.Request) -> web.Response:
 @operator_handler(write=True)
 async def create_session(request: web.Request) -> web.Response:
     """A game session token for a catalogue game, valid `sessions.ttl_s` or the shorter
-    `ttl_s` the body asks for. The game must be one the player's brand may offer in the
-    player's market (and on the device, when named): the rule the lobby lists by."""
+    `ttl_s` the body asks for, recording the player's reality-check interval when given.
+    The game must be one the player's brand may offer in the player's market (and on
+    the device, when named): the rule the lobby lists by."""
     body = await parse_body(request, NewSessionBody)
     if body.provider not in request.app[ADAPTERS]:
         raise InvalidRequest("provider: not a configured, enabled provider instance")
@@ -175,7 +176,9 @@ async def create_session(request: web.Request) -> web.Response:
     request[REQUEST_INFO].player_id = body.player_id
     player = await request.app[SERVICE].player(body.player_id)
     game = await playable_for(request, player, GameKey(body.provider, body.game_id), body.device)
-    session = await open_game_session(request, player, game, body.device, ttl_s)
+    session = await open_game_session(
+        request, player, game, body.device, ttl_s, body.reality_check_s
+    )
     return json_response(session_json(session), status=201)
 
 

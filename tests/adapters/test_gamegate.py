@@ -25,6 +25,7 @@ from adapters.providers.nonces import MemoryNonceCache
 from adapters.stores.sqlite_store import SqliteWalletStore
 from core.money import CurrencyTable
 from core.service import WalletService
+from core.wallet.records import SessionRecord
 from tests.adapters.direct_transport import adapter_context, memory_nonce_cache
 from tests.adapters.failing_nonces import BuggyNonceCache, UnavailableNonceCache
 from tests.conftest import FakeClock, MakePlayer, MakeSession
@@ -176,6 +177,20 @@ async def test_authenticate_bet_win_and_balance_move_money_as_expected(
     status, balance = await provider.call("balance", player_id="p1", currency="EUR")
     assert (status, balance["balance"]["total"]) == (200, 1_750)
     assert await real_balance(store) == 1_750
+
+
+async def test_authenticate_answers_the_sessions_reality_check_interval(
+    provider: Provider, store: SqliteWalletStore, clock: FakeClock
+) -> None:
+    """Seconds the player chose at launch, or null for none (`tok-1` asked for none)."""
+    now_us = clock.micros()
+    checked = SessionRecord("tok-rc", "p1", INSTANCE, "g1", "EUR", now_us + 10**9, now_us,
+                            reality_check_s=1_800)  # fmt: skip
+    await store.create_session(checked)
+    _, auth = await provider.call("authenticate", session_token="tok-rc")
+    assert (auth["status"], auth["game_id"], auth["reality_check_s"]) == ("ok", "g1", 1_800)
+    _, plain = await provider.call("authenticate", session_token="tok-1")
+    assert (plain["status"], plain["reality_check_s"]) == ("ok", None)
 
 
 async def test_responses_carry_the_metrics_labels_and_the_player_for_logs(

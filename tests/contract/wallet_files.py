@@ -42,6 +42,7 @@ INSERT INTO players_v5 SELECT player_id, brand, jurisdiction, currency, date_of_
 DROP TABLE players;
 ALTER TABLE players_v5 RENAME TO players;
 ALTER TABLE sessions DROP COLUMN vertical;
+ALTER TABLE sessions DROP COLUMN reality_check_s;
 DROP TABLE player_figures;
 DROP TABLE player_audit;
 DELETE FROM sqlite_sequence WHERE name = 'player_audit';
@@ -52,7 +53,8 @@ UPDATE meta SET value = '5' WHERE key = 'schema_version';
 def downgrade_to_version_5(path: Path) -> None:
     """Turn a closed wallet file of version 6 into what schema version 5 wrote: players
     with `kyc_verified` (and `blocked` for suspended) and none of the new fields,
-    sessions without a vertical, no play figures and no audit trail."""
+    sessions without a vertical or a reality-check interval, no play figures and no
+    audit trail."""
     with sqlite3.connect(path) as conn:
         conn.executescript(_PLAYERS_V5)
 

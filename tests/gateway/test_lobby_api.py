@@ -305,7 +305,7 @@ async def test_a_real_launch_opens_a_session_on_the_device_and_fills_the_url(
     assert (shown["mode"], shown["game"]) == ("real", "fake:slot1")
     assert {k: v for k, v in session.items() if k not in ("token", "expires_at")} == {
         "player_id": "p1", "provider": "fake", "game_id": "slot1", "currency": "EUR",
-        "device": "mobile",
+        "device": "mobile", "reality_check_s": None,
     }  # fmt: skip
     token = session["token"]
     assert shown["url"] == (

@@ -392,10 +392,12 @@ async def test_reads_sessions_and_rounds_match_the_spec(
     await new_player(app_client, "p1")
     await cashier(app_client, "p1", "deposits", "10.00", "d-1")
     await import_game(app_client, INSTANCE, "g1")
-    response = await _new_session(spec, app_client, ttl_s=600, device="mobile")
+    response = await _new_session(
+        spec, app_client, ttl_s=600, device="mobile", reality_check_s=1_800
+    )
     session = await assert_documented(spec, response, "/v1/sessions", "post")
     assert session["expires_at"] == "2027-01-15T08:10:00.000000Z"
-    assert session["device"] == "mobile"
+    assert (session["device"], session["reality_check_s"]) == ("mobile", 1_800)
     bet = _bet(session["token"], "b-1", 250)
     assert (await _gamegate(app_client, clock, "bet", bet)).status == 200
     response = await app_client.get("/v1/players/p1/balance", headers=VIEWER)
@@ -671,7 +673,8 @@ async def test_lobby_pages_details_and_launches_match_the_spec(
     )
     detail = await assert_documented(spec, response, "/v1/lobby/games/{key}")
     assert (detail["game"]["rtp"], detail["game"]["rtp_by_market"]) == ("95.10", {"MT": "95.10"})
-    real = {"game": f"{INSTANCE}:g1", "player_id": "p1", "device": "mobile", "language": "de"}
+    real = {"game": f"{INSTANCE}:g1", "player_id": "p1", "device": "mobile", "language": "de",
+            "reality_check_s": 3_600}  # fmt: skip
     demo = {"game": f"{INSTANCE}:g4", "mode": "demo", "device": "desktop", "brand": "demo",
             "market": "MT", "return_url": "https://casino.example/lobby?from=game"}  # fmt: skip
     launched = []
@@ -680,7 +683,8 @@ async def test_lobby_pages_details_and_launches_match_the_spec(
         response = await app_client.post("/v1/launch", json=body, headers=LOBBY)
         launched.append(await assert_documented(spec, response, "/v1/launch", "post"))
     assert [answer["mode"] for answer in launched] == ["real", "demo"]
-    assert launched[0]["session"]["device"] == "mobile"
+    opened = launched[0]["session"]
+    assert (opened["device"], opened["reality_check_s"]) == ("mobile", 3_600)
     assert launched[1]["session"] is None
 
 

@@ -29,6 +29,7 @@ async def test_a_session_answers_201_with_a_token_and_its_expiry(
         "game_id": "g1",
         "currency": "EUR",
         "device": None,
+        "reality_check_s": None,
         "expires_at": "2027-01-15T08:10:00.000000Z",
     }
 
