@@ -104,6 +104,10 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
+        for result in ("ok", "invalid"):
+            # Exported at 0 from the start: a reload is rare, and `increase()` (the
+            # GamegateRulesReloadFailed alert) cannot see a series born at 1.
+            self.rules_reloads.labels(result)
         self.catalogue_stats: Callable[[], CatalogueStats] | None = None
         """Set while the catalogue is loaded: its version and games by status."""
         self.requests_in_flight = 0

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.gateway.conftest import Client
+from core import errors
+from tests.gateway.conftest import ADMIN, MakeClient
 from tests.gateway.helpers import import_game, new_player
 
 REPO = Path(__file__).resolve().parents[2]
@@ -173,10 +174,15 @@ def test_every_dashboard_panel_has_a_datasource_and_queries() -> None:
 
 
 @pytest.fixture
-async def exported(client: Client) -> dict[str, set[str]]:
+async def exported(make_client: MakeClient, tmp_path: Path) -> dict[str, set[str]]:
     """Metric name (without `_bucket`/`_sum`/`_count`) -> its label names, after one
-    operator call, one provider callback, one wallet commit and one catalogue sync."""
-    await new_player(client, "m1")
+    operator call, one provider callback, one wallet commit, one catalogue sync, one
+    self-exclusion register check and one rules reload."""
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "excluded.txt").write_text("player_id nobody\n")
+    client = await make_client(registers={"MT": {"kind": "file", "path": "excluded.txt"}})
+    await new_player(client, "m1")  # registration asks MT's register
+    assert (await client.post("/v1/jurisdictions/reload", headers=ADMIN)).status == 200
     await import_game(client, "fake", "g1")
     assert (await client.post("/providers/fake/echo", data=b"{}")).status == 200
     text = await (await client.get("/metrics")).text()
@@ -204,7 +210,25 @@ def test_the_dashboard_and_the_alerts_query_every_exported_family() -> None:
         "gamegate_catalogue_syncs_total",
         "gamegate_catalogue_games",
         "gamegate_catalogue_index_build_seconds",
+        "gamegate_register_checks_total",
+        "gamegate_rules_reloads_total",
     }
+
+
+def test_the_compliance_panel_lists_every_account_and_compliance_reason() -> None:
+    """The refusals of the player's account and of the market's rules and limits, so a
+    new reason code shows up there; player_not_found is an integration fault."""
+    refusals = (errors.PlayerError, errors.ComplianceRefused)
+    expected = {
+        error.reason.value
+        for error in map(vars(errors).get, errors.__all__)
+        if isinstance(error, type) and issubclass(error, refusals) and error not in refusals
+    } - {errors.Reason.PLAYER_NOT_FOUND.value}
+    panels = {panel["title"]: panel for panel in _panels(_dashboard()["panels"])}
+    (target,) = panels["Compliance refusals by reason"]["targets"]
+    listed = re.search(r'outcome=~"([^"]*)"', target["expr"])
+    assert listed is not None
+    assert sorted(listed.group(1).split("|")) == sorted(expected)
 
 
 async def test_every_metric_in_the_dashboard_and_the_alerts_is_exported(
