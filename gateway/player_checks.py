@@ -56,8 +56,15 @@ async def check_register_of(request: web.Request, subject: RegisterSubject, bran
     try:
         failure = await check_register(registers, subject, fail_closed=fail_closed)
     except GatewayError as refusal:
-        result = "excluded" if isinstance(refusal, RegisterExcluded) else "unavailable"
-        metrics.observe_register_check(subject.market, result)
+        excluded = isinstance(refusal, RegisterExcluded)
+        metrics.observe_register_check(subject.market, "excluded" if excluded else "unavailable")
+        if not excluded:  # a person must look: players of this market are refused
+            _log.warning(
+                "register_unavailable_refused",
+                market=subject.market,
+                player_id=subject.player_id,
+                error=str(refusal.__cause__ or refusal),
+            )
         raise
     metrics.observe_register_check(subject.market, "clear" if failure is None else "failed_open")
     if failure is not None:
