@@ -116,6 +116,13 @@ class Compliance:
             raise KycRequired(f"{rule.id}: {market} requires verified identity before fun play")
         check_game(rules, game, demo=True)
 
+    def check_game_in(self, market: str, brand: str, game: Game, now_us: int) -> None:
+        """A game launched for another market than the player's own (the launch names
+        one): that market's rules must allow the game too."""
+        rules = self.rules_of(market, brand, now_us)
+        if rules is not None:
+            check_game(rules, game, demo=False)
+
     def check_may_play(self, player: PlayerRecord, now_us: int) -> None:
         """A provider asking whether the player may play at all (no game named)."""
         check_account(player, AccountUse.PLAY, now_us)

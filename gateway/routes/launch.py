@@ -108,6 +108,8 @@ async def launch(request: web.Request) -> web.Response:
         game = await playable_for(request, player, key, body.device)
         if body.market is not None and body.market != market:
             live.index.playable(key, brand=brand, market=body.market, device=body.device)
+            compliance = request.app[SERVICE].compliance
+            compliance.check_game_in(body.market, brand, game, request.app[CLOCK].micros())
             market = body.market
         ttl_s = request.app[SETTINGS].sessions.ttl_s
         session = await open_game_session(

@@ -212,7 +212,7 @@ async def world(
     make_settings: MakeSettings, aiohttp_client: AiohttpClient, clock: FakeClock
 ) -> World:
     settings = make_settings(
-        providers={INSTANCE: {"protocol": "gamegate"}},
+        providers={INSTANCE: {"protocol": "gamegate", "launch_url": "/play?game={game}"}},
         secret_env={"GAMEGATE_SECRET_GAMEGATE_HMAC_KEY": HMAC_KEY.decode()},
         jurisdictions={"dir": RULES_DIR},
     )
@@ -276,3 +276,22 @@ def test_the_table_is_big_enough_and_covers_every_shipped_market() -> None:
     assert len(CASES) >= 30
     shipped = {path.stem for path in RULES_DIR.glob("*.toml")}
     assert shipped <= {case.market for case in CASES}
+
+
+FUN_PLAY = [
+    ("GB", "slot", "kyc_required"),  # GB: verified identity before any play, free included
+    ("CA-ON", "slot", "kyc_required"),
+    ("NL", "slot-autoplay", "feature_banned"),  # the game rules hold in fun mode too
+    ("DE", "live-blackjack", "vertical_not_allowed"),
+    ("NL", "slot", "ok"),
+    ("MT", "slot-autoplay", "ok"),
+]
+
+
+@pytest.mark.parametrize(("market", "game", "expected"), FUN_PLAY)
+async def test_fun_play(world: World, market: str, game: str, expected: str) -> None:
+    body = {"game": f"{INSTANCE}:{game}", "device": "desktop", "mode": "demo",
+            "brand": BRAND, "market": market}  # fmt: skip
+    status, shown = await world.operator("POST", "/v1/launch", body)
+    assert (status, shown.get("error", {}).get("code", "ok")) == (
+        201 if expected == "ok" else 403, expected)  # fmt: skip
