@@ -25,6 +25,7 @@ from core.jurisdiction import (
     check_registration,
     check_stake,
 )
+from core.limits import LimitKind
 from core.model import Debit, Deposit
 from core.pam import AccountUse, check_account
 from core.rg import check_bet_limits, check_deposit_limits, check_play_time, limits_set
@@ -36,6 +37,14 @@ __all__ = ["Compliance", "RulesLookup", "day_of"]
 
 RulesLookup = Callable[[str, str, int], MarketRules]
 """(market, brand, time in us) -> the market's rules with the brand's overlay then."""
+
+
+def _limits_set(rules: MarketRules, player: PlayerRecord, now_us: int) -> frozenset[LimitKind]:
+    """The kinds of limit the player has in force, looked at only where the market
+    requires some (on every bet otherwise)."""
+    if not rules.required_limits:
+        return frozenset()
+    return limits_set(player.limits, now_us)
 
 
 def day_of(now_us: int) -> date:
@@ -140,7 +149,7 @@ class Compliance:
             rules,
             age_years=age_years(player.date_of_birth, day_of(now_us)),
             kyc=player.kyc,
-            limits_set=limits_set(player.limits, now_us),
+            limits_set=_limits_set(rules, player, now_us),
             currency=player.currency,
             checkpoint=checkpoint,
         )
@@ -154,7 +163,7 @@ class Compliance:
             rules,
             age_years=age,
             kyc=player.kyc,
-            limits_set=limits_set(player.limits, now_us),
+            limits_set=_limits_set(rules, player, now_us),
             currency=player.currency,
             checkpoint=Checkpoint.BET,
         )
