@@ -89,7 +89,8 @@ def prepare(
     keys_file = settings.data_dir / OPERATOR_KEYS_FILE
     _write_secret(
         keys_file,
-        f"# <key> <role> per line\n{DEMO_OPERATOR_KEY} admin\n{DEMO_LOBBY_KEY} lobby\n".encode(),
+        f"# <key> <role> [name] per line\n{DEMO_OPERATOR_KEY} admin demo-operator\n"
+        f"{DEMO_LOBBY_KEY} lobby demo-lobby\n".encode(),
     )
     _add_demo_lobby_key(keys_file)
     providers: dict[str, ProviderSettings] = {}

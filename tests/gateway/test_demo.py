@@ -38,7 +38,7 @@ def test_demo_secrets_are_written_once_for_the_owner_only(tmp_path: Path) -> Non
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert (tmp_path / "secrets" / "fake" / "provider_hmac_key").exists()
     operator_keys = (tmp_path / OPERATOR_KEYS_FILE).read_text()
-    assert f"{demo.DEMO_OPERATOR_KEY} admin" in operator_keys.splitlines()
+    assert f"{demo.DEMO_OPERATOR_KEY} admin demo-operator" in operator_keys.splitlines()
     key_file.write_bytes(b"changed-by-a-person")
     demo.prepare(_settings(tmp_path), warnings.append, protocols=FAKE_PROTOCOLS)
     assert key_file.read_bytes() == b"changed-by-a-person"
