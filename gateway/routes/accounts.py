@@ -29,7 +29,7 @@ from core.pam import (
     take_break_change,
 )
 from core.wallet.records import PlayerRecord
-from core.wallet.store import PlayerChange
+from core.wallet.store import PlayerAuditEntry, PlayerChange
 from gateway.account_views import account_audit_json, player_json
 from gateway.errors import HTTP_STATUS_BY_ACCOUNT_CHANGE_ERROR
 from gateway.keys import CLOCK, REQUEST_INFO, RULES, SERVICE
@@ -44,7 +44,8 @@ from gateway.routes.account_bodies import (
     StatusBody,
 )
 from gateway.routes.bodies import parse_body
-from gateway.routes.query import path_player_id, query_whole_number
+from gateway.routes.paging import page_json, page_request
+from gateway.routes.query import path_player_id
 
 __all__ = ["add_account_routes", "player_answer"]
 
@@ -88,17 +89,17 @@ async def get_player(request: web.Request) -> web.Response:
 async def get_audit(request: web.Request) -> web.Response:
     """Newest first; pass `next_before` as `before` for the next page (null: no more)."""
     player_id = path_player_id(request)
-    limit = query_whole_number(request, "limit", AUDIT_PAGE_MAX) or AUDIT_PAGE_DEFAULT
-    before = query_whole_number(request, "before", 2**63 - 1)
+    page = page_request(request, limit_max=AUDIT_PAGE_MAX, limit_default=AUDIT_PAGE_DEFAULT)
     service = request.app[SERVICE]
     await service.player(player_id)
-    entries = await service.player_audit(player_id, limit=limit + 1, before_seq=before)
-    page = entries[:limit]
-    shown = {
-        "items": [account_audit_json(entry) for entry in page],
-        "next_before": page[-1].seq if len(entries) > limit else None,
-    }
-    return json_response(shown)
+    entries = await service.player_audit(
+        player_id, limit=page.rows_to_fetch, before_seq=page.before_seq
+    )
+    return json_response(page_json(entries, page, seq_of=_audit_seq, render=account_audit_json))
+
+
+def _audit_seq(entry: PlayerAuditEntry) -> int:
+    return entry.seq
 
 
 async def _change(request: web.Request, why: str, change: PlayerChange) -> web.Response:

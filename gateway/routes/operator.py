@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import TypeVar
 
 from aiohttp import web
@@ -24,7 +25,7 @@ from core.model import BonusGrant, Deposit, FundingOrder, Withdrawal
 from core.money import minor_from_decimal
 from core.pam import AccountUse, check_account, identity_change
 from core.registers import RegisterSubject
-from core.wallet.records import PlayerRecord
+from core.wallet.records import PlayerRecord, TxRecord
 from gateway.keys import ADAPTERS, CLOCK, REQUEST_INFO, SERVICE, SETTINGS
 from gateway.player_checks import check_new_player, check_register_of
 from gateway.responses import json_response
@@ -32,7 +33,8 @@ from gateway.routes._guard import ExpectHandler, Handler, operator_handler
 from gateway.routes.accounts import player_answer
 from gateway.routes.bodies import CashierBody, NewPlayerBody, NewSessionBody, parse_body
 from gateway.routes.launch import open_game_session, playable_for
-from gateway.routes.query import path_player_id, query_whole_number
+from gateway.routes.paging import page_json, page_request
+from gateway.routes.query import path_player_id
 from gateway.views import balance_json, round_json, session_json, tx_json
 
 __all__ = ["add_operator_routes"]
@@ -150,17 +152,20 @@ async def balance(request: web.Request) -> web.Response:
 async def transactions(request: web.Request) -> web.Response:
     """Newest first; pass `next_before` as `before` for the next page (null: no more)."""
     player_id = path_player_id(request)
-    limit = query_whole_number(request, "limit", TRANSACTIONS_PAGE_MAX) or TRANSACTIONS_PAGE_DEFAULT
-    before = query_whole_number(request, "before", 2**63 - 1)
+    page = page_request(
+        request, limit_max=TRANSACTIONS_PAGE_MAX, limit_default=TRANSACTIONS_PAGE_DEFAULT
+    )
     service = request.app[SERVICE]
     await service.player(player_id)
-    records = await service.transactions(player_id, limit=limit + 1, before_seq=before)
-    page = records[:limit]
-    shown = {
-        "items": [tx_json(record, service.currencies) for record in page],
-        "next_before": page[-1].seq if len(records) > limit else None,
-    }
-    return json_response(shown)
+    records = await service.transactions(
+        player_id, limit=page.rows_to_fetch, before_seq=page.before_seq
+    )
+    render = partial(tx_json, currencies=service.currencies)
+    return json_response(page_json(records, page, seq_of=_seq, render=render))
+
+
+def _seq(record: TxRecord) -> int:
+    return record.seq
 
 
 @operator_handler(write=True)

@@ -54,9 +54,8 @@ async def _real_balances(store: SqliteWalletStore) -> dict[str, int]:
     return {p: (await store.balance(p)).real_minor for p in PLAYERS}
 
 
-async def test_a_row_the_database_refuses_fails_its_job_alone(
-    tmp_path: Path, clock: FakeClock
-) -> None:
+def _wallet_refusing_poison(tmp_path: Path) -> Path:
+    """A new wallet file whose database refuses any transaction row `poison`."""
     path = tmp_path / "wallet.db"
     with sqlite3.connect(path, isolation_level=None) as conn:
         create_schema(conn)
@@ -64,6 +63,13 @@ async def test_a_row_the_database_refuses_fails_its_job_alone(
             "CREATE TRIGGER refuse_poison BEFORE INSERT ON txs WHEN NEW.tx_id = 'poison' "
             "BEGIN SELECT RAISE(ABORT, 'poison refused'); END"
         )
+    return path
+
+
+async def test_a_row_the_database_refuses_fails_its_job_alone(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = _wallet_refusing_poison(tmp_path)
     store = await _open_funded(path, clock)
     try:
         answers = await _in_one_commit(
@@ -90,13 +96,7 @@ async def test_a_refused_rows_play_figures_go_with_its_savepoint(
 ) -> None:
     """The figures a job staged (and put in the writer's cache) are forgotten with its
     rows; the jobs of the same player before and after it in the commit still count."""
-    path = tmp_path / "wallet.db"
-    with sqlite3.connect(path, isolation_level=None) as conn:
-        create_schema(conn)
-        conn.execute(
-            "CREATE TRIGGER refuse_poison BEFORE INSERT ON txs WHEN NEW.tx_id = 'poison' "
-            "BEGIN SELECT RAISE(ABORT, 'poison refused'); END"
-        )
+    path = _wallet_refusing_poison(tmp_path)
     store = await _open_funded(path, clock)
     try:
         answers = await _in_one_commit(
