@@ -36,6 +36,7 @@ __all__ = [
     "JurisdictionSettings",
     "ProviderSettings",
     "RegisterSettings",
+    "ReportingSettings",
     "ServerSettings",
     "SessionSettings",
     "Settings",
@@ -251,6 +252,27 @@ class CatalogueSettings(_Section):
     """Their bodies, in all: the least recently used go first past either bound."""
 
 
+class ReportingSettings(_Section):
+    """The reporting store and what feeds it (`core/reporting`): the relay of the
+    wallet's log, and the stream of request records. Never on the bet path."""
+
+    url: str = ""
+    """Empty: DuckDB at `<data_dir>/reporting.duckdb` (its own file); `duckdb:///abs/path`,
+    `duckdb:relative` (to the data directory)."""
+    relay: bool = True
+    """Run the relay inside `gamegate serve` (one process of a supervised group); false
+    when `gamegate relay` runs elsewhere."""
+    relay_batch_seqs_max: int = Field(default=5_000, ge=1, le=1_000_000)
+    """Wallet records the relay reads and applies per reporting transaction."""
+    relay_poll_interval_s: float = Field(default=0.2, ge=0.01, le=60)
+    """How often an idle relay looks for new wallet records."""
+    requests_queue_max: int = Field(default=10_000, ge=0, le=1_000_000)
+    """Request records waiting for the store; past it they are dropped and counted
+    (0: no request records)."""
+    requests_batch_max: int = Field(default=1_000, ge=1, le=100_000)
+    requests_flush_interval_s: float = Field(default=1.0, ge=0.01, le=60)
+
+
 class JurisdictionSettings(_Section):
     dir: Path = Path("config/jurisdictions")
     """Rule files, `<MARKET>.toml` and `brands/<brand>.toml` (`config/jurisdictions/
@@ -287,6 +309,7 @@ class Settings(BaseSettings):
     """Currency code -> exponent, added to the ISO 4217 and crypto defaults."""
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     jurisdictions: JurisdictionSettings = JurisdictionSettings()
+    reporting: ReportingSettings = ReportingSettings()
     registers: dict[str, RegisterSettings] = Field(default_factory=dict)
     """Market (ISO 3166, `GB`, `CA-ON`) -> its self-exclusion register."""
     operator_api_keys: SecretStr | None = Field(default=None, repr=False)

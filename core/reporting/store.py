@@ -1,0 +1,88 @@
+"""The port every reporting store implements (DuckDB embedded, PostgreSQL at scale).
+
+One contract suite runs against each. The relay is the only writer of events: it reads
+the wallet's log read-only and calls `apply` with the events of a range of seqs and the
+seq the range ends at; the store writes the events (ignoring any it holds already, by
+`(seq, part)`), updates its rollups and balances, and moves its cursor, all in one
+transaction. After a crash the relay asks `cursor()` and goes on from there: reading is
+at least once, the effect exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import NamedTuple, Protocol
+
+from core.reporting.events import ReportEvent, RequestRecord
+
+__all__ = ["GGR_DIMENSIONS", "GgrQuery", "GgrRow", "ReportingStore"]
+
+GGR_DIMENSIONS = ("day", "brand", "market", "provider", "game_id", "currency")
+"""What a GGR report may be grouped by (currency is always among them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GgrQuery:
+    first_day: date
+    last_day: date
+    """Inclusive, UTC days."""
+    by: tuple[str, ...] = ("day", "brand", "market", "provider", "currency")
+    """A subset of `GGR_DIMENSIONS`, in output order; `currency` is added if missing."""
+
+
+class GgrRow(NamedTuple):
+    keys: tuple[str, ...]
+    """The values of the query's `by`, in its order (days as YYYY-MM-DD)."""
+    bets: int
+    stake_real_minor: int
+    stake_bonus_minor: int
+    win_real_minor: int
+    win_bonus_minor: int
+    rollback_real_minor: int
+    """Money rollbacks gave the players (bets refunded less wins taken back)."""
+    rollback_bonus_minor: int
+    ggr_minor: int
+    """Stakes less wins less what rollbacks gave back, real and bonus money."""
+    ngr_minor: int
+    """The same in real money alone: what bonus money paid is the operator's cost."""
+    rounds: int
+    """Rounds with a bet on the day."""
+    active_players: int
+    """Players with a bet in the group (exact)."""
+
+
+class ReportingStore(Protocol):
+    async def cursor(self) -> int:
+        """The last wallet seq whose events are all stored (0: none yet)."""
+        ...
+
+    async def balances(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> Mapping[tuple[str, str], tuple[int, int]]:
+        """(player_id, currency) -> (real, bonus) as of the cursor; absent: (0, 0)."""
+        ...
+
+    async def apply(
+        self,
+        events: Sequence[ReportEvent],
+        through_seq: int,
+        balances: Mapping[tuple[str, str], tuple[int, int]],
+    ) -> None:
+        """Store `events` (already held ones ignored), update the daily rollups and the
+        players' `balances` after them, and set the cursor to `through_seq`: one
+        transaction. `through_seq` never goes back."""
+        ...
+
+    async def add_requests(self, requests: Sequence[RequestRecord]) -> None:
+        """Append request records (no dedupe: a request is written once or dropped)."""
+        ...
+
+    async def ggr(self, query: GgrQuery) -> list[GgrRow]:
+        """GGR and NGR grouped by `query.by`, ordered by the keys."""
+        ...
+
+    def describe(self) -> str: ...
+
+    async def close(self) -> None: ...
