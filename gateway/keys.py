@@ -9,6 +9,7 @@ from aiohttp import web
 from adapters.providers.base import ProviderAdapter
 from core.catalogue.live import LiveCatalogue
 from core.registers import ExclusionRegister
+from core.reporting.store import ReportingStore
 from core.service import WalletService
 from core.wallet.store import WalletStore
 from gateway.catalogue_views import GameFragments
@@ -29,6 +30,7 @@ __all__ = [
     "METRICS",
     "OPERATOR_KEYS",
     "REGISTERS",
+    "REPORTING",
     "REQUEST_INFO",
     "RULES",
     "SERVICE",
@@ -49,6 +51,11 @@ ADAPTERS = web.AppKey[Mapping[str, ProviderAdapter]]("adapters")
 REGISTERS = web.AppKey[Mapping[str, ExclusionRegister]]("registers")
 """Market -> its self-exclusion register (cached); a market absent has none. Set at
 startup (`gateway.registers`); ask it through `core.registers.check_register`."""
+
+REPORTING = web.AppKey[ReportingStore]("reporting")
+"""The process's one reporting store (`adapters.reporting.open`), shared by the relay, the
+request stream and the report routes; set at startup, absent before and after. Never
+asked by `/readyz`: reporting is not on the bet path."""
 
 RULES = web.AppKey("rules", LiveRules)
 """The jurisdiction rules: `app[RULES].rules_for(market, brand, at_us)`; loaded in
