@@ -1,8 +1,10 @@
 """The one middleware around every handler, in this order:
 
-1. the request id in and out, one canonical JSON log line, metrics, and the last line of
-   defence (an unexpected exception is logged with its traceback and is a 500; a client
-   that goes away mid-request is logged as 499);
+1. the request id in and out, one canonical JSON log line, metrics, the request's
+   record for the reporting store (`gateway.request_stream`: the same values as the
+   line, taken in the same place), and the last line of defence (an unexpected
+   exception is logged with its traceback and is a 500; a client that goes away
+   mid-request is logged as 499);
 2. the body cap: a declared body above it is refused before it is read (aiohttp's
    `client_max_size` enforces the same cap on chunked bodies while reading);
 3. a last-resort time limit per request (one timer for all of them: `core.time_limits`).
@@ -20,6 +22,7 @@ import secrets
 import time
 from collections.abc import Callable
 from http import HTTPStatus
+from typing import Protocol
 
 import structlog
 from aiohttp import web
@@ -33,7 +36,7 @@ from gateway.request_info import RequestInfo
 from gateway.responses import error_response
 from gateway.settings import ServerSettings
 
-__all__ = ["REQUEST_ID_HEADER", "build_middlewares"]
+__all__ = ["REQUEST_ID_HEADER", "RecordRequest", "build_middlewares"]
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -52,8 +55,29 @@ _bind_request_id = structlog.contextvars.bind_contextvars
 _reset_request_id = structlog.contextvars.reset_contextvars
 
 
-def build_middlewares(server: ServerSettings, metrics: Metrics) -> list[Middleware]:
-    return [_gateway_middleware(server, metrics, _request_id_source())]
+class RecordRequest(Protocol):
+    """Takes one request's log-line values (`RequestStream.record`); must not block."""
+
+    def __call__(
+        self,
+        request_id: str,
+        method: str,
+        route: str,
+        provider: str,
+        operation: str,
+        outcome: str,
+        status: int,
+        latency_us: int,
+        player_id: str,
+        /,
+    ) -> None: ...
+
+
+def build_middlewares(
+    server: ServerSettings, metrics: Metrics, record: RecordRequest | None = None
+) -> list[Middleware]:
+    """`record`: where each request's record goes besides its log line (None: nowhere)."""
+    return [_gateway_middleware(server, metrics, _request_id_source(), record)]
 
 
 def _request_id_source() -> Callable[[], str]:
@@ -68,7 +92,10 @@ def _request_id_source() -> Callable[[], str]:
 
 
 def _gateway_middleware(
-    server: ServerSettings, metrics: Metrics, fresh_request_id: Callable[[], str]
+    server: ServerSettings,
+    metrics: Metrics,
+    fresh_request_id: Callable[[], str],
+    record: RecordRequest | None,
 ) -> Middleware:
     body_bytes_max = server.request_body_bytes_max
     time_limit = SharedTimeLimit(server.request_timeout_s)
@@ -89,13 +116,13 @@ def _gateway_middleware(
             response = await _respond(request, handler, info, body_bytes_max, time_limit)
         except asyncio.CancelledError:
             info.outcome = _CLIENT_CLOSED
-            _report(request, info, _STATUS_CLIENT_CLOSED, started_s, metrics)
+            _report(request, info, _STATUS_CLIENT_CLOSED, started_s, metrics, record)
             raise
         finally:
             _reset_request_id(**bound)
             metrics.requests_in_flight -= 1
         response.headers[REQUEST_ID_HEADER] = request_id
-        _report(request, info, response.status, started_s, metrics)
+        _report(request, info, response.status, started_s, metrics, record)
         return response
 
     return gateway
@@ -160,25 +187,38 @@ def _http_error(exc: web.HTTPException, info: RequestInfo) -> web.Response:
 
 
 def _report(
-    request: web.Request, info: RequestInfo, status: int, started_s: float, metrics: Metrics
+    request: web.Request,
+    info: RequestInfo,
+    status: int,
+    started_s: float,
+    metrics: Metrics,
+    record: RecordRequest | None,
 ) -> None:
-    """The canonical log line and the metrics of one request."""
+    """The canonical log line, the metrics and the record of one request: the only
+    place each is made, from the same values (a record cannot disagree with its line)."""
     latency_s = time.perf_counter() - started_s
+    latency_us = round(latency_s * 1_000_000)
     outcome = info.outcome or ("ok" if status < 400 else "error")
+    method = request.method
     if info.provider is not None:
         metrics.observe_provider(info.provider, info.operation or "unknown", outcome, latency_s)
     elif info.route.startswith("/v1/"):
         metrics.observe_operator(info.route, status)
+    if record is not None:
+        record(
+            info.request_id, method, info.route, info.provider or "", info.operation or "",
+            outcome, status, latency_us, info.player_id or "",
+        )  # fmt: skip
     log_request(
         {
             "request_id": info.request_id,
-            "method": request.method,
+            "method": method,
             "route": info.route,
             "provider": info.provider,
             "operation": info.operation,
             "outcome": outcome,
             "status": status,
-            "latency_ms": round(latency_s * 1_000, 3),
+            "latency_ms": latency_us / 1_000,
             "player_id": info.player_id,
         }
     )
