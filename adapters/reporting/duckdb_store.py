@@ -1,0 +1,180 @@
+"""The embedded reporting store: one DuckDB file in the data directory, no server.
+
+DuckDB lets one process hold a file read-write, so the process running the relay is
+the one that serves reports from this store. Every call runs on one thread that owns
+the connection (`adapters.reporting.duckdb_thread`); the tables and the rollups are in
+`duckdb_schema` and `duckdb_rollups`, the report in `duckdb_ggr`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from adapters.reporting.duckdb_ggr import ggr_row, ggr_sql, report_dimensions
+from adapters.reporting.duckdb_rollups import STAGE_DDL, apply_staged
+from adapters.reporting.duckdb_schema import open_schema
+from adapters.reporting.duckdb_thread import DuckDbThread
+from core.reporting.events import ReportEvent, RequestRecord
+from core.reporting.store import GgrQuery, GgrRow
+
+__all__ = ["DEFAULT_STORE_TIMEOUT_S", "DuckDbReportingStore"]
+
+DEFAULT_STORE_TIMEOUT_S = 30.0
+"""Per call: far above an `apply` of a relay batch (milliseconds), enough for a report
+over months of rollups."""
+
+_DIRECTORY_MODE = 0o700
+_FILE_MODE = 0o600
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class DuckDbReportingStore:
+    """`ReportingStore` over one DuckDB file. Create with `await DuckDbReportingStore.open`."""
+
+    def __init__(self, path: Path, thread: DuckDbThread) -> None:
+        self.path = path
+        self._thread = thread
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        *,
+        store_timeout_s: float = DEFAULT_STORE_TIMEOUT_S,
+        threads_max: int | None = None,
+    ) -> DuckDbReportingStore:
+        """Open (or create) the file at `path`, migrating its schema.
+
+        `threads_max` caps DuckDB's worker threads (default: one per core), so a long
+        report cannot take every core from the gateway in the same process. Raises
+        `ReportingSchemaError` for a file written by a newer build."""
+        thread = DuckDbThread(store_timeout_s)
+        await thread.start(lambda: _connect(path, threads_max))
+        return cls(path, thread)
+
+    async def cursor(self) -> int:
+        return await self._thread.call(_cursor)
+
+    async def balances(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> Mapping[tuple[str, str], tuple[int, int]]:
+        wanted = list(keys)
+
+        def read(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int, int]]:
+            return con.execute(
+                "SELECT b.player_id, b.currency, b.real_minor, b.bonus_minor FROM balances AS b "
+                "JOIN (SELECT unnest(?::VARCHAR[]) AS player_id, unnest(?::VARCHAR[]) AS currency)"
+                " AS k USING (player_id, currency)",
+                [[player for player, _ in wanted], [currency for _, currency in wanted]],
+            ).fetchall()
+
+        found = {(p, c): (real, bonus) for p, c, real, bonus in await self._thread.call(read)}
+        return {key: found.get(key, (0, 0)) for key in wanted}
+
+    async def apply(
+        self,
+        events: Sequence[ReportEvent],
+        through_seq: int,
+        balances: Mapping[tuple[str, str], tuple[int, int]],
+    ) -> None:
+        if any(event.seq > through_seq for event in events):
+            raise ValueError(f"an event's seq is past through_seq {through_seq}")
+        rows = list(events)
+        balance_rows = [(p, c, real, bonus) for (p, c), (real, bonus) in balances.items()]
+
+        def write(con: duckdb.DuckDBPyConnection) -> None:
+            with _transaction(con):
+                current = _cursor(con)
+                if through_seq < current:
+                    raise ValueError(
+                        f"the reporting cursor is at {current}: it cannot go back to {through_seq}"
+                    )
+                if rows:
+                    with con.appender("stage_events") as staged:
+                        staged.append_rows(rows)
+                    apply_staged(con)
+                if balance_rows:
+                    with con.appender("balances", action="upsert") as upserted:
+                        upserted.append_rows(balance_rows)
+                con.execute("UPDATE cursor SET seq = ? WHERE id = 1", [through_seq])
+
+        await self._thread.call(write)
+
+    async def add_requests(self, requests: Sequence[RequestRecord]) -> None:
+        rows = [(r.at_us, _utc_day(r.at_us), *r[1:]) for r in requests]
+        if not rows:
+            return
+
+        def write(con: duckdb.DuckDBPyConnection) -> None:
+            with _transaction(con), con.appender("requests") as appended:
+                appended.append_rows(rows)
+
+        await self._thread.call(write)
+
+    async def ggr(self, query: GgrQuery) -> list[GgrRow]:
+        width = len(report_dimensions(query.by))
+        sql, parameters = ggr_sql(query)
+
+        def read(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+            return con.execute(sql, parameters).fetchall()
+
+        return [ggr_row(width, row) for row in await self._thread.call(read)]
+
+    def describe(self) -> str:
+        return f"duckdb {self.path}"
+
+    async def close(self) -> None:
+        await self._thread.stop()
+
+
+def _connect(path: Path, threads_max: int | None) -> duckdb.DuckDBPyConnection:
+    """On the store's thread: the directory 0700, the file 0600 (it names players)."""
+    path.parent.mkdir(mode=_DIRECTORY_MODE, parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        if threads_max is not None:
+            con.execute(f"SET threads = {int(threads_max)}")
+        con.execute(STAGE_DDL)
+        open_schema(con, f"duckdb {path}")
+        _private(path)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _private(path: Path) -> None:
+    """Drop group and other bits from the file and its WAL, where we own them."""
+    for file in (path, path.with_name(path.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            status = file.stat()
+            if status.st_uid == os.geteuid() and stat.S_IMODE(status.st_mode) & 0o077:
+                file.chmod(stat.S_IMODE(status.st_mode) & _FILE_MODE)
+
+
+def _cursor(con: duckdb.DuckDBPyConnection) -> int:
+    ((seq,),) = con.execute("SELECT seq FROM cursor WHERE id = 1").fetchall()
+    return int(seq)
+
+
+@contextlib.contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _utc_day(at_us: int) -> date:
+    return (_EPOCH + timedelta(microseconds=at_us)).date()
