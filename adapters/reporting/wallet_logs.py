@@ -1,0 +1,33 @@
+"""The relay's wallet reader, chosen by the wallet URL's scheme, as the wallet itself is.
+
+SQLite for now; a Redis reader (the outbox streams, one per hash-slot group, read with
+a stream cursor per group) is one more `WalletLog` and one more line here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from adapters.reporting.wallet_sqlite_reader import SqliteWalletLog
+from adapters.stores.open import DEFAULT_WALLET_URL
+from adapters.stores.sqlite_backend import sqlite_path
+from core.reporting.wallet_log import WalletLog
+
+__all__ = ["WalletLogUnsupported", "open_wallet_log"]
+
+
+class WalletLogUnsupported(Exception):
+    """The relay has no reader for this wallet backend yet."""
+
+
+async def open_wallet_log(url: str, *, data_dir: Path) -> WalletLog:
+    """The committed log of the wallet `url` names (empty: the default), read-only.
+
+    `WalletLogUnsupported` for a backend without a reader; `sqlite3.Error` or
+    `RuntimeError` when the wallet cannot be read (no file yet, another schema)."""
+    url = url or DEFAULT_WALLET_URL
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        return await SqliteWalletLog.open(sqlite_path(url, data_dir))
+    raise WalletLogUnsupported(f"the relay cannot read a {scheme} wallet yet (only sqlite)")
