@@ -2,8 +2,9 @@
 
 Nothing connects here or at import: the wallet store opens in a cleanup context when
 the application starts (and closes if and only if it opened), then the wallet service
-and one adapter per enabled provider instance are built on top of it. Settings that
-cannot work (an unknown protocol, a missing secret) fail here, before anything starts.
+and one adapter per enabled provider instance are built on top of it; the process's one
+reporting store opens too (`gateway.reporting_context`). Settings that cannot work (an
+unknown protocol, a missing secret) fail here, before anything starts.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from gateway.lobby_answers import LobbyAnswers
 from gateway.metrics import CatalogueStats, Metrics
 from gateway.middleware import build_middlewares
 from gateway.registers import registers_context
+from gateway.reporting_context import reporting_context, request_stream
 from gateway.routes import add_routes
 from gateway.rules_holder import load_live_rules
 from gateway.settings import Settings, SettingsError
@@ -102,9 +104,12 @@ def create_app(
     secrets = {name: instance_secrets(settings, name) for name in enabled}
     register_keys = register_api_keys(settings)
     metrics = Metrics()
+    requests = request_stream(settings.reporting, clock)
     app = web.Application(
         client_max_size=settings.server.request_body_bytes_max,
-        middlewares=build_middlewares(settings.server, metrics),
+        middlewares=build_middlewares(
+            settings.server, metrics, None if requests is None else requests.record
+        ),
         handler_args={"auto_decompress": False},  # bodies are decoded by `gateway.body`
     )
     app[SETTINGS] = settings
@@ -117,6 +122,7 @@ def create_app(
     app.cleanup_ctx.append(registers_context(settings, register_keys))
     app.cleanup_ctx.append(_catalogue(settings, clock, metrics))
     app.cleanup_ctx.append(_wallet(settings, clock, metrics, factories, secrets))
+    app.cleanup_ctx.append(reporting_context(settings, metrics, requests))
     add_routes(app, demo_lobby=demo)
     return app
 

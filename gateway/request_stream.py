@@ -13,7 +13,8 @@ bare aiohttp request. A background task writes the queue in batches of at most
 Nothing is lost silently: a record that finds the queue full is dropped and counted
 (`queue_full`); a batch the store refuses is logged, counted as a failure and dropped
 (`store_failed`), and the writer goes on with the next batch at the next tick; what is
-left when the stream closes is written once more, and counted if it cannot be.
+left when the stream closes is written once more, and counted if it cannot be; a
+process without a reporting store (`gateway.reporting_context`) counts every record.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from core.reporting.events import RequestRecord
 
 __all__ = ["DROP_REASONS", "RequestStream", "RequestStreamCollector", "WriteRequests"]
 
-DROP_REASONS = ("queue_full", "store_failed", "closed")
+DROP_REASONS = ("queue_full", "store_failed", "closed", "no_store")
 CLOSE_TIMEOUT_S = 5.0
 """How long closing waits for the last batches before counting them as dropped."""
 
@@ -54,6 +55,7 @@ class RequestStream:
         "_clock_us",
         "_due",
         "_flush_interval_s",
+        "_full_reason",
         "_queue",
         "_queue_max",
         "dropped",
@@ -77,6 +79,7 @@ class RequestStream:
         self._queue_max = queue_max
         self._batch_max = batch_max
         self._flush_interval_s = flush_interval_s
+        self._full_reason = "queue_full"
         self._due = asyncio.Event()
         """Set when a full batch waits; the writer otherwise wakes every interval."""
         self.written_total = 0
@@ -98,7 +101,7 @@ class RequestStream:
         """Queue one request's record, stamped now; drop and count it if the queue is full."""
         queue = self._queue
         if len(queue) >= self._queue_max:
-            self.dropped["queue_full"] += 1
+            self.dropped[self._full_reason] += 1
             return
         queue.append(
             RequestRecord(
@@ -112,6 +115,14 @@ class RequestStream:
     @property
     def queued(self) -> int:
         return len(self._queue)
+
+    def without_store(self) -> None:
+        """This process has no reporting store: from now on every record is dropped and
+        counted as `no_store`."""
+        self._queue_max = 0
+        self._full_reason = "no_store"
+        self.dropped["no_store"] += len(self._queue)
+        self._queue.clear()
 
     @contextlib.asynccontextmanager
     async def writing(self, write: WriteRequests) -> AsyncIterator[None]:
@@ -203,7 +214,8 @@ class RequestStreamCollector(Collector):
             CounterMetricFamily(
                 "gamegate_request_records_dropped",
                 "Request records dropped, by reason: queue_full (the queue was full), "
-                "store_failed (their batch failed), closed (left at shutdown).",
+                "store_failed (their batch failed), closed (left at shutdown), no_store "
+                "(this process has no reporting store: a worker other than the first).",
                 labels=["reason"],
             ),
             CounterMetricFamily(

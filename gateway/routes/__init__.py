@@ -15,6 +15,7 @@ from gateway.routes.launch import launch
 from gateway.routes.lobby import game_detail, list_games
 from gateway.routes.operator import add_operator_routes
 from gateway.routes.providers import provider_callback
+from gateway.routes.reports import add_report_routes
 
 __all__ = ["add_routes"]
 
@@ -49,6 +50,7 @@ def add_routes(app: web.Application, *, demo_lobby: bool = False) -> None:
     )
     add_brand_routes(app, expect_handler=expect)
     add_jurisdiction_routes(app, expect_handler=expect)
+    add_report_routes(app, expect_handler=expect)
     if demo_lobby:
         add_demo_lobby_routes(app, expect_handler=expect)
     app.router.add_routes([fallback_route()])

@@ -80,7 +80,7 @@ def test_a_full_queue_drops_and_counts_without_waiting() -> None:
         _record(stream, f"r-{index}")  # no writer at all: nothing ever empties the queue
     assert stream.queued == 3
     assert [record.request_id for record in stream._queue] == ["r-0", "r-1", "r-2"]
-    assert stream.dropped == {"queue_full": 2, "store_failed": 0, "closed": 0}
+    assert stream.dropped == {"queue_full": 2, "store_failed": 0, "closed": 0, "no_store": 0}
 
 
 async def test_a_stuck_store_never_holds_up_record() -> None:
@@ -149,7 +149,7 @@ async def test_a_failing_store_is_logged_and_counted_and_the_writer_goes_on() ->
             await writes.next_batch()
     assert writes.written == ["kept"]
     assert stream.failures_total == 1
-    assert stream.dropped == {"queue_full": 0, "store_failed": 2, "closed": 0}
+    assert stream.dropped == {"queue_full": 0, "store_failed": 2, "closed": 0, "no_store": 0}
     assert stream.written_total == 1
     [failed] = [event for event in events if event["event"] == "request_records_write_failed"]
     assert failed["records"] == 2
@@ -183,6 +183,15 @@ async def test_a_store_stuck_at_close_costs_the_rest_counted(
     assert stream.queued == 0
 
 
+def test_a_stream_without_store_drops_and_counts_every_record() -> None:
+    stream = _stream()
+    _record(stream, "r-0")
+    stream.without_store()
+    _record(stream, "r-1")
+    assert stream.queued == 0
+    assert stream.dropped == {"queue_full": 0, "store_failed": 0, "closed": 0, "no_store": 2}
+
+
 def test_the_counts_are_exported_with_every_drop_reason_from_the_start() -> None:
     stream = _stream(queue_max=1)
     registry = CollectorRegistry()
@@ -194,5 +203,6 @@ def test_the_counts_are_exported_with_every_drop_reason_from_the_start() -> None
     assert 'gamegate_request_records_dropped_total{reason="queue_full"} 1.0' in text
     assert 'gamegate_request_records_dropped_total{reason="store_failed"} 0.0' in text
     assert 'gamegate_request_records_dropped_total{reason="closed"} 0.0' in text
+    assert 'gamegate_request_records_dropped_total{reason="no_store"} 0.0' in text
     assert "gamegate_request_records_failures_total 0.0" in text
     assert "gamegate_request_records_queued 1.0" in text
