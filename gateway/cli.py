@@ -3,6 +3,8 @@
     gamegate serve  [--host H] [--port P] [--workers N] [--data-dir D] [--config FILE] [--demo]
     gamegate verify [--data-dir D] [--config FILE]
     gamegate rules check DIR [--config FILE]
+    gamegate report ggr --from DAY --to DAY [--by NAMES] [--format table|csv|json]
+                        [--data-dir D] [--config FILE]
     gamegate conformance INSTANCE --url URL [--data-dir D] [--config FILE]
                          [--operator-key KEY] [--secret NAME=PATH ...]
                          [--callback-url URL] [--case SUBSTRING]
@@ -37,6 +39,7 @@ from gateway.gc_policy import apply_serving_gc_policy
 from gateway.keys import CATALOGUE, CLOCK, METRICS, RULES, SERVICE, STORE
 from gateway.logging import configure_logging
 from gateway.metrics_listener import serve_metrics
+from gateway.report_cli import add_report_commands
 from gateway.rules_cli import add_rules_commands
 from gateway.rules_holder import reload_on_hangup
 from gateway.serving import OpenServer, open_server
@@ -108,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_catalogue_commands(commands, _settings_arguments, _settings_or_exit_code)
     add_rules_commands(commands, _settings_arguments, _settings_or_exit_code)
+    add_report_commands(commands, _settings_arguments, _settings_or_exit_code)
 
     # More commands register here the same way: add_parser(...), its arguments,
     # set_defaults(command=...).
