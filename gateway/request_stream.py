@@ -215,7 +215,8 @@ class RequestStreamCollector(Collector):
                 "gamegate_request_records_dropped",
                 "Request records dropped, by reason: queue_full (the queue was full), "
                 "store_failed (their batch failed), closed (left at shutdown), no_store "
-                "(this process has no reporting store: a worker other than the first).",
+                "(this process has no reporting store: a worker other than the first, or the "
+                "store could not be opened).",
                 labels=["reason"],
             ),
             CounterMetricFamily(

@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 import orjson
+import pytest
 from pytest_aiohttp import AiohttpClient
 from structlog.testing import capture_logs
 
@@ -16,6 +17,7 @@ from adapters.providers.gamegate_wire import new_nonce, sign_request
 from adapters.reporting.open import DEFAULT_REPORTING_FILE
 from gateway.app import create_app
 from gateway.keys import REPORTING
+from gateway.settings import SettingsError
 from gateway.worker import WORKER, WorkerInfo
 from tests.conftest import FakeClock
 from tests.gateway.conftest import VIEWER, MakeSettings
@@ -112,3 +114,25 @@ async def test_requests_queue_max_0_turns_the_stream_off(
     await client.close()
     with duckdb.connect(str(settings.data_dir / DEFAULT_REPORTING_FILE), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM requests").fetchone() == (0,)
+
+
+async def test_a_reporting_store_that_cannot_be_opened_is_logged_and_the_gateway_serves(
+    aiohttp_client: AiohttpClient, make_settings: MakeSettings, clock: FakeClock
+) -> None:
+    settings = make_settings(reporting={"relay": False})
+    (settings.data_dir / DEFAULT_REPORTING_FILE).mkdir(parents=True)  # not a database file
+    app = create_app(settings, clock=clock, protocols=FAKE_PROTOCOLS)
+    with capture_logs() as events:
+        client = await aiohttp_client(app)
+    [failed] = [event for event in events if event["event"] == "reporting_store_not_open"]
+    assert failed["log_level"] == "error"
+    assert REPORTING not in app
+    assert (await client.get("/readyz")).status == 200
+    metrics = await (await client.get("/metrics")).text()
+    assert 'gamegate_request_records_dropped_total{reason="no_store"} 1.0' in metrics
+
+
+def test_a_reporting_url_that_cannot_work_stops_create_app(make_settings: MakeSettings) -> None:
+    settings = make_settings(reporting={"url": "mysql://reports"})
+    with pytest.raises(SettingsError, match=r"^reporting.url scheme 'mysql' is unknown"):
+        create_app(settings, protocols=FAKE_PROTOCOLS)
