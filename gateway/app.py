@@ -3,8 +3,9 @@
 Nothing connects here or at import: the wallet store opens in a cleanup context when
 the application starts (and closes if and only if it opened), then the wallet service
 and one adapter per enabled provider instance are built on top of it; the process's one
-reporting store opens too (`gateway.reporting_context`). Settings that cannot work (an
-unknown protocol, a missing secret) fail here, before anything starts.
+reporting store opens too (`gateway.reporting_context`), and the relay starts beside it
+(`gateway.relay`). Settings that cannot work (an unknown protocol, a missing secret)
+fail here, before anything starts.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from gateway.lobby_answers import LobbyAnswers
 from gateway.metrics import CatalogueStats, Metrics
 from gateway.middleware import build_middlewares
 from gateway.registers import registers_context
+from gateway.relay import relay_context
 from gateway.reporting_context import reporting_context, request_stream
 from gateway.routes import add_routes
 from gateway.rules_holder import load_live_rules
@@ -123,6 +125,7 @@ def create_app(
     app.cleanup_ctx.append(_catalogue(settings, clock, metrics))
     app.cleanup_ctx.append(_wallet(settings, clock, metrics, factories, secrets))
     app.cleanup_ctx.append(reporting_context(settings, metrics, requests))
+    app.cleanup_ctx.append(relay_context(settings))  # after the stores it reads and writes
     add_routes(app, demo_lobby=demo)
     return app
 

@@ -5,6 +5,7 @@
     gamegate rules check DIR [--config FILE]
     gamegate report ggr --from DAY --to DAY [--by NAMES] [--format table|csv|json]
                         [--data-dir D] [--config FILE]
+    gamegate relay  [--once] [--data-dir D] [--config FILE]
     gamegate conformance INSTANCE --url URL [--data-dir D] [--config FILE]
                          [--operator-key KEY] [--secret NAME=PATH ...]
                          [--callback-url URL] [--case SUBSTRING]
@@ -39,6 +40,7 @@ from gateway.gc_policy import apply_serving_gc_policy
 from gateway.keys import CATALOGUE, CLOCK, METRICS, RULES, SERVICE, STORE
 from gateway.logging import configure_logging
 from gateway.metrics_listener import serve_metrics
+from gateway.relay_cli import add_relay_commands
 from gateway.report_cli import add_report_commands
 from gateway.rules_cli import add_rules_commands
 from gateway.rules_holder import reload_on_hangup
@@ -112,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_catalogue_commands(commands, _settings_arguments, _settings_or_exit_code)
     add_rules_commands(commands, _settings_arguments, _settings_or_exit_code)
     add_report_commands(commands, _settings_arguments, _settings_or_exit_code)
+    add_relay_commands(commands, _settings_arguments, _settings_or_exit_code)
 
     # More commands register here the same way: add_parser(...), its arguments,
     # set_defaults(command=...).

@@ -14,11 +14,22 @@ from adapters.stores.open import DEFAULT_WALLET_URL
 from adapters.stores.sqlite_backend import sqlite_path
 from core.reporting.wallet_log import WalletLog
 
-__all__ = ["WalletLogUnsupported", "open_wallet_log"]
+__all__ = ["WalletLogUnsupported", "open_wallet_log", "unsupported_reason"]
+
+_READABLE_SCHEMES = frozenset({"sqlite"})
 
 
 class WalletLogUnsupported(Exception):
     """The relay has no reader for this wallet backend yet."""
+
+
+def unsupported_reason(url: str) -> str | None:
+    """Why the relay cannot read the wallet `url` names (empty: the default), or None
+    if it can. Nothing is opened."""
+    scheme = urlsplit(url or DEFAULT_WALLET_URL).scheme
+    if scheme in _READABLE_SCHEMES:
+        return None
+    return f"the relay cannot read a {scheme} wallet yet (only sqlite)"
 
 
 async def open_wallet_log(url: str, *, data_dir: Path) -> WalletLog:
@@ -26,8 +37,7 @@ async def open_wallet_log(url: str, *, data_dir: Path) -> WalletLog:
 
     `WalletLogUnsupported` for a backend without a reader; `sqlite3.Error` or
     `RuntimeError` when the wallet cannot be read (no file yet, another schema)."""
-    url = url or DEFAULT_WALLET_URL
-    scheme = urlsplit(url).scheme
-    if scheme == "sqlite":
-        return await SqliteWalletLog.open(sqlite_path(url, data_dir))
-    raise WalletLogUnsupported(f"the relay cannot read a {scheme} wallet yet (only sqlite)")
+    reason = unsupported_reason(url)
+    if reason is not None:
+        raise WalletLogUnsupported(reason)
+    return await SqliteWalletLog.open(sqlite_path(url or DEFAULT_WALLET_URL, data_dir))

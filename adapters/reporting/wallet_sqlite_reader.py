@@ -108,14 +108,12 @@ def _read_batch(conn: sqlite3.Connection, after_seq: int, seqs_max: int) -> Wall
             f"the outbox names seqs {after_seq + 1}-{through_seq} as committed, "
             f"but the log holds {len(records)} of them"
         )
-    next_at = None
-    if through_seq < last_seq:
-        next_at = conn.execute(_SELECT_AT, (through_seq + 1,)).fetchone()[0]
+    following = conn.execute(_SELECT_AT, (through_seq + 1,)).fetchone()
     return WalletBatch(
         records,
         through_seq,
         last_seq,
-        next_at,
+        None if following is None else following[0],
         _players(conn, {r.player_id for r in records}),
         _rounds(conn, records),
         _refs(conn, records),

@@ -1,0 +1,149 @@
+"""`gamegate relay [--once]`: the relay on its own, beside (or instead of) the one in
+`gamegate serve`.
+
+Runs until SIGTERM or SIGINT (the step under way ends first), or with `--once` relays
+what is committed now and exits: 0 when caught up (a line on stdout says the seq and the
+events written), 1 when it could not be. Logs go to stderr. The embedded reporting file
+(DuckDB) is held by one process at a time: run this with `reporting.relay = false` in
+the gateway's settings and the store elsewhere (PostgreSQL), or while no gateway holds
+the file. Game verticals come from the catalogue file, reread every
+`catalogue.reload_interval_s`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import structlog
+
+from adapters.catalogue.open import open_catalogue_store
+from adapters.reporting.open import open_reporting_store
+from adapters.reporting.wallet_logs import open_wallet_log, unsupported_reason
+from core.catalogue.live import LiveCatalogue
+from gateway.logging import configure_logging, flush_logging
+from gateway.relay import Relay
+from gateway.settings import Settings
+
+__all__ = ["add_relay_commands"]
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+LoadSettings = Callable[[argparse.Namespace], Settings | int]
+"""The settings, or the exit code after saying why they cannot be loaded."""
+
+_log = structlog.get_logger("gamegate.relay")
+
+
+def add_relay_commands(
+    commands: Any, settings_arguments: Callable[[argparse.ArgumentParser], None], load: LoadSettings
+) -> None:
+    relay = commands.add_parser("relay", help="relay the wallet's log into the reporting store")
+    settings_arguments(relay)
+    relay.add_argument("--once", action="store_true", help="relay what is committed now, then exit")
+
+    def run(args: argparse.Namespace) -> int:
+        settings = load(args)
+        if isinstance(settings, int):
+            return settings
+        configure_logging(settings.log_level, stream=sys.stderr.buffer)
+        try:
+            reason = unsupported_reason(settings.wallet.url)
+            if reason is not None:
+                _log.warning("relay_not_started", reason=reason)
+                _warn(reason)
+                return EXIT_FAILED
+            return asyncio.run(_relay(settings, once=args.once))
+        finally:
+            flush_logging()
+
+    relay.set_defaults(command=run)
+
+
+async def _relay(settings: Settings, *, once: bool) -> int:
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            store = await open_reporting_store(settings.reporting.url, settings.data_dir)
+            stack.push_async_callback(store.close)
+            catalogue = await open_catalogue_store(
+                settings.catalogue.url, data_dir=settings.data_dir
+            )
+            stack.push_async_callback(catalogue.close)
+        except Exception as error:  # noqa: BLE001 -- whatever the backend raises: say it
+            _warn(f"cannot open the stores: {error}")
+            return EXIT_FAILED
+        live = LiveCatalogue(
+            catalogue, today=_today, new_games_days=settings.catalogue.new_games_days
+        )
+        await live.load()
+        config = settings.reporting
+        relay = Relay(
+            lambda: open_wallet_log(settings.wallet.url, data_dir=settings.data_dir),
+            store,
+            lambda key: live.index.game(key),
+            batch_seqs_max=config.relay_batch_seqs_max,
+            poll_interval_s=config.relay_poll_interval_s,
+        )
+        stack.push_async_callback(relay.close)
+        if once:
+            return await _drain(relay)
+        refresher = asyncio.create_task(_refresh(live, settings.catalogue.reload_interval_s))
+        try:
+            with _stop_on_signals() as stop:
+                _log.info("relay_started", data_dir=str(settings.data_dir))
+                await relay.run(stop)
+        finally:
+            refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
+        _log.info("relay_stopped", cursor=relay.stats.cursor)
+        return EXIT_OK
+
+
+async def _drain(relay: Relay) -> int:
+    try:
+        await relay.drain()
+    except Exception as error:  # noqa: BLE001 -- reported, and the exit code says it
+        _log.warning("relay_failed", exc_info=True)
+        _warn(f"relay failed: {error}")
+        return EXIT_FAILED
+    stats = relay.stats
+    print(f"relayed through seq {stats.cursor} ({stats.events_total} events)", flush=True)
+    return EXIT_OK
+
+
+async def _refresh(live: LiveCatalogue, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await live.refresh()
+        except Exception:  # noqa: BLE001 -- the old index serves; say why
+            _log.warning("catalogue_refresh_failed", exc_info=True)
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[asyncio.Event]:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for number in signals:
+        loop.add_signal_handler(number, stop.set)
+    try:
+        yield stop
+    finally:
+        for number in signals:
+            loop.remove_signal_handler(number)
+
+
+def _today() -> date:
+    return datetime.now(tz=UTC).date()
+
+
+def _warn(message: str) -> None:
+    print(f"gamegate: {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,158 @@
+"""The relay's tests' two sides: a random wallet history written by the real SQLite
+store, and the check that the reporting file says what the wallet's ledger says.
+
+`history` plays bets, wins (naming their bet or the round, some bonus wins and
+jackpots), rollbacks of bets and of wins, rollbacks before their bet (tombstones) and
+the late bet they refuse, refusals (funds), deposits, withdrawals and bonus grants, for
+players in several currencies and funding orders. `assert_matches_ledger` reads both
+files as they are (the wallet read-only, the reporting file read-only, so no process
+may hold it then).
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+import sqlite3
+import urllib.parse
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+
+from core.errors import GatewayError
+from core.model import (
+    BonusGrant,
+    Credit,
+    CreditKind,
+    Debit,
+    Deposit,
+    FundingOrder,
+    MoneyCommand,
+    Rollback,
+    Withdrawal,
+)
+from core.wallet.records import PlayerRecord
+from core.wallet.store import WalletStore
+
+__all__ = ["PLAYERS", "assert_matches_ledger", "history", "seed"]
+
+PROVIDER = "prov"
+GAMES = ("g-slot", "g-live")
+PLAYERS = (
+    PlayerRecord("p-eur", "brand-a", "MT", "EUR", datetime.date(1990, 1, 1)),
+    PlayerRecord("p-sek", "brand-b", "SE", "SEK", datetime.date(1985, 5, 5),
+                 funding_order=FundingOrder.BONUS_FIRST),
+    PlayerRecord("p-btc", "brand-a", "CW", "BTC", datetime.date(1970, 2, 2)),
+)  # fmt: skip
+
+
+async def seed(store: WalletStore) -> None:
+    for player in PLAYERS:
+        await store.create_player(player)
+        await _send(store, [Deposit(f"dep0-{player.player_id}", player.player_id,
+                                    player.currency, 50_000)])  # fmt: skip
+        await _send(store, [BonusGrant(f"bg0-{player.player_id}", player.player_id,
+                                       player.currency, 5_000)])  # fmt: skip
+
+
+async def history(store: WalletStore, rng: random.Random, rounds: int, tag: str = "") -> None:
+    """`rounds` random rounds (and cashier movements between them)."""
+    for n in range(rounds):
+        player = rng.choice(PLAYERS)
+        p, cur = player.player_id, player.currency
+        name = f"{tag}{n}"
+        round_id, game = f"r{name}", rng.choice(GAMES)
+        roll = rng.random()
+        if roll < 0.08:
+            await _send(store, [Deposit(f"dep{name}", p, cur, rng.randint(1, 20_000))])
+            await _send(store, [Withdrawal(f"wd{name}", p, cur, rng.randint(1, 30_000))])
+            await _send(store, [BonusGrant(f"bg{name}", p, cur, rng.randint(1, 2_000))])
+            continue
+        if roll < 0.14:  # a rollback before its bet, then the late bet (refused)
+            await _send(store, [Rollback(PROVIDER, f"rb{name}", p, f"b{name}", round_id)])
+            await _send(store, [Debit(PROVIDER, f"b{name}", p, cur, 10, round_id, game)])
+            continue
+        bets = [Debit(PROVIDER, f"b{name}-{i}", p, cur, rng.randint(1, 9_000), round_id, game)
+                for i in range(rng.choice((1, 1, 2, 3)))]  # fmt: skip
+        for bet in bets:  # some are refused: stakes above the balance
+            await _send(store, [bet])
+        if rng.random() < 0.2:
+            await _send(store, [Rollback(PROVIDER, f"rb{name}", p, bets[0].tx_id)])
+        kind = rng.choice((CreditKind.WIN, CreditKind.WIN, CreditKind.BONUS_WIN,
+                           CreditKind.JACKPOT))  # fmt: skip
+        named = bets[-1].tx_id if rng.random() < 0.5 else None
+        win = Credit(PROVIDER, f"w{name}", p, cur, rng.randint(0, 15_000), round_id, game,
+                     credit_kind=kind, ref_tx_id=named,
+                     requires_bet=kind is CreditKind.WIN)  # fmt: skip
+        if await _send(store, [win]) and rng.random() < 0.15:
+            await _send(store, [Rollback(PROVIDER, f"rbw{name}", p, win.tx_id)])
+        if rng.random() < 0.1:  # a second, round-level win
+            await _send(store, [Credit(PROVIDER, f"w2{name}", p, cur, 100, round_id, game)])
+
+
+async def _send(store: WalletStore, commands: list[MoneyCommand]) -> bool:
+    try:
+        await store.apply(commands)
+    except GatewayError:
+        return False
+    return True
+
+
+def _wallet_rows(wallet: Path) -> tuple[int, dict[tuple[str, str], tuple[int, int]]]:
+    """The last seq and every player's (real, bonus) by currency, from the entries."""
+    uri = f"file:{urllib.parse.quote(str(wallet))}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True)
+    try:
+        (last_seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM txs").fetchone()
+        balances: dict[tuple[str, str], tuple[int, int]] = {}
+        for account, currency, total in conn.execute(
+            "SELECT account, currency, SUM(amount_minor) FROM entries "
+            "WHERE account LIKE 'player:%' GROUP BY account, currency"
+        ):
+            _, player_id, bucket = account.split(":")
+            real, bonus = balances.get((player_id, currency), (0, 0))
+            balances[(player_id, currency)] = (
+                (real + total, bonus) if bucket == "real" else (real, bonus + total)
+            )
+    finally:
+        conn.close()
+    return int(last_seq), balances
+
+
+def _by_player(
+    con: duckdb.DuckDBPyConnection, select: str
+) -> dict[tuple[str, str], tuple[int, int]]:
+    return {(p, c): (int(r), int(b)) for p, c, r, b in con.execute(select).fetchall()}
+
+
+def assert_matches_ledger(wallet: Path, reporting: Path) -> int:
+    """Every wallet seq has its events once, the reporting balances and the events'
+    deltas equal the ledger's balances, the cursor is at the last seq, and the GGR
+    rollups counted each bet once. The number of events."""
+    last_seq, ledger = _wallet_rows(wallet)
+    con = duckdb.connect(str(reporting), read_only=True)
+    try:
+        ((cursor,),) = con.execute("SELECT seq FROM cursor").fetchall()
+        keys = con.execute("SELECT seq, part FROM events").fetchall()
+        seqs = {seq for (seq,) in con.execute("SELECT DISTINCT seq FROM events").fetchall()}
+        stored = _by_player(
+            con, "SELECT player_id, currency, real_minor, bonus_minor FROM balances"
+        )
+        sums = _by_player(
+            con,
+            "SELECT player_id, currency, SUM(real_delta_minor), SUM(bonus_delta_minor) "
+            "FROM events GROUP BY player_id, currency",
+        )
+        ((bets,),) = con.execute("SELECT COUNT(*) FROM events WHERE kind = 'bet'").fetchall()
+        ((rolled_up,),) = con.execute("SELECT COALESCE(SUM(bets), 0) FROM daily_ggr").fetchall()
+    finally:
+        con.close()
+    assert cursor == last_seq
+    assert not [key for key, n in Counter(keys).items() if n > 1], "an event stored twice"
+    assert seqs == set(range(1, last_seq + 1)), "wallet seqs missing from the events"
+    nonzero = {key: value for key, value in ledger.items() if value != (0, 0)}
+    assert {k: v for k, v in stored.items() if v != (0, 0)} == nonzero
+    assert {k: v for k, v in sums.items() if v != (0, 0)} == nonzero
+    assert rolled_up == bets, "the GGR rollups counted a bet twice or missed one"
+    return len(keys)
