@@ -56,7 +56,8 @@ class ReportEvent(NamedTuple):
     """The provider instance (`_cashier` for deposits, withdrawals and bonus grants)."""
     tx_id: str
     game_id: str
-    """'' where the record names no game (cashier movements, rollbacks)."""
+    """The game of the record's round ('' for cashier movements): a rollback is booked
+    under its round's game, so a refunded stake leaves the game it was staked on."""
     vertical: str
     """The game's vertical as the catalogue holds it, '' when unknown."""
     round_id: str
