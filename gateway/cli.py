@@ -4,6 +4,9 @@
     gamegate verify [--data-dir D] [--config FILE]
     gamegate rules check DIR [--config FILE]
     gamegate report ggr --from DAY --to DAY [--by NAMES] [--format table|csv|json]
+    gamegate report open-rounds [--older-than-s N] [--provider ID] [--format ...]
+    gamegate report export --market CC --day DAY --out DIR
+    gamegate report reconcile ledger|statement --from DAY --to DAY [...]
                         [--data-dir D] [--config FILE]
     gamegate relay  [--once] [--data-dir D] [--config FILE]
     gamegate conformance INSTANCE --url URL [--data-dir D] [--config FILE]

@@ -22,8 +22,11 @@ from adapters.reporting.open import open_reporting_store
 from core.errors import InvalidRequest
 from core.money import CurrencyTable
 from core.reporting.store import GGR_DIMENSIONS, GgrQuery, GgrRow
+from gateway.export_cli import add_export_command
 from gateway.ggr_query import GGR_DAYS_MAX, ggr_query
 from gateway.ggr_views import ggr_answer, ggr_csv, ggr_table
+from gateway.open_rounds_cli import add_open_rounds_command
+from gateway.reconcile_cli import add_reconcile_commands
 from gateway.settings import Settings
 
 __all__ = ["add_report_commands"]
@@ -76,6 +79,9 @@ def add_report_commands(
         return EXIT_OK
 
     ggr.set_defaults(command=run)
+    add_open_rounds_command(kinds, settings_arguments, load)
+    add_export_command(kinds, settings_arguments, load)
+    add_reconcile_commands(kinds, settings_arguments, load)
 
 
 async def _ggr(settings: Settings, query: GgrQuery) -> list[GgrRow]:

@@ -18,12 +18,13 @@ from typing import Any
 
 import duckdb
 
+from adapters.reporting.duckdb_extracts import day_sums, market_day_events, open_rounds
 from adapters.reporting.duckdb_ggr import ggr_row, ggr_sql, report_dimensions
 from adapters.reporting.duckdb_rollups import STAGE_DDL, apply_staged
 from adapters.reporting.duckdb_schema import open_schema
 from adapters.reporting.duckdb_thread import DuckDbThread
 from core.reporting.events import ReportEvent, RequestRecord
-from core.reporting.store import GgrQuery, GgrRow
+from core.reporting.store import DaySum, GgrQuery, GgrRow, OpenRound, OpenRoundsQuery
 
 __all__ = ["DEFAULT_STORE_TIMEOUT_S", "DuckDbReportingStore"]
 
@@ -127,6 +128,15 @@ class DuckDbReportingStore:
             return con.execute(sql, parameters).fetchall()
 
         return [ggr_row(width, row) for row in await self._thread.call(read)]
+
+    async def open_rounds(self, query: OpenRoundsQuery) -> list[OpenRound]:
+        return await self._thread.call(lambda con: open_rounds(con, query))
+
+    async def day_sums(self, first_day: date, last_day: date) -> list[DaySum]:
+        return await self._thread.call(lambda con: day_sums(con, first_day, last_day))
+
+    async def market_day_events(self, market: str, day: date) -> list[ReportEvent]:
+        return await self._thread.call(lambda con: market_day_events(con, market, day))
 
     def describe(self) -> str:
         return f"duckdb {self.path}"

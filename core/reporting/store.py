@@ -17,7 +17,15 @@ from typing import NamedTuple, Protocol
 
 from core.reporting.events import ReportEvent, RequestRecord
 
-__all__ = ["GGR_DIMENSIONS", "GgrQuery", "GgrRow", "ReportingStore"]
+__all__ = [
+    "GGR_DIMENSIONS",
+    "DaySum",
+    "GgrQuery",
+    "GgrRow",
+    "OpenRound",
+    "OpenRoundsQuery",
+    "ReportingStore",
+]
 
 GGR_DIMENSIONS = ("day", "brand", "market", "provider", "game_id", "currency")
 """What a GGR report may be grouped by (currency is always among them)."""
@@ -53,6 +61,43 @@ class GgrRow(NamedTuple):
     """Players with a bet in the group (exact)."""
 
 
+@dataclass(frozen=True, slots=True)
+class OpenRoundsQuery:
+    stale_before_us: int
+    """A round is listed when its newest open bet is at or before this instant (UTC us)."""
+    provider: str = ""
+    """One provider instance; '' for all."""
+    rows_max: int = 10_000
+    """At most this many rounds, the oldest first."""
+
+
+class OpenRound(NamedTuple):
+    """A round with bets that have neither a `settled` nor a `rolled_back` event."""
+
+    provider: str
+    round_id: str
+    player_id: str
+    brand: str
+    market: str
+    currency: str
+    game_id: str
+    open_bets: int
+    first_bet_at_us: int
+    last_bet_at_us: int
+    stake_real_minor: int
+    """What the open bets took from the player (positive)."""
+    stake_bonus_minor: int
+
+
+class DaySum(NamedTuple):
+    """The sum of the players' deltas of one UTC day in one currency."""
+
+    day: date
+    currency: str
+    real_minor: int
+    bonus_minor: int
+
+
 class ReportingStore(Protocol):
     async def cursor(self) -> int:
         """The last wallet seq whose events are all stored (0: none yet)."""
@@ -81,6 +126,28 @@ class ReportingStore(Protocol):
 
     async def ggr(self, query: GgrQuery) -> list[GgrRow]:
         """GGR and NGR grouped by `query.by`, ordered by the keys."""
+        ...
+
+    async def open_rounds(self, query: OpenRoundsQuery) -> list[OpenRound]:
+        """Rounds with open bets, stale per `query`, ordered by provider, first bet, round.
+
+        An open bet is a `bet` event whose seq no `settled` or `rolled_back` event names
+        in `ref_seq`. In SQL: `bet` events anti-joined (NOT EXISTS) to those events,
+        grouped by (provider, round_id, player_id, brand, market, currency, game_id),
+        `HAVING max(at_us) <= stale_before_us`, `LIMIT rows_max`. A full scan of the
+        events: an offline follow-up list, not a dashboard."""
+        ...
+
+    async def day_sums(self, first_day: date, last_day: date) -> list[DaySum]:
+        """`SELECT day, currency, sum(real_delta_minor), sum(bonus_delta_minor) FROM events
+        WHERE day BETWEEN ? AND ? GROUP BY day, currency ORDER BY day, currency` (days
+        inclusive, UTC): what reconciliation compares with the ledger's entries."""
+        ...
+
+    async def market_day_events(self, market: str, day: date) -> list[ReportEvent]:
+        """Every event of `market` on the UTC `day`, ordered by (seq, part): `SELECT
+        <the ReportEvent columns> FROM events WHERE market = ? AND day = ? ORDER BY seq,
+        part`. The input of the regulator export (`core.reporting.export`)."""
         ...
 
     def describe(self) -> str: ...

@@ -1,0 +1,94 @@
+"""`gamegate report open-rounds [--older-than-s N] [--provider ID] [--format ...]`.
+
+The rounds `GET /v1/reports/open-rounds` lists (`gateway.open_rounds`), without its row
+bound, read from the reporting store directly (held by one process at a time: while a
+gateway holds the embedded file, ask its API). Exit 0 with the list on stdout (empty or
+not); 1 when the store cannot be read; 2 for bad parameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from adapters.reporting.open import open_reporting_store
+from core.errors import InvalidRequest
+from core.money import CurrencyTable
+from core.reporting.store import OpenRound, OpenRoundsQuery
+from gateway.open_rounds import (
+    OLDER_THAN_S_DEFAULT,
+    OPEN_ROUND_COLUMNS,
+    open_rounds_answer,
+    open_rounds_query,
+    open_rounds_rows,
+)
+from gateway.report_render import FORMATS, render
+from gateway.settings import Settings
+
+__all__ = ["OPEN_ROUNDS_CLI_ROWS_MAX", "add_open_rounds_command"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+OPEN_ROUNDS_CLI_ROWS_MAX = 1_000_000
+"""A bound on memory, far above any real backlog."""
+
+LoadSettings = Callable[[argparse.Namespace], Settings | int]
+
+
+def add_open_rounds_command(
+    reports: Any, settings_arguments: Callable[[argparse.ArgumentParser], None], load: LoadSettings
+) -> None:
+    parser = reports.add_parser("open-rounds", help="rounds with bets never settled, per provider")
+    parser.add_argument(
+        "--older-than-s", default=str(OLDER_THAN_S_DEFAULT), metavar="SECONDS",
+        help=f"list rounds whose newest open bet is this old (default {OLDER_THAN_S_DEFAULT})",
+    )  # fmt: skip
+    parser.add_argument("--provider", help="one provider instance (default: all)")
+    parser.add_argument("--format", choices=FORMATS, default="table")
+    settings_arguments(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        settings = load(args)
+        if isinstance(settings, int):
+            return settings
+        now_us = time.time_ns() // 1_000
+        try:
+            older_than_s, query = open_rounds_query(
+                args.older_than_s, args.provider, now_us, OPEN_ROUNDS_CLI_ROWS_MAX
+            )
+        except InvalidRequest as error:
+            _warn(str(error))
+            return EXIT_USAGE
+        try:
+            rounds = asyncio.run(_open_rounds(settings, query))
+        except Exception as error:  # noqa: BLE001 -- whatever the backend raises: say it
+            _warn(f"cannot read the reporting store: {str(error).partition(chr(10))[0]}")
+            return EXIT_FAILED
+        currencies = CurrencyTable(settings.currencies_extra)
+        if args.format == "json":
+            answer = open_rounds_answer(older_than_s, query, rounds, now_us, currencies)
+            text = render("json", (), [], answer)
+        else:
+            text = render(
+                args.format, OPEN_ROUND_COLUMNS, open_rounds_rows(rounds, now_us, currencies)
+            )
+        sys.stdout.buffer.write(text.encode())
+        sys.stdout.buffer.flush()
+        return EXIT_OK
+
+    parser.set_defaults(command=run)
+
+
+async def _open_rounds(settings: Settings, query: OpenRoundsQuery) -> list[OpenRound]:
+    store = await open_reporting_store(settings.reporting.url, settings.data_dir)
+    try:
+        return await store.open_rounds(query)
+    finally:
+        await store.close()
+
+
+def _warn(message: str) -> None:
+    print(f"gamegate: {message}", file=sys.stderr, flush=True)
