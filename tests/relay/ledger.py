@@ -5,8 +5,8 @@ store, and the check that the reporting file says what the wallet's ledger says.
 jackpots), rollbacks of bets and of wins, rollbacks before their bet (tombstones) and
 the late bet they refuse, refusals (funds), deposits, withdrawals and bonus grants, for
 players in several currencies and funding orders. `assert_matches_ledger` reads both
-files as they are (the wallet read-only, the reporting file read-only, so no process
-may hold it then).
+sides as they are (the wallet read-only, a reporting file read-only, so no process
+may hold it then; or a PostgreSQL schema through a query function).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ import random
 import sqlite3
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -120,34 +122,42 @@ def _wallet_rows(wallet: Path) -> tuple[int, dict[tuple[str, str], tuple[int, in
     return int(last_seq), balances
 
 
-def _by_player(
-    con: duckdb.DuckDBPyConnection, select: str
-) -> dict[tuple[str, str], tuple[int, int]]:
-    return {(p, c): (int(r), int(b)) for p, c, r, b in con.execute(select).fetchall()}
+Fetch = Callable[[str], list[tuple[Any, ...]]]
+"""Runs a query on the reporting store's tables and returns its rows."""
 
 
-def assert_matches_ledger(wallet: Path, reporting: Path) -> int:
+def _by_player(fetch: Fetch, select: str) -> dict[tuple[str, str], tuple[int, int]]:
+    return {(p, c): (int(r), int(b)) for p, c, r, b in fetch(select)}
+
+
+def assert_matches_ledger(wallet: Path, reporting: Path | Fetch) -> int:
     """Every wallet seq has its events once, the reporting balances and the events'
     deltas equal the ledger's balances, the cursor is at the last seq, and the GGR
-    rollups counted each bet once. The number of events."""
-    last_seq, ledger = _wallet_rows(wallet)
+    rollups counted each bet once. The number of events.
+
+    `reporting`: a DuckDB file, or a query function for a server-backed store."""
+    if not isinstance(reporting, Path):
+        return _assert_matches_ledger(wallet, reporting)
     con = duckdb.connect(str(reporting), read_only=True)
     try:
-        ((cursor,),) = con.execute("SELECT seq FROM cursor").fetchall()
-        keys = con.execute("SELECT seq, part FROM events").fetchall()
-        seqs = {seq for (seq,) in con.execute("SELECT DISTINCT seq FROM events").fetchall()}
-        stored = _by_player(
-            con, "SELECT player_id, currency, real_minor, bonus_minor FROM balances"
-        )
-        sums = _by_player(
-            con,
-            "SELECT player_id, currency, SUM(real_delta_minor), SUM(bonus_delta_minor) "
-            "FROM events GROUP BY player_id, currency",
-        )
-        ((bets,),) = con.execute("SELECT COUNT(*) FROM events WHERE kind = 'bet'").fetchall()
-        ((rolled_up,),) = con.execute("SELECT COALESCE(SUM(bets), 0) FROM daily_ggr").fetchall()
+        return _assert_matches_ledger(wallet, lambda query: con.execute(query).fetchall())
     finally:
         con.close()
+
+
+def _assert_matches_ledger(wallet: Path, fetch: Fetch) -> int:
+    last_seq, ledger = _wallet_rows(wallet)
+    ((cursor,),) = fetch("SELECT seq FROM cursor")
+    keys = fetch("SELECT seq, part FROM events")
+    seqs = {seq for (seq,) in fetch("SELECT DISTINCT seq FROM events")}
+    stored = _by_player(fetch, "SELECT player_id, currency, real_minor, bonus_minor FROM balances")
+    sums = _by_player(
+        fetch,
+        "SELECT player_id, currency, SUM(real_delta_minor), SUM(bonus_delta_minor) "
+        "FROM events GROUP BY player_id, currency",
+    )
+    ((bets,),) = fetch("SELECT COUNT(*) FROM events WHERE kind = 'bet'")
+    ((rolled_up,),) = fetch("SELECT COALESCE(SUM(bets), 0) FROM daily_ggr")
     assert cursor == last_seq
     assert not [key for key, n in Counter(keys).items() if n > 1], "an event stored twice"
     assert seqs == set(range(1, last_seq + 1)), "wallet seqs missing from the events"

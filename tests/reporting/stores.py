@@ -18,8 +18,9 @@ import pytest
 
 from adapters.reporting.open import open_reporting_store
 from core.reporting.store import ReportingStore
+from tests.postgres_schemas import POSTGRES_URL, fresh_schema
 
-__all__ = ["STORES", "ReportingStoreFactory", "by_url"]
+__all__ = ["STORES", "ReportingStoreFactory", "by_url", "postgres"]
 
 ReportingStoreFactory = Callable[[Path], contextlib.AbstractAsyncContextManager[ReportingStore]]
 
@@ -38,7 +39,21 @@ def by_url(url: str, **options: Any) -> ReportingStoreFactory:
     return factory
 
 
+def postgres(**options: Any) -> ReportingStoreFactory:
+    """A factory opening the test server in the schema that belongs to `directory`
+    (`tests.postgres_schemas`: fresh the first time, dropped at exit)."""
+
+    @contextlib.asynccontextmanager
+    async def factory(directory: Path) -> AsyncIterator[ReportingStore]:
+        schema = fresh_schema(directory)
+        async with by_url(POSTGRES_URL, schema=schema, **options)(directory) as store:
+            yield store
+
+    return factory
+
+
 STORES = [
     pytest.param(by_url(""), id="duckdb"),
+    pytest.param(postgres(), id="postgres"),
 ]
 """Every reporting backend, in its default configuration."""

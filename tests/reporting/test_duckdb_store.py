@@ -60,7 +60,7 @@ async def test_urls_name_files(tmp_path: Path, url: str, where: str) -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("postgresql://report@127.0.0.1/gamegate", "not built yet"),
+        ("postgresql://report:secret@127.0.0.1/gamegate?bogus=1", "not a PostgreSQL URL"),
         ("sqlite:reporting.db", "scheme 'sqlite' is unknown"),
         ("duckdb:", "names no file"),
         ("duckdb://host/file.duckdb", "takes no host"),
