@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from core.money import CurrencyTable
@@ -138,3 +139,21 @@ def test_bad_export_parameters_exit_2(tmp_path: Path) -> None:
     base = ["report", "export", f"--data-dir={tmp_path}", f"--out={tmp_path / 'x'}"]
     assert main([*base, "--market=gb", "--day=2027-01-15"]) == 2
     assert main([*base, "--market=GB", "--day=2027-1-15"]) == 2
+
+
+def test_the_open_rounds_command_lists_them_in_each_format(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    relay_into(written_wallet(tmp_path), tmp_path)
+    base = ["report", "open-rounds", f"--data-dir={tmp_path}", "--older-than-s=0"]
+    assert main([*base, "--format=json"]) == 0
+    answer = orjson.loads(capsysbinary.readouterr().out)
+    assert answer["rows"]
+    assert {row["provider"] for row in answer["rows"]} == {"prov"}
+    assert main([*base, "--format=csv", "--provider=prov"]) == 0
+    header, *rows = capsysbinary.readouterr().out.decode().splitlines()
+    assert header.startswith("provider,round_id,player_id,")
+    assert len(rows) == len(answer["rows"])
+    assert main([*base, "--provider=nobody"]) == 0
+    assert capsysbinary.readouterr().out.decode().endswith("(no rows)\n")
+    assert main([*base[:-1], "--older-than-s=-5"]) == 2
