@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from adapters.reporting.open import open_reporting_store
 from core.errors import InvalidRequest
 from core.money import CurrencyTable
@@ -70,7 +72,9 @@ def add_open_rounds_command(
         currencies = CurrencyTable(settings.currencies_extra)
         if args.format == "json":
             answer = open_rounds_answer(older_than_s, query, rounds, now_us, currencies)
-            text = render("json", (), [], answer)
+            text = orjson.dumps(
+                answer, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+            ).decode()
         else:
             text = render(
                 args.format, OPEN_ROUND_COLUMNS, open_rounds_rows(rounds, now_us, currencies)

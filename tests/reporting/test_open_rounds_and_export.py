@@ -144,7 +144,7 @@ def test_bad_export_parameters_exit_2(tmp_path: Path) -> None:
 def test_the_open_rounds_command_lists_them_in_each_format(
     tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
-    relay_into(written_wallet(tmp_path), tmp_path)
+    relay_into(written_wallet(tmp_path, start_s=1_600_000_000.0), tmp_path)  # in the past
     base = ["report", "open-rounds", f"--data-dir={tmp_path}", "--older-than-s=0"]
     assert main([*base, "--format=json"]) == 0
     answer = orjson.loads(capsysbinary.readouterr().out)

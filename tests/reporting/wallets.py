@@ -20,10 +20,12 @@ __all__ = ["WALLET_FILE", "relay_into", "written_wallet"]
 WALLET_FILE = "wallet.db"
 
 
-def written_wallet(data_dir: Path, rounds: int = 80, seed_n: int = 13) -> Path:
+def written_wallet(
+    data_dir: Path, rounds: int = 80, seed_n: int = 13, start_s: float = 1_800_000_000.0
+) -> Path:
     """`data_dir/wallet.db` after a random history; the clock moves 7 minutes per
-    command group, so the history spans several UTC days and sessions."""
-    clock = FakeClock()
+    command group from `start_s`, so the history spans several UTC days and sessions."""
+    clock = FakeClock(start_s)
 
     def micros() -> int:
         clock.advance(420.0)
