@@ -23,9 +23,7 @@ from typing import Any
 
 from adapters.reporting.open import open_reporting_store
 from adapters.reporting.wallet_ledger_reader import day_window_us, ledger_day_sums, provider_txs
-from adapters.reporting.wallet_logs import unsupported_reason
-from adapters.stores.open import DEFAULT_WALLET_URL
-from adapters.stores.sqlite_backend import sqlite_path
+from adapters.reporting.wallet_logs import unsupported_reason, wallet_file
 from core.errors import InvalidRequest
 from core.money import CurrencyTable
 from core.reporting.reconcile import compare_day_sums, compare_statement
@@ -83,7 +81,7 @@ def _command(
         if reason is not None:
             _warn(reason.replace("the relay", "reconciliation"))
             return EXIT_UNREADABLE
-        wallet = sqlite_path(settings.wallet.url or DEFAULT_WALLET_URL, settings.data_dir)
+        wallet = wallet_file(settings.wallet.url, data_dir=settings.data_dir)
         return run(args, settings, days, wallet)
 
     return command

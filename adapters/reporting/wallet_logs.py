@@ -14,7 +14,7 @@ from adapters.stores.open import DEFAULT_WALLET_URL
 from adapters.stores.sqlite_backend import sqlite_path
 from core.reporting.wallet_log import WalletLog
 
-__all__ = ["WalletLogUnsupported", "open_wallet_log", "unsupported_reason"]
+__all__ = ["WalletLogUnsupported", "open_wallet_log", "unsupported_reason", "wallet_file"]
 
 _READABLE_SCHEMES = frozenset({"sqlite"})
 
@@ -40,4 +40,10 @@ async def open_wallet_log(url: str, *, data_dir: Path) -> WalletLog:
     reason = unsupported_reason(url)
     if reason is not None:
         raise WalletLogUnsupported(reason)
-    return await SqliteWalletLog.open(sqlite_path(url or DEFAULT_WALLET_URL, data_dir))
+    return await SqliteWalletLog.open(wallet_file(url, data_dir=data_dir))
+
+
+def wallet_file(url: str, *, data_dir: Path) -> Path:
+    """The wallet file the readers open read-only (`unsupported_reason` None first), so
+    the gateway never names a wallet backend itself."""
+    return sqlite_path(url or DEFAULT_WALLET_URL, data_dir)
