@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import duckdb
 
+from adapters.reporting.reporting_ddl import GAME_KEY, PROVIDER_KEY, DdlDialect, schema_v1
+
 __all__ = [
     "GAME_KEY",
     "PROVIDER_KEY",
@@ -26,113 +28,24 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 
-GAME_KEY = ("day", "brand", "market", "provider", "game_id", "currency")
-"""The key of `daily_ggr`, `daily_players` (with `player_id`), `daily_rounds` (`round_id`)."""
-PROVIDER_KEY = ("day", "brand", "market", "provider", "currency")
-"""The key of `daily_provider_ggr` and `daily_provider_players` (with `player_id`)."""
-
 
 class ReportingSchemaError(Exception):
     """The reporting file cannot be used by this build (written by a newer one)."""
 
 
-_MEASURES = """
-    bets BIGINT NOT NULL,
-    stake_real_minor BIGINT NOT NULL,
-    stake_bonus_minor BIGINT NOT NULL,
-    win_real_minor BIGINT NOT NULL,
-    win_bonus_minor BIGINT NOT NULL,
-    rollback_real_minor BIGINT NOT NULL,
-    rollback_bonus_minor BIGINT NOT NULL,
-    rounds BIGINT NOT NULL,
-    active_players BIGINT NOT NULL"""
-
-SCHEMA_V1 = (
-    "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
-    """CREATE TABLE events (
-        seq BIGINT NOT NULL,
-        part INTEGER NOT NULL,
-        at_us BIGINT NOT NULL,
-        day DATE NOT NULL,
-        kind VARCHAR NOT NULL,
-        player_id VARCHAR NOT NULL,
-        brand VARCHAR NOT NULL,
-        market VARCHAR NOT NULL,
-        currency VARCHAR NOT NULL,
-        provider VARCHAR NOT NULL,
-        tx_id VARCHAR NOT NULL,
-        game_id VARCHAR NOT NULL,
-        vertical VARCHAR NOT NULL,
-        round_id VARCHAR NOT NULL,
-        amount_minor BIGINT NOT NULL,
-        real_delta_minor BIGINT NOT NULL,
-        bonus_delta_minor BIGINT NOT NULL,
-        real_after_minor BIGINT NOT NULL,
-        bonus_after_minor BIGINT NOT NULL,
-        reason VARCHAR NOT NULL,
-        detail VARCHAR NOT NULL,
-        ref_seq BIGINT,
-        PRIMARY KEY (seq, part)
-    )""",
-    # Appended in seq order, which is commit-time order: the zone maps on `day` and
-    # `seq` prune a day range or a seq range without a secondary index.
-    """CREATE TABLE requests (
-        at_us BIGINT NOT NULL,
-        day DATE NOT NULL,
-        request_id VARCHAR NOT NULL,
-        method VARCHAR NOT NULL,
-        route VARCHAR NOT NULL,
-        provider VARCHAR NOT NULL,
-        operation VARCHAR NOT NULL,
-        outcome VARCHAR NOT NULL,
-        status INTEGER NOT NULL,
-        latency_us BIGINT NOT NULL,
-        player_id VARCHAR NOT NULL
-    )""",
-    """CREATE TABLE balances (
-        player_id VARCHAR NOT NULL,
-        currency VARCHAR NOT NULL,
-        real_minor BIGINT NOT NULL,
-        bonus_minor BIGINT NOT NULL,
-        PRIMARY KEY (player_id, currency)
-    )""",
-    """CREATE TABLE cursor (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        seq BIGINT NOT NULL CHECK (seq >= 0)
-    )""",
-    "INSERT INTO cursor VALUES (1, 0)",
-    f"""CREATE TABLE daily_ggr (
-        day DATE NOT NULL, brand VARCHAR NOT NULL, market VARCHAR NOT NULL,
-        provider VARCHAR NOT NULL, game_id VARCHAR NOT NULL, currency VARCHAR NOT NULL,
-        {_MEASURES},
-        PRIMARY KEY (day, brand, market, provider, game_id, currency)
-    )""",
-    f"""CREATE TABLE daily_provider_ggr (
-        day DATE NOT NULL, brand VARCHAR NOT NULL, market VARCHAR NOT NULL,
-        provider VARCHAR NOT NULL, currency VARCHAR NOT NULL,
-        {_MEASURES},
-        PRIMARY KEY (day, brand, market, provider, currency)
-    )""",
-    """CREATE TABLE daily_players (
-        day DATE NOT NULL, brand VARCHAR NOT NULL, market VARCHAR NOT NULL,
-        provider VARCHAR NOT NULL, game_id VARCHAR NOT NULL, currency VARCHAR NOT NULL,
-        player_id VARCHAR NOT NULL,
-        PRIMARY KEY (day, brand, market, provider, game_id, currency, player_id)
-    )""",
-    """CREATE TABLE daily_provider_players (
-        day DATE NOT NULL, brand VARCHAR NOT NULL, market VARCHAR NOT NULL,
-        provider VARCHAR NOT NULL, currency VARCHAR NOT NULL, player_id VARCHAR NOT NULL,
-        PRIMARY KEY (day, brand, market, provider, currency, player_id)
-    )""",
-    """CREATE TABLE daily_rounds (
-        day DATE NOT NULL, brand VARCHAR NOT NULL, market VARCHAR NOT NULL,
-        provider VARCHAR NOT NULL, game_id VARCHAR NOT NULL, currency VARCHAR NOT NULL,
-        round_id VARCHAR NOT NULL,
-        PRIMARY KEY (day, brand, market, provider, game_id, currency, round_id)
-    )""",
+_DIALECT = DdlDialect(
+    text="VARCHAR",
+    bigint="BIGINT",
+    integer="INTEGER",
+    date="DATE",
+    # No index by day: rows are appended in seq order, which is commit-time order, so
+    # the zone maps on `day` and `seq` prune a day range or a seq range without one.
+    day_index=lambda table: (),
 )
+
+SCHEMA_V1 = schema_v1(_DIALECT)
 """Version 1, as a new file gets it. A later version adds a step to `_MIGRATIONS`
-written with its own DDL, never by editing this."""
+written with its own DDL, never by editing this (or `reporting_ddl`)."""
 
 _MIGRATIONS: dict[int, tuple[str, ...]] = {}
 """From version N (key) to N + 1: the statements, run in one transaction."""

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from psycopg import AsyncConnection, sql
 
+from adapters.reporting.reporting_ddl import GAME_KEY, PROVIDER_KEY, DdlDialect, schema_v1
+
 __all__ = [
     "GAME_KEY",
     "PROVIDER_KEY",
@@ -31,113 +33,22 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 
-GAME_KEY = ("day", "brand", "market", "provider", "game_id", "currency")
-"""The key of `daily_ggr`, `daily_players` (with `player_id`), `daily_rounds` (`round_id`)."""
-PROVIDER_KEY = ("day", "brand", "market", "provider", "currency")
-"""The key of `daily_provider_ggr` and `daily_provider_players` (with `player_id`)."""
-
 
 class ReportingSchemaError(Exception):
     """The reporting schema cannot be used by this build (written by a newer one)."""
 
 
-_MEASURES = """
-    bets bigint NOT NULL,
-    stake_real_minor bigint NOT NULL,
-    stake_bonus_minor bigint NOT NULL,
-    win_real_minor bigint NOT NULL,
-    win_bonus_minor bigint NOT NULL,
-    rollback_real_minor bigint NOT NULL,
-    rollback_bonus_minor bigint NOT NULL,
-    rounds bigint NOT NULL,
-    active_players bigint NOT NULL"""
-
-SCHEMA_V1 = (
-    "CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)",
-    """CREATE TABLE events (
-        seq bigint NOT NULL,
-        part integer NOT NULL,
-        at_us bigint NOT NULL,
-        day date NOT NULL,
-        kind text NOT NULL,
-        player_id text NOT NULL,
-        brand text NOT NULL,
-        market text NOT NULL,
-        currency text NOT NULL,
-        provider text NOT NULL,
-        tx_id text NOT NULL,
-        game_id text NOT NULL,
-        vertical text NOT NULL,
-        round_id text NOT NULL,
-        amount_minor bigint NOT NULL,
-        real_delta_minor bigint NOT NULL,
-        bonus_delta_minor bigint NOT NULL,
-        real_after_minor bigint NOT NULL,
-        bonus_after_minor bigint NOT NULL,
-        reason text NOT NULL,
-        detail text NOT NULL,
-        ref_seq bigint,
-        PRIMARY KEY (seq, part)
-    )""",
-    "CREATE INDEX events_day ON events USING brin (day)",
-    """CREATE TABLE requests (
-        at_us bigint NOT NULL,
-        day date NOT NULL,
-        request_id text NOT NULL,
-        method text NOT NULL,
-        route text NOT NULL,
-        provider text NOT NULL,
-        operation text NOT NULL,
-        outcome text NOT NULL,
-        status integer NOT NULL,
-        latency_us bigint NOT NULL,
-        player_id text NOT NULL
-    )""",
-    "CREATE INDEX requests_day ON requests USING brin (day)",
-    """CREATE TABLE balances (
-        player_id text NOT NULL,
-        currency text NOT NULL,
-        real_minor bigint NOT NULL,
-        bonus_minor bigint NOT NULL,
-        PRIMARY KEY (player_id, currency)
-    )""",
-    """CREATE TABLE cursor (
-        id integer PRIMARY KEY CHECK (id = 1),
-        seq bigint NOT NULL CHECK (seq >= 0)
-    )""",
-    "INSERT INTO cursor VALUES (1, 0)",
-    f"""CREATE TABLE daily_ggr (
-        day date NOT NULL, brand text NOT NULL, market text NOT NULL,
-        provider text NOT NULL, game_id text NOT NULL, currency text NOT NULL,
-        {_MEASURES},
-        PRIMARY KEY (day, brand, market, provider, game_id, currency)
-    )""",
-    f"""CREATE TABLE daily_provider_ggr (
-        day date NOT NULL, brand text NOT NULL, market text NOT NULL,
-        provider text NOT NULL, currency text NOT NULL,
-        {_MEASURES},
-        PRIMARY KEY (day, brand, market, provider, currency)
-    )""",
-    """CREATE TABLE daily_players (
-        day date NOT NULL, brand text NOT NULL, market text NOT NULL,
-        provider text NOT NULL, game_id text NOT NULL, currency text NOT NULL,
-        player_id text NOT NULL,
-        PRIMARY KEY (day, brand, market, provider, game_id, currency, player_id)
-    )""",
-    """CREATE TABLE daily_provider_players (
-        day date NOT NULL, brand text NOT NULL, market text NOT NULL,
-        provider text NOT NULL, currency text NOT NULL, player_id text NOT NULL,
-        PRIMARY KEY (day, brand, market, provider, currency, player_id)
-    )""",
-    """CREATE TABLE daily_rounds (
-        day date NOT NULL, brand text NOT NULL, market text NOT NULL,
-        provider text NOT NULL, game_id text NOT NULL, currency text NOT NULL,
-        round_id text NOT NULL,
-        PRIMARY KEY (day, brand, market, provider, game_id, currency, round_id)
-    )""",
+_DIALECT = DdlDialect(
+    text="text",
+    bigint="bigint",
+    integer="integer",
+    date="date",
+    day_index=lambda table: (f"CREATE INDEX {table}_day ON {table} USING brin (day)",),
 )
+
+SCHEMA_V1 = schema_v1(_DIALECT)
 """Version 1, as a new schema gets it. A later version adds a step to `_MIGRATIONS`
-written with its own DDL, never by editing this."""
+written with its own DDL, never by editing this (or `reporting_ddl`)."""
 
 _MIGRATIONS: dict[int, tuple[str, ...]] = {}
 """From version N (key) to N + 1: the statements, run in one transaction."""

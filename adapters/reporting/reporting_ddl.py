@@ -1,0 +1,132 @@
+"""The reporting tables' version-1 definitions, shared by the DuckDB file and PostgreSQL.
+
+One text for both stores' tables, with the few dialect differences as parameters
+(`DdlDialect`: the type names, and the statements indexing a table by `day`). Only
+version 1's create is written here: a schema module's later versions are migration
+steps in that module, written with their own DDL, never by editing this.
+
+Amounts are integer minor units of the row's currency; days are UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["GAME_KEY", "PROVIDER_KEY", "DdlDialect", "schema_v1"]
+
+GAME_KEY = ("day", "brand", "market", "provider", "game_id", "currency")
+"""The key of `daily_ggr`, `daily_players` (with `player_id`), `daily_rounds` (`round_id`)."""
+PROVIDER_KEY = ("day", "brand", "market", "provider", "currency")
+"""The key of `daily_provider_ggr` and `daily_provider_players` (with `player_id`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DdlDialect:
+    """How one database spells the tables' types, and indexes a table by `day`."""
+
+    text: str
+    bigint: str
+    integer: str
+    date: str
+    day_index: Callable[[str], tuple[str, ...]]
+    """The statements that follow a table's create to index it by `day` (may be none)."""
+
+
+def schema_v1(dialect: DdlDialect) -> tuple[str, ...]:
+    """Version 1's statements, as a new store gets them, in `dialect`."""
+    text, bigint, integer, day = dialect.text, dialect.bigint, dialect.integer, dialect.date
+    measures = f"""
+    bets {bigint} NOT NULL,
+    stake_real_minor {bigint} NOT NULL,
+    stake_bonus_minor {bigint} NOT NULL,
+    win_real_minor {bigint} NOT NULL,
+    win_bonus_minor {bigint} NOT NULL,
+    rollback_real_minor {bigint} NOT NULL,
+    rollback_bonus_minor {bigint} NOT NULL,
+    rounds {bigint} NOT NULL,
+    active_players {bigint} NOT NULL"""
+    return (
+        f"CREATE TABLE meta (key {text} PRIMARY KEY, value {text} NOT NULL)",
+        f"""CREATE TABLE events (
+        seq {bigint} NOT NULL,
+        part {integer} NOT NULL,
+        at_us {bigint} NOT NULL,
+        day {day} NOT NULL,
+        kind {text} NOT NULL,
+        player_id {text} NOT NULL,
+        brand {text} NOT NULL,
+        market {text} NOT NULL,
+        currency {text} NOT NULL,
+        provider {text} NOT NULL,
+        tx_id {text} NOT NULL,
+        game_id {text} NOT NULL,
+        vertical {text} NOT NULL,
+        round_id {text} NOT NULL,
+        amount_minor {bigint} NOT NULL,
+        real_delta_minor {bigint} NOT NULL,
+        bonus_delta_minor {bigint} NOT NULL,
+        real_after_minor {bigint} NOT NULL,
+        bonus_after_minor {bigint} NOT NULL,
+        reason {text} NOT NULL,
+        detail {text} NOT NULL,
+        ref_seq {bigint},
+        PRIMARY KEY (seq, part)
+    )""",
+        *dialect.day_index("events"),
+        f"""CREATE TABLE requests (
+        at_us {bigint} NOT NULL,
+        day {day} NOT NULL,
+        request_id {text} NOT NULL,
+        method {text} NOT NULL,
+        route {text} NOT NULL,
+        provider {text} NOT NULL,
+        operation {text} NOT NULL,
+        outcome {text} NOT NULL,
+        status {integer} NOT NULL,
+        latency_us {bigint} NOT NULL,
+        player_id {text} NOT NULL
+    )""",
+        *dialect.day_index("requests"),
+        f"""CREATE TABLE balances (
+        player_id {text} NOT NULL,
+        currency {text} NOT NULL,
+        real_minor {bigint} NOT NULL,
+        bonus_minor {bigint} NOT NULL,
+        PRIMARY KEY (player_id, currency)
+    )""",
+        f"""CREATE TABLE cursor (
+        id {integer} PRIMARY KEY CHECK (id = 1),
+        seq {bigint} NOT NULL CHECK (seq >= 0)
+    )""",
+        "INSERT INTO cursor VALUES (1, 0)",
+        f"""CREATE TABLE daily_ggr (
+        day {day} NOT NULL, brand {text} NOT NULL, market {text} NOT NULL,
+        provider {text} NOT NULL, game_id {text} NOT NULL, currency {text} NOT NULL,
+        {measures},
+        PRIMARY KEY (day, brand, market, provider, game_id, currency)
+    )""",
+        f"""CREATE TABLE daily_provider_ggr (
+        day {day} NOT NULL, brand {text} NOT NULL, market {text} NOT NULL,
+        provider {text} NOT NULL, currency {text} NOT NULL,
+        {measures},
+        PRIMARY KEY (day, brand, market, provider, currency)
+    )""",
+        f"""CREATE TABLE daily_players (
+        day {day} NOT NULL, brand {text} NOT NULL, market {text} NOT NULL,
+        provider {text} NOT NULL, game_id {text} NOT NULL, currency {text} NOT NULL,
+        player_id {text} NOT NULL,
+        PRIMARY KEY (day, brand, market, provider, game_id, currency, player_id)
+    )""",
+        f"""CREATE TABLE daily_provider_players (
+        day {day} NOT NULL, brand {text} NOT NULL, market {text} NOT NULL,
+        provider {text} NOT NULL, currency {text} NOT NULL, player_id {text} NOT NULL,
+        PRIMARY KEY (day, brand, market, provider, currency, player_id)
+    )""",
+        f"""CREATE TABLE daily_rounds (
+        day {day} NOT NULL, brand {text} NOT NULL, market {text} NOT NULL,
+        provider {text} NOT NULL, game_id {text} NOT NULL, currency {text} NOT NULL,
+        round_id {text} NOT NULL,
+        PRIMARY KEY (day, brand, market, provider, game_id, currency, round_id)
+    )""",
+    )
