@@ -19,10 +19,11 @@ from typing import Any
 import duckdb
 
 from adapters.reporting.duckdb_extracts import day_sums, market_day_events, open_rounds
-from adapters.reporting.duckdb_ggr import ggr_row, ggr_sql, report_dimensions
+from adapters.reporting.duckdb_ggr import ggr_sql
 from adapters.reporting.duckdb_rollups import STAGE_DDL, apply_staged
 from adapters.reporting.duckdb_schema import open_schema
 from adapters.reporting.duckdb_thread import DuckDbThread
+from adapters.reporting.reporting_ggr import ggr_row, report_dimensions
 from core.reporting.events import ReportEvent, RequestRecord
 from core.reporting.store import DaySum, GgrQuery, GgrRow, OpenRound, OpenRoundsQuery
 

@@ -20,12 +20,12 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
 
-from adapters.reporting.duckdb_ggr import ggr_row, report_dimensions
 from adapters.reporting.postgres_apply import APPLY_SQL, apply_parameters, utc_day
 from adapters.reporting.postgres_extracts import day_sums, market_day_events, open_rounds
 from adapters.reporting.postgres_ggr import ggr_sql
 from adapters.reporting.postgres_link import PostgresLink
 from adapters.reporting.postgres_schema import open_schema
+from adapters.reporting.reporting_ggr import ggr_row, report_dimensions
 from core.reporting.events import ReportEvent, RequestRecord
 from core.reporting.store import DaySum, GgrQuery, GgrRow, OpenRound, OpenRoundsQuery
 
