@@ -17,7 +17,7 @@ from __future__ import annotations
 import duckdb
 
 from adapters.reporting.duckdb_schema import GAME_KEY, PROVIDER_KEY
-from core.reporting.events import EventKind
+from adapters.reporting.reporting_rollups import BET, rollup_increments, rollup_updates
 
 __all__ = ["EVENT_COLUMNS", "STAGE_DDL", "apply_staged"]
 
@@ -40,10 +40,6 @@ STAGE_DDL = """CREATE TEMP TABLE IF NOT EXISTS stage_events (
     ref_seq BIGINT
 )"""
 
-_BET = f"'{EventKind.BET.value}'"
-_WIN = f"'{EventKind.WIN.value}'"
-_ROLLBACK = f"'{EventKind.ROLLBACK.value}'"
-
 _FRESH = """CREATE OR REPLACE TEMP TABLE fresh AS
 SELECT s.*, CAST(make_timestamp(s.at_us) AS DATE) AS day
 FROM (SELECT DISTINCT ON (seq, part) * FROM stage_events) AS s
@@ -63,7 +59,7 @@ def _fresh_set(name: str, table: str, columns: tuple[str, ...]) -> str:
     matched = " AND ".join(f"t.{column} = f.{column}" for column in columns)
     return f"""CREATE OR REPLACE TEMP TABLE {name} AS
 SELECT DISTINCT {listed} FROM fresh AS f
-WHERE kind = {_BET} AND NOT EXISTS (
+WHERE kind = {BET} AND NOT EXISTS (
     SELECT 1 FROM {table} AS t
     WHERE {matched}
       AND t.day BETWEEN (SELECT min(day) FROM fresh) AND (SELECT max(day) FROM fresh)
@@ -76,41 +72,12 @@ _SETS = (
     ("fresh_rounds", "daily_rounds", (*GAME_KEY, "round_id")),
 )
 
-_MEASURES = (
-    "bets", "stake_real_minor", "stake_bonus_minor", "win_real_minor", "win_bonus_minor",
-    "rollback_real_minor", "rollback_bonus_minor", "rounds", "active_players",
-)  # fmt: skip
-
-_EVENT_MEASURES = f"""
-    CASE WHEN kind = {_BET} THEN 1 ELSE 0 END,
-    CASE WHEN kind = {_BET} THEN -real_delta_minor ELSE 0 END,
-    CASE WHEN kind = {_BET} THEN -bonus_delta_minor ELSE 0 END,
-    CASE WHEN kind = {_WIN} THEN real_delta_minor ELSE 0 END,
-    CASE WHEN kind = {_WIN} THEN bonus_delta_minor ELSE 0 END,
-    CASE WHEN kind = {_ROLLBACK} THEN real_delta_minor ELSE 0 END,
-    CASE WHEN kind = {_ROLLBACK} THEN bonus_delta_minor ELSE 0 END,
-    0, 0"""
-
 
 def _rollup(table: str, key: tuple[str, ...], players: str) -> str:
-    """Add the batch's increments to `table`'s rows, creating the rows it lacks.
-
-    Rounds come from the per-game set at both levels, so a provider row's rounds are the
-    sum of its games' rows."""
-    listed = ", ".join(key)
-    sums = ", ".join(f"sum({measure})" for measure in _MEASURES)
-    updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in _MEASURES)
+    """Add the batch's increments to `table`'s rows, creating the rows it lacks."""
     return f"""INSERT INTO {table}
-SELECT {listed}, {sums} FROM (
-    SELECT {listed}, {_EVENT_MEASURES}
-    FROM fresh WHERE kind IN ({_BET}, {_WIN}, {_ROLLBACK})
-    UNION ALL
-    SELECT {listed}, 0, 0, 0, 0, 0, 0, 0, 1, 0 FROM fresh_rounds
-    UNION ALL
-    SELECT {listed}, 0, 0, 0, 0, 0, 0, 0, 0, 1 FROM {players}
-) AS increments ({listed}, {", ".join(_MEASURES)})
-GROUP BY {listed}
-ON CONFLICT DO UPDATE SET {updates}"""
+{rollup_increments(key, "fresh", "fresh_rounds", players)}
+ON CONFLICT DO UPDATE SET {rollup_updates(table)}"""
 
 
 _STATEMENTS = (

@@ -21,7 +21,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from adapters.reporting.postgres_schema import GAME_KEY, PROVIDER_KEY
-from core.reporting.events import EventKind, ReportEvent
+from adapters.reporting.reporting_rollups import (
+    BET,
+    ROLLUP_MEASURES,
+    rollup_increments,
+    rollup_updates,
+)
+from core.reporting.events import ReportEvent
 
 __all__ = ["APPLY_SQL", "apply_parameters", "utc_day"]
 
@@ -39,32 +45,13 @@ _COLUMNS = (
 _NAMES = ", ".join(name for name, _ in _COLUMNS)
 _ARRAYS = ", ".join(f"%s::{kind}[]" for _, kind in _COLUMNS)
 
-_BET = f"'{EventKind.BET.value}'"
-_WIN = f"'{EventKind.WIN.value}'"
-_ROLLBACK = f"'{EventKind.ROLLBACK.value}'"
-
-_MEASURES = (
-    "bets", "stake_real_minor", "stake_bonus_minor", "win_real_minor", "win_bonus_minor",
-    "rollback_real_minor", "rollback_bonus_minor", "rounds", "active_players",
-)  # fmt: skip
-
-_EVENT_MEASURES = f"""
-        CASE WHEN kind = {_BET} THEN 1 ELSE 0 END,
-        CASE WHEN kind = {_BET} THEN -real_delta_minor ELSE 0 END,
-        CASE WHEN kind = {_BET} THEN -bonus_delta_minor ELSE 0 END,
-        CASE WHEN kind = {_WIN} THEN real_delta_minor ELSE 0 END,
-        CASE WHEN kind = {_WIN} THEN bonus_delta_minor ELSE 0 END,
-        CASE WHEN kind = {_ROLLBACK} THEN real_delta_minor ELSE 0 END,
-        CASE WHEN kind = {_ROLLBACK} THEN bonus_delta_minor ELSE 0 END,
-        0, 0"""
-
 
 def _first_seen(name: str, table: str, columns: tuple[str, ...], key: tuple[str, ...]) -> str:
     """The batch's new bets' `columns` into `table`; returns the `key` of rows it lacked."""
     listed = ", ".join(columns)
     return f"""{name} AS (
     INSERT INTO {table} ({listed})
-    SELECT DISTINCT {listed} FROM fresh WHERE kind = {_BET}
+    SELECT DISTINCT {listed} FROM fresh WHERE kind = {BET}
     ON CONFLICT DO NOTHING
     RETURNING {", ".join(key)}
 )"""
@@ -73,20 +60,11 @@ def _first_seen(name: str, table: str, columns: tuple[str, ...], key: tuple[str,
 def _rollup(name: str, table: str, key: tuple[str, ...], players: str) -> str:
     """Add the batch's increments to `table`'s rows, creating the rows it lacks."""
     listed = ", ".join(key)
-    sums = ", ".join(f"sum({measure})" for measure in _MEASURES)
-    updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in _MEASURES)
+    increments = rollup_increments(key, "fresh", "new_rounds", players)
     return f"""{name} AS (
-    INSERT INTO {table} ({listed}, {", ".join(_MEASURES)})
-    SELECT {listed}, {sums} FROM (
-        SELECT {listed}, {_EVENT_MEASURES}
-        FROM fresh WHERE kind IN ({_BET}, {_WIN}, {_ROLLBACK})
-        UNION ALL
-        SELECT {listed}, 0, 0, 0, 0, 0, 0, 0, 1, 0 FROM new_rounds
-        UNION ALL
-        SELECT {listed}, 0, 0, 0, 0, 0, 0, 0, 0, 1 FROM {players}
-    ) AS increments ({listed}, {", ".join(_MEASURES)})
-    GROUP BY {listed}
-    ON CONFLICT ({listed}) DO UPDATE SET {updates}
+    INSERT INTO {table} ({listed}, {", ".join(ROLLUP_MEASURES)})
+    {increments}
+    ON CONFLICT ({listed}) DO UPDATE SET {rollup_updates(table)}
 )"""
 
 
