@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import duckdb
 
-from adapters.reporting.duckdb_schema import GAME_KEY, PROVIDER_KEY
+from adapters.reporting.reporting_ddl import GAME_KEY, PROVIDER_KEY
 from adapters.reporting.reporting_rollups import BET, rollup_increments, rollup_updates
 
 __all__ = ["EVENT_COLUMNS", "STAGE_DDL", "apply_staged"]

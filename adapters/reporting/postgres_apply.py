@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from adapters.reporting.postgres_schema import GAME_KEY, PROVIDER_KEY
+from adapters.reporting.reporting_ddl import GAME_KEY, PROVIDER_KEY
 from adapters.reporting.reporting_rollups import (
     BET,
     ROLLUP_MEASURES,

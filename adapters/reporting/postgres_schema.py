@@ -20,22 +20,11 @@ from __future__ import annotations
 
 from psycopg import AsyncConnection, sql
 
-from adapters.reporting.reporting_ddl import GAME_KEY, PROVIDER_KEY, DdlDialect, schema_v1
+from adapters.reporting.reporting_ddl import DdlDialect, ReportingSchemaError, schema_v1
 
-__all__ = [
-    "GAME_KEY",
-    "PROVIDER_KEY",
-    "SCHEMA_VERSION",
-    "ReportingSchemaError",
-    "open_schema",
-    "schema_version",
-]
+__all__ = ["SCHEMA_VERSION", "ReportingSchemaError", "open_schema", "schema_version"]
 
 SCHEMA_VERSION = 1
-
-
-class ReportingSchemaError(Exception):
-    """The reporting schema cannot be used by this build (written by a newer one)."""
 
 
 _DIALECT = DdlDialect(

@@ -13,12 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["GAME_KEY", "PROVIDER_KEY", "DdlDialect", "schema_v1"]
+__all__ = ["GAME_KEY", "PROVIDER_KEY", "DdlDialect", "ReportingSchemaError", "schema_v1"]
 
 GAME_KEY = ("day", "brand", "market", "provider", "game_id", "currency")
 """The key of `daily_ggr`, `daily_players` (with `player_id`), `daily_rounds` (`round_id`)."""
 PROVIDER_KEY = ("day", "brand", "market", "provider", "currency")
 """The key of `daily_provider_ggr` and `daily_provider_players` (with `player_id`)."""
+
+
+class ReportingSchemaError(Exception):
+    """The reporting tables cannot be used by this build (written by a newer one)."""
 
 
 @dataclass(frozen=True, slots=True)
