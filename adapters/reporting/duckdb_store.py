@@ -12,7 +12,7 @@ import contextlib
 import os
 import stat
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,13 @@ from adapters.reporting.duckdb_ggr import ggr_sql
 from adapters.reporting.duckdb_rollups import STAGE_DDL, apply_staged
 from adapters.reporting.duckdb_schema import open_schema
 from adapters.reporting.duckdb_thread import DuckDbThread
-from adapters.reporting.reporting_ggr import ggr_row, report_dimensions
+from adapters.reporting.reporting_ggr import ggr_rows
+from adapters.reporting.store_rules import (
+    check_cursor_forward,
+    check_events_through,
+    known_balances,
+    request_rows,
+)
 from core.reporting.events import ReportEvent, RequestRecord
 from core.reporting.store import DaySum, GgrQuery, GgrRow, OpenRound, OpenRoundsQuery
 
@@ -35,7 +41,6 @@ over months of rollups."""
 
 _DIRECTORY_MODE = 0o700
 _FILE_MODE = 0o600
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class DuckDbReportingStore:
@@ -78,8 +83,7 @@ class DuckDbReportingStore:
                 [[player for player, _ in wanted], [currency for _, currency in wanted]],
             ).fetchall()
 
-        found = {(p, c): (real, bonus) for p, c, real, bonus in await self._thread.call(read)}
-        return {key: found.get(key, (0, 0)) for key in wanted}
+        return known_balances(wanted, await self._thread.call(read))
 
     async def apply(
         self,
@@ -87,18 +91,13 @@ class DuckDbReportingStore:
         through_seq: int,
         balances: Mapping[tuple[str, str], tuple[int, int]],
     ) -> None:
-        if any(event.seq > through_seq for event in events):
-            raise ValueError(f"an event's seq is past through_seq {through_seq}")
+        check_events_through(events, through_seq)
         rows = list(events)
         balance_rows = [(p, c, real, bonus) for (p, c), (real, bonus) in balances.items()]
 
         def write(con: duckdb.DuckDBPyConnection) -> None:
             with _transaction(con):
-                current = _cursor(con)
-                if through_seq < current:
-                    raise ValueError(
-                        f"the reporting cursor is at {current}: it cannot go back to {through_seq}"
-                    )
+                check_cursor_forward(_cursor(con), through_seq)
                 if rows:
                     with con.appender("stage_events") as staged:
                         staged.append_rows(rows)
@@ -111,7 +110,7 @@ class DuckDbReportingStore:
         await self._thread.call(write)
 
     async def add_requests(self, requests: Sequence[RequestRecord]) -> None:
-        rows = [(r.at_us, _utc_day(r.at_us), *r[1:]) for r in requests]
+        rows = request_rows(requests)
         if not rows:
             return
 
@@ -122,13 +121,12 @@ class DuckDbReportingStore:
         await self._thread.call(write)
 
     async def ggr(self, query: GgrQuery) -> list[GgrRow]:
-        width = len(report_dimensions(query.by))
         sql, parameters = ggr_sql(query)
 
         def read(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
             return con.execute(sql, parameters).fetchall()
 
-        return [ggr_row(width, row) for row in await self._thread.call(read)]
+        return ggr_rows(query, await self._thread.call(read))
 
     async def open_rounds(self, query: OpenRoundsQuery) -> list[OpenRound]:
         return await self._thread.call(lambda con: open_rounds(con, query))
@@ -185,7 +183,3 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
-
-
-def _utc_day(at_us: int) -> date:
-    return (_EPOCH + timedelta(microseconds=at_us)).date()

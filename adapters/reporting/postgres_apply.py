@@ -17,7 +17,6 @@ take turns, and the second sees the first's events as conflicts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from adapters.reporting.reporting_ddl import GAME_KEY, PROVIDER_KEY
@@ -27,9 +26,10 @@ from adapters.reporting.reporting_rollups import (
     rollup_increments,
     rollup_updates,
 )
+from adapters.reporting.store_rules import utc_day
 from core.reporting.events import ReportEvent
 
-__all__ = ["APPLY_SQL", "apply_parameters", "utc_day"]
+__all__ = ["APPLY_SQL", "apply_parameters"]
 
 _COLUMNS = (
     ("seq", "bigint"), ("part", "integer"), ("at_us", "bigint"), ("day", "date"),
@@ -88,13 +88,6 @@ APPLY_SQL = f"""WITH incoming AS (
 {_rollup("provider_rollup", "daily_provider_ggr", PROVIDER_KEY, "new_provider_players")}
 SELECT count(*) FROM fresh"""
 """Parameters: `apply_parameters(events)`. Returns one row: how many events were new."""
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def utc_day(at_us: int) -> date:
-    """The UTC day of a wallet time, computed exactly (no float seconds)."""
-    return (_EPOCH + timedelta(microseconds=at_us)).date()
 
 
 def apply_parameters(events: Sequence[ReportEvent]) -> list[list[Any]]:

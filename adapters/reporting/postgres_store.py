@@ -20,12 +20,18 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
 
-from adapters.reporting.postgres_apply import APPLY_SQL, apply_parameters, utc_day
+from adapters.reporting.postgres_apply import APPLY_SQL, apply_parameters
 from adapters.reporting.postgres_extracts import day_sums, market_day_events, open_rounds
 from adapters.reporting.postgres_ggr import ggr_sql
 from adapters.reporting.postgres_link import PostgresLink
 from adapters.reporting.postgres_schema import open_schema
-from adapters.reporting.reporting_ggr import ggr_row, report_dimensions
+from adapters.reporting.reporting_ggr import ggr_rows
+from adapters.reporting.store_rules import (
+    check_cursor_forward,
+    check_events_through,
+    known_balances,
+    request_rows,
+)
 from core.reporting.events import ReportEvent, RequestRecord
 from core.reporting.store import DaySum, GgrQuery, GgrRow, OpenRound, OpenRoundsQuery
 
@@ -119,8 +125,7 @@ class PostgresReportingStore:
             )
             return await cur.fetchall()
 
-        found = {(p, c): (real, bonus) for p, c, real, bonus in await self._writer.run(read)}
-        return {key: found.get(key, (0, 0)) for key in wanted}
+        return known_balances(wanted, await self._writer.run(read))
 
     async def apply(
         self,
@@ -128,8 +133,7 @@ class PostgresReportingStore:
         through_seq: int,
         balances: Mapping[tuple[str, str], tuple[int, int]],
     ) -> None:
-        if any(event.seq > through_seq for event in events):
-            raise ValueError(f"an event's seq is past through_seq {through_seq}")
+        check_events_through(events, through_seq)
         arrays = apply_parameters(events) if events else None
         rows = [(p, c, real, bonus) for (p, c), (real, bonus) in balances.items()]
         balance_arrays = [list(column) for column in zip(*rows, strict=True)]
@@ -139,10 +143,7 @@ class PostgresReportingStore:
                 cur = await con.execute("SELECT seq FROM cursor WHERE id = 1 FOR UPDATE")
                 row = await cur.fetchone()
                 assert row is not None, "the cursor row is made with the schema"
-                if through_seq < row[0]:
-                    raise ValueError(
-                        f"the reporting cursor is at {row[0]}: it cannot go back to {through_seq}"
-                    )
+                check_cursor_forward(row[0], through_seq)
                 if arrays is not None:
                     await con.execute(APPLY_SQL, arrays)
                 if balance_arrays:
@@ -152,7 +153,7 @@ class PostgresReportingStore:
         await self._writer.run(write)
 
     async def add_requests(self, requests: Sequence[RequestRecord]) -> None:
-        rows = [(r.at_us, utc_day(r.at_us), *r[1:]) for r in requests]
+        rows = request_rows(requests)
         if not rows:
             return
 
@@ -168,14 +169,13 @@ class PostgresReportingStore:
         await self._writer.run(write)
 
     async def ggr(self, query: GgrQuery) -> list[GgrRow]:
-        width = len(report_dimensions(query.by))
         sql, parameters = ggr_sql(query)
 
         async def read(con: AsyncConnection) -> list[tuple[Any, ...]]:
             cur = await con.execute(sql, parameters)
             return await cur.fetchall()
 
-        return [ggr_row(width, row) for row in await self._reader.run(read)]
+        return ggr_rows(query, await self._reader.run(read))
 
     async def open_rounds(self, query: OpenRoundsQuery) -> list[OpenRound]:
         return await self._reader.run(lambda con: open_rounds(con, query))

@@ -14,6 +14,7 @@ One statement builder: what differs between DuckDB and PostgreSQL is a `GgrDiale
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 from adapters.reporting.reporting_ddl import GAME_KEY, PROVIDER_KEY
 from core.reporting.store import GGR_DIMENSIONS, GgrQuery, GgrRow
 
-__all__ = ["GgrDialect", "ggr_row", "ggr_sql", "report_dimensions"]
+__all__ = ["GgrDialect", "ggr_row", "ggr_rows", "ggr_sql", "report_dimensions"]
 
 _SUMMED = (
     "bets", "stake_real_minor", "stake_bonus_minor", "win_real_minor", "win_bonus_minor",
@@ -111,3 +112,9 @@ def ggr_row(width: int, row: tuple[Any, ...]) -> GgrRow:
         rounds,
         players,
     )
+
+
+def ggr_rows(query: GgrQuery, rows: Iterable[tuple[Any, ...]]) -> list[GgrRow]:
+    """The result rows of `ggr_sql(query, ...)` as `GgrRow`s."""
+    width = len(report_dimensions(query.by))
+    return [ggr_row(width, row) for row in rows]
