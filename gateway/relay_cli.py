@@ -89,6 +89,7 @@ async def _relay(settings: Settings, *, once: bool) -> int:
             lambda key: live.index.game(key),
             batch_seqs_max=config.relay_batch_seqs_max,
             poll_interval_s=config.relay_poll_interval_s,
+            step_interval_s=config.relay_step_interval_s,
         )
         stack.push_async_callback(relay.close)
         if once:

@@ -266,6 +266,10 @@ class ReportingSettings(_Section):
     """Wallet records the relay reads and applies per reporting transaction."""
     relay_poll_interval_s: float = Field(default=0.2, ge=0.01, le=60)
     """How often an idle relay looks for new wallet records."""
+    relay_step_interval_s: float = Field(default=0.5, ge=0, le=60)
+    """While the relay keeps pace, at most one reporting transaction this often: fewer,
+    larger transactions cost the machine less (loadtests/RESULTS.md, session 7); the lag
+    stays below about this plus one step. 0: step as fast as records come."""
     requests_queue_max: int = Field(default=10_000, ge=0, le=1_000_000)
     """Request records waiting for the store; past it they are dropped and counted
     (0: no request records)."""

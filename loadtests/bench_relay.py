@@ -113,22 +113,9 @@ def _timed(phase: str, call: Any) -> Any:
     return timed
 
 
-LINGER_S = [0.0]
-"""`--linger-s` (one for the run, the relay's process included): an experiment, not what
-the gateway does (see `LingeringRelay`)."""
-
-
-class LingeringRelay(Relay):
-    """A relay whose steps start at least `LINGER_S[0]` apart while there is work, so each
-    reporting transaction carries what arrived meanwhile: fewer, bigger batches for the
-    same lag bound (apply's fixed cost is tens of ms a transaction on DuckDB)."""
-
-    async def step(self) -> int:
-        started = time.monotonic()
-        relayed = await super().step()
-        if relayed:
-            await asyncio.sleep(max(0.0, LINGER_S[0] - (time.monotonic() - started)))
-        return relayed
+STEP_INTERVAL_S = [0.5]
+"""`--step-interval-s`: the relay's `reporting.relay_step_interval_s` (one for the run,
+the relay's own process included)."""
 
 
 async def _open_relay(wallet: Path, reporting: Path, batch_seqs: int) -> tuple[Relay, Any]:
@@ -143,12 +130,13 @@ async def _open_relay(wallet: Path, reporting: Path, batch_seqs: int) -> tuple[R
         log.read = _timed("read", log.read)  # type: ignore[method-assign]
         return log
 
-    relay = (LingeringRelay if LINGER_S[0] else Relay)(
+    relay = Relay(
         open_wallet,
         store,
         lambda key: None,
         batch_seqs_max=batch_seqs,
         poll_interval_s=POLL_INTERVAL_S,
+        step_interval_s=STEP_INTERVAL_S[0],
     )
     for totals in PHASES.values():
         totals[:] = [0.0, 0]
@@ -278,7 +266,7 @@ async def _relay_process(
     samples_path = reporting.with_suffix(".samples.json")
     proc = await asyncio.create_subprocess_exec(
         *_relay_cpu_prefix(), sys.executable, "-m", "loadtests.bench_relay", "--child",
-        str(wallet), str(reporting), str(batch_seqs), str(samples_path), str(LINGER_S[0]),
+        str(wallet), str(reporting), str(batch_seqs), str(samples_path), str(STEP_INTERVAL_S[0]),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
     )  # fmt: skip
     assert proc.stdin is not None
@@ -371,7 +359,9 @@ async def run_case(
             )
         finally:
             await store.close()
-        result.update(relay_mode=mode, batch_seqs=args.batch_seqs, linger_s=args.linger_s)
+        result.update(
+            relay_mode=mode, batch_seqs=args.batch_seqs, step_interval_s=args.step_interval_s
+        )
         if mode != "none":
             samples = relay_result.pop("samples")
             last = _last_seq(wallet)
@@ -518,10 +508,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch-seqs", type=int, default=5_000, help="relay_batch_seqs_max")
     parser.add_argument(
-        "--linger-s",
+        "--step-interval-s",
         type=float,
-        default=0.0,
-        help="experiment: start relay steps at least this far apart while there is work",
+        default=0.5,
+        help="reporting.relay_step_interval_s: while keeping pace, one transaction this often",
     )
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--db-dir", type=Path, default=DEFAULT_DB_DIR)
@@ -539,11 +529,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "--child":
-        wallet, reporting, batch, samples, linger = argv[1:6]
-        LINGER_S[0] = float(linger)
+        wallet, reporting, batch, samples, step_interval = argv[1:6]
+        STEP_INTERVAL_S[0] = float(step_interval)
         return asyncio.run(_child(Path(wallet), Path(reporting), int(batch), Path(samples)))
     args = parse_args(argv)
-    LINGER_S[0] = args.linger_s
+    STEP_INTERVAL_S[0] = args.step_interval_s
     if args.cpu is not None:
         pin_to_cpu(args.cpu)
     if args.relay_cpu is not None:

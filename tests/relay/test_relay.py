@@ -15,7 +15,7 @@ from adapters.reporting.open import open_reporting_store
 from adapters.reporting.wallet_sqlite_reader import SqliteWalletLog
 from adapters.stores.sqlite_store import SqliteWalletStore
 from core.reporting.wallet_log import WalletBatch, WalletLog
-from gateway.relay import Relay, RelayCollector, RelayStats, running
+from gateway.relay import Relay, RelayCollector, RelayStats, running, wait_after_step_s
 from tests.conftest import FakeClock
 from tests.relay.ledger import assert_matches_ledger, history, seed
 
@@ -144,3 +144,21 @@ def test_lag_and_counts_are_read_at_scrape_time() -> None:
     text = generate_latest(registry).decode()
     assert "gamegate_relay_lag_seqs 0.0" in text
     assert "gamegate_relay_lag_seconds 0.0" in text
+
+
+@pytest.mark.parametrize(
+    ("relayed", "took_s", "wait_s"),
+    [
+        (0, 0.01, 0.2),  # caught up: poll
+        (100, 0.5, 0.0),  # a full batch: behind, go on at once
+        (10, 0.1, 0.4),  # keeping pace: one transaction per step interval
+        (10, 0.7, 0.0),  # a slow step already took the interval
+    ],
+)
+def test_the_relay_waits_so_a_transaction_carries_more_records(
+    relayed: int, took_s: float, wait_s: float
+) -> None:
+    waited = wait_after_step_s(
+        relayed, took_s, batch_seqs_max=100, poll_interval_s=0.2, step_interval_s=0.5
+    )
+    assert waited == pytest.approx(wait_s)
