@@ -294,7 +294,8 @@ async def _metrics_port(
     info = None if worker is None else worker.info
     async with contextlib.AsyncExitStack() as serving:
         try:
-            await serving.enter_async_context(serve_metrics(app[METRICS], server, port, info))
+            metrics = serve_metrics(app[METRICS].render, server, port, info)
+            await serving.enter_async_context(metrics)
         except OSError as exc:
             raise StartupError(f"cannot listen on {server.host}:{port}: {exc.strerror}") from exc
         yield

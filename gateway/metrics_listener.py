@@ -10,20 +10,21 @@ nonce caches.) One process with `metrics_port` set serves it too, as worker 0.
 
 The application here answers `/metrics` and `/healthz` only, and its connections have the
 main port's time limits under a guard of their own with a small cap: scrapers only.
+`gamegate relay --metrics-port` serves its own registry (the relay's collector and the
+process's) the same way (`gateway.relay_cli`).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
 from gateway.connections import ConnectionGuard
 from gateway.http_protocol import make_request_handler
-from gateway.keys import METRICS
-from gateway.metrics import Metrics
-from gateway.routes.health import healthz, metrics
+from gateway.metrics import CONTENT_TYPE
+from gateway.routes.health import healthz
 from gateway.settings import ServerSettings
 from gateway.worker import WORKER, WorkerInfo
 
@@ -36,12 +37,16 @@ METRICS_LISTEN_BACKLOG = 64
 
 @contextlib.asynccontextmanager
 async def serve_metrics(
-    registry: Metrics, server: ServerSettings, port: int, worker: WorkerInfo | None
-) -> AsyncIterator[None]:
-    """Serve `registry` on host:port until the block ends. Raises `OSError` when the
-    address cannot be bound."""
+    render: Callable[[], bytes], server: ServerSettings, port: int, worker: WorkerInfo | None
+) -> AsyncIterator[int]:
+    """Serve `render()` (a registry in Prometheus's text format) as `/metrics` on
+    `server.host`:port until the block ends; the block gets the port bound (port 0 picks
+    one). Raises `OSError` when the address cannot be bound."""
+
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(body=render(), headers={"Content-Type": CONTENT_TYPE})
+
     app = web.Application()
-    app[METRICS] = registry
     if worker is not None:
         app[WORKER] = worker
     app.router.add_get("/metrics", metrics)
@@ -62,14 +67,14 @@ async def serve_metrics(
     try:
         handler = runner.server
         assert handler is not None, "set up above"
-        await guard.listen(
+        listener = await guard.listen(
             handler,
             server.host,
             port,
             backlog=METRICS_LISTEN_BACKLOG,
             make_protocol=lambda: make_request_handler(handler),
         )
-        yield
+        yield int(listener.sockets[0].getsockname()[1])
     finally:
         guard.close()
         await runner.cleanup()

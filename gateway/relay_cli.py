@@ -8,6 +8,10 @@ events written), 1 when it could not be. Logs go to stderr. The embedded reporti
 the gateway's settings and the store elsewhere (PostgreSQL), or while no gateway holds
 the file. Game verticals come from the catalogue file, reread every
 `catalogue.reload_interval_s`.
+
+`--metrics-port N` (or `reporting.relay_metrics_port`) serves `/metrics` (the relay's lag
+and counts, the process's CPU and memory) and `/healthz` on `server.host`:N while it runs,
+for Prometheus (the relay alerts); 0 picks a free port. A line on stdout names the address.
 """
 
 from __future__ import annotations
@@ -17,18 +21,26 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 import structlog
+from prometheus_client import (
+    CollectorRegistry,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 
 from adapters.catalogue.open import open_catalogue_store
 from adapters.reporting.open import open_reporting_store
 from adapters.reporting.wallet_logs import open_wallet_log, unsupported_reason
 from core.catalogue.live import LiveCatalogue
+from gateway.clock import SystemClock
 from gateway.logging import configure_logging, flush_logging
-from gateway.relay import Relay
+from gateway.metrics_listener import serve_metrics
+from gateway.relay import Relay, RelayCollector, RelayStats
 from gateway.settings import Settings
 
 __all__ = ["add_relay_commands"]
@@ -47,6 +59,10 @@ def add_relay_commands(
     relay = commands.add_parser("relay", help="relay the wallet's log into the reporting store")
     settings_arguments(relay)
     relay.add_argument("--once", action="store_true", help="relay what is committed now, then exit")
+    relay.add_argument(
+        "--metrics-port", type=int, metavar="N",
+        help="serve /metrics and /healthz on server.host:N (reporting.relay_metrics_port)",
+    )  # fmt: skip
 
     def run(args: argparse.Namespace) -> int:
         settings = load(args)
@@ -59,14 +75,20 @@ def add_relay_commands(
                 _log.warning("relay_not_started", reason=reason)
                 _warn(reason)
                 return EXIT_FAILED
-            return asyncio.run(_relay(settings, once=args.once))
+            port = args.metrics_port
+            if port is None:
+                port = settings.reporting.relay_metrics_port
+            elif not 0 <= port <= 65_535:
+                _warn(f"--metrics-port {port} is not a port")
+                return EXIT_FAILED
+            return asyncio.run(_relay(settings, once=args.once, metrics_port=port))
         finally:
             flush_logging()
 
     relay.set_defaults(command=run)
 
 
-async def _relay(settings: Settings, *, once: bool) -> int:
+async def _relay(settings: Settings, *, once: bool, metrics_port: int | None = None) -> int:
     async with contextlib.AsyncExitStack() as stack:
         try:
             store = await open_reporting_store(settings.reporting.url, settings.data_dir)
@@ -94,6 +116,12 @@ async def _relay(settings: Settings, *, once: bool) -> int:
         stack.push_async_callback(relay.close)
         if once:
             return await _drain(relay)
+        if metrics_port is not None:
+            try:
+                await stack.enter_async_context(_serve_metrics(settings, relay.stats, metrics_port))
+            except OSError as error:
+                _warn(f"cannot listen on {settings.server.host}:{metrics_port}: {error.strerror}")
+                return EXIT_FAILED
         refresher = asyncio.create_task(_refresh(live, settings.catalogue.reload_interval_s))
         try:
             with _stop_on_signals() as stop:
@@ -105,6 +133,23 @@ async def _relay(settings: Settings, *, once: bool) -> int:
                 await refresher
         _log.info("relay_stopped", cursor=relay.stats.cursor)
         return EXIT_OK
+
+
+@contextlib.asynccontextmanager
+async def _serve_metrics(settings: Settings, stats: RelayStats, port: int) -> AsyncIterator[None]:
+    """The relay's own registry on `server.host`:port: its collector, the process's."""
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(RelayCollector(stats, SystemClock().micros))
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    host = settings.server.host
+    async with serve_metrics(
+        lambda: generate_latest(registry), settings.server, port, None
+    ) as bound:
+        _log.info("relay_metrics_listening", host=host, port=bound)
+        address = f"[{host}]" if ":" in host else host
+        print(f"gamegate relay: metrics on http://{address}:{bound}/metrics", flush=True)
+        yield
 
 
 async def _drain(relay: Relay) -> int:

@@ -270,6 +270,11 @@ class ReportingSettings(_Section):
     """While the relay keeps pace, at most one reporting transaction this often: fewer,
     larger transactions cost the machine less (loadtests/RESULTS.md, session 7); the lag
     stays below about this plus one step. 0: step as fast as records come."""
+    relay_metrics_port: int | None = Field(default=None, ge=0, le=65_535)
+    """When set, `gamegate relay` serves `/metrics` (the relay's lag and counts, the
+    process's CPU and memory) and `/healthz` on `server.host`:this (0: any free port, named
+    on stdout); `--metrics-port` overrides it. `gamegate serve` ignores it (its relay is on
+    its own `/metrics`)."""
     requests_queue_max: int = Field(default=10_000, ge=0, le=1_000_000)
     """Request records waiting for the store; past it they are dropped and counted
     (0: no request records)."""
