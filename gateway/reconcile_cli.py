@@ -23,7 +23,7 @@ from typing import Any
 
 from adapters.reporting.open import open_reporting_store
 from adapters.reporting.wallet_ledger_reader import day_window_us, ledger_day_sums, provider_txs
-from adapters.reporting.wallet_logs import unsupported_reason, wallet_file
+from adapters.reporting.wallet_logs import file_unsupported_reason, wallet_file
 from core.errors import InvalidRequest
 from core.money import CurrencyTable
 from core.reporting.reconcile import compare_day_sums, compare_statement
@@ -77,7 +77,7 @@ def _command(
         except InvalidRequest as error:
             _warn(str(error))
             return EXIT_USAGE
-        reason = unsupported_reason(settings.wallet.url)
+        reason = file_unsupported_reason(settings.wallet.url)
         if reason is not None:
             _warn(reason.replace("the relay", "reconciliation"))
             return EXIT_UNREADABLE

@@ -1,10 +1,12 @@
 """The relay: the wallet's committed log into the reporting store, exactly once by seq.
 
-One step: ask the store for its cursor, read the next committed records after it
-(`core.reporting.wallet_log`), derive their events (`core.reporting.derive`) from the
-store's balances before them, and `apply` events, balances and the new cursor in one
-reporting transaction. A crash anywhere repeats the step from the store's cursor:
-reading is at least once, the effect exactly once. The loop steps while there is
+One step: ask the store for its cursor and its per-source positions, read the next
+committed records after them (`core.reporting.wallet_log`: the SQLite log needs the
+cursor alone, the Redis log a stream position per group), derive their events
+(`core.reporting.derive`) from the store's balances before them, and `apply` events,
+balances, the new cursor and the batch's positions in one reporting transaction. A
+crash anywhere repeats the step from the store's cursor and positions: reading is at
+least once, the effect exactly once. The loop steps while there is
 work, sleeps `relay_poll_interval_s` when caught up, and on any failure logs it (no
 frame locals: `gateway.logging`), counts it, backs off (doubling, at most
 `BACKOFF_S_MAX`) and tries again with a freshly opened wallet reader. It never raises
@@ -123,7 +125,8 @@ class Relay:
             self._wallet = await self._open_wallet()
         stats = self.stats
         cursor = stats.cursor = await self._store.cursor()
-        batch = await self._wallet.read(cursor, self._batch_seqs_max)
+        positions = await self._store.positions()
+        batch = await self._wallet.read(cursor, self._batch_seqs_max, positions)
         stats.last_seq = batch.last_seq
         if not batch.records:
             stats.oldest_at_us = None
@@ -131,7 +134,9 @@ class Relay:
         stats.oldest_at_us = batch.records[0].created_at_us
         before = await self._store.balances(balance_keys(batch))
         derived = await asyncio.to_thread(derive, batch, before, self._games)
-        await self._store.apply(derived.events, batch.through_seq, derived.balances)
+        await self._store.apply(
+            derived.events, batch.through_seq, derived.balances, batch.positions
+        )
         stats.cursor = batch.through_seq
         stats.oldest_at_us = batch.next_at_us
         stats.events_total += len(derived.events)

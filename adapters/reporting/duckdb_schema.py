@@ -15,11 +15,16 @@ from __future__ import annotations
 
 import duckdb
 
-from adapters.reporting.reporting_ddl import DdlDialect, ReportingSchemaError, schema_v1
+from adapters.reporting.reporting_ddl import (
+    DdlDialect,
+    ReportingSchemaError,
+    migration_v2,
+    schema_v1,
+)
 
 __all__ = ["SCHEMA_VERSION", "ReportingSchemaError", "open_schema", "schema_version"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 _DIALECT = DdlDialect(
@@ -36,8 +41,9 @@ SCHEMA_V1 = schema_v1(_DIALECT)
 """Version 1, as a new file gets it. A later version adds a step to `_MIGRATIONS`
 written with its own DDL, never by editing this (or `reporting_ddl`)."""
 
-_MIGRATIONS: dict[int, tuple[str, ...]] = {}
-"""From version N (key) to N + 1: the statements, run in one transaction."""
+_MIGRATIONS: dict[int, tuple[str, ...]] = {1: migration_v2(_DIALECT)}
+"""From version N (key) to N + 1: the statements, run in one transaction (a new
+store gets version 1, then every step)."""
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -63,8 +69,9 @@ def open_schema(con: duckdb.DuckDBPyConnection, describe: str) -> None:
             f"{describe} has reporting schema version {version}, newer than this build "
             f"knows ({SCHEMA_VERSION}): run the gamegate that wrote it, or a newer one"
         )
-    if version == 0:
-        _run(con, (*SCHEMA_V1, _set_version(SCHEMA_VERSION)))
+    if version == 0:  # a new file: version 1 and every step after it, at once
+        steps = [step for n in range(1, SCHEMA_VERSION) for step in _MIGRATIONS[n]]
+        _run(con, (*SCHEMA_V1, *steps, _set_version(SCHEMA_VERSION)))
         return
     while version < SCHEMA_VERSION:
         _run(con, (*_MIGRATIONS[version], _set_version(version + 1)))

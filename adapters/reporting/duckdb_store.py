@@ -70,6 +70,9 @@ class DuckDbReportingStore:
     async def cursor(self) -> int:
         return await self._thread.call(_cursor)
 
+    async def positions(self) -> Mapping[str, str]:
+        return dict(await self._thread.call(_positions))
+
     async def balances(
         self, keys: Sequence[tuple[str, str]]
     ) -> Mapping[tuple[str, str], tuple[int, int]]:
@@ -90,10 +93,12 @@ class DuckDbReportingStore:
         events: Sequence[ReportEvent],
         through_seq: int,
         balances: Mapping[tuple[str, str], tuple[int, int]],
+        positions: Mapping[str, str] | None = None,
     ) -> None:
         check_events_through(events, through_seq)
         rows = list(events)
         balance_rows = [(p, c, real, bonus) for (p, c), (real, bonus) in balances.items()]
+        position_rows = sorted((positions or {}).items())
 
         def write(con: duckdb.DuckDBPyConnection) -> None:
             with _transaction(con):
@@ -105,6 +110,8 @@ class DuckDbReportingStore:
                 if balance_rows:
                     with con.appender("balances", action="upsert") as upserted:
                         upserted.append_rows(balance_rows)
+                if position_rows:
+                    con.executemany(_POSITION_WRITE, position_rows)
                 con.execute("UPDATE cursor SET seq = ? WHERE id = 1", [through_seq])
 
         await self._thread.call(write)
@@ -167,6 +174,17 @@ def _private(path: Path) -> None:
             status = file.stat()
             if status.st_uid == os.geteuid() and stat.S_IMODE(status.st_mode) & 0o077:
                 file.chmod(stat.S_IMODE(status.st_mode) & _FILE_MODE)
+
+
+_POSITION_WRITE = (
+    "INSERT INTO relay_positions VALUES (?, ?) "
+    "ON CONFLICT (source) DO UPDATE SET position = excluded.position"
+)
+
+
+def _positions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    rows = con.execute("SELECT source, position FROM relay_positions").fetchall()
+    return [(source, position) for source, position in rows]
 
 
 def _cursor(con: duckdb.DuckDBPyConnection) -> int:

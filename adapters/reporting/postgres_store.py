@@ -63,6 +63,10 @@ SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::bigint[])
 ON CONFLICT (player_id, currency)
 DO UPDATE SET real_minor = excluded.real_minor, bonus_minor = excluded.bonus_minor"""
 
+_POSITIONS_WRITE = """INSERT INTO relay_positions (source, position)
+SELECT * FROM unnest(%s::text[], %s::text[])
+ON CONFLICT (source) DO UPDATE SET position = excluded.position"""
+
 
 class PostgresReportingStore:
     """`ReportingStore` over PostgreSQL. Create with `await PostgresReportingStore.open`."""
@@ -112,6 +116,9 @@ class PostgresReportingStore:
     async def cursor(self) -> int:
         return await self._writer.run(_cursor)
 
+    async def positions(self) -> Mapping[str, str]:
+        return await self._writer.run(_positions)
+
     async def balances(
         self, keys: Sequence[tuple[str, str]]
     ) -> Mapping[tuple[str, str], tuple[int, int]]:
@@ -132,11 +139,14 @@ class PostgresReportingStore:
         events: Sequence[ReportEvent],
         through_seq: int,
         balances: Mapping[tuple[str, str], tuple[int, int]],
+        positions: Mapping[str, str] | None = None,
     ) -> None:
         check_events_through(events, through_seq)
         arrays = apply_parameters(events) if events else None
         rows = [(p, c, real, bonus) for (p, c), (real, bonus) in balances.items()]
         balance_arrays = [list(column) for column in zip(*rows, strict=True)]
+        moved = sorted((positions or {}).items())
+        position_arrays = [[source for source, _ in moved], [at for _, at in moved]]
 
         async def write(con: AsyncConnection) -> None:
             async with con.transaction():
@@ -148,6 +158,8 @@ class PostgresReportingStore:
                     await con.execute(APPLY_SQL, arrays)
                 if balance_arrays:
                     await con.execute(_BALANCES_WRITE, balance_arrays)
+                if moved:
+                    await con.execute(_POSITIONS_WRITE, position_arrays)
                 await con.execute("UPDATE cursor SET seq = %s WHERE id = 1", [through_seq])
 
         await self._writer.run(write)
@@ -211,3 +223,8 @@ async def _cursor(con: AsyncConnection) -> int:
     row = await cur.fetchone()
     assert row is not None, "the cursor row is made with the schema"
     return int(row[0])
+
+
+async def _positions(con: AsyncConnection) -> dict[str, str]:
+    cur = await con.execute("SELECT source, position FROM relay_positions")
+    return {source: position for source, position in await cur.fetchall()}

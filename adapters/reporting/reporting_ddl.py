@@ -1,9 +1,10 @@
-"""The reporting tables' version-1 definitions, shared by the DuckDB file and PostgreSQL.
+"""The reporting tables' definitions, shared by the DuckDB file and PostgreSQL.
 
 One text for both stores' tables, with the few dialect differences as parameters
-(`DdlDialect`: the type names, and the statements indexing a table by `day`). Only
-version 1's create is written here: a schema module's later versions are migration
-steps in that module, written with their own DDL, never by editing this.
+(`DdlDialect`: the type names, and the statements indexing a table by `day`). Version
+1's create is `schema_v1`; each later version is a migration step (`migration_v2`, ...)
+that both schema modules run from their `_MIGRATIONS`, after version 1's create for a
+new store: a version's DDL is never edited once released.
 
 Amounts are integer minor units of the row's currency; days are UTC.
 """
@@ -13,7 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["GAME_KEY", "PROVIDER_KEY", "DdlDialect", "ReportingSchemaError", "schema_v1"]
+__all__ = [
+    "GAME_KEY",
+    "PROVIDER_KEY",
+    "DdlDialect",
+    "ReportingSchemaError",
+    "migration_v2",
+    "schema_v1",
+]
 
 GAME_KEY = ("day", "brand", "market", "provider", "game_id", "currency")
 """The key of `daily_ggr`, `daily_players` (with `player_id`), `daily_rounds` (`round_id`)."""
@@ -132,5 +140,19 @@ def schema_v1(dialect: DdlDialect) -> tuple[str, ...]:
         provider {text} NOT NULL, game_id {text} NOT NULL, currency {text} NOT NULL,
         round_id {text} NOT NULL,
         PRIMARY KEY (day, brand, market, provider, game_id, currency, round_id)
+    )""",
+    )
+
+
+def migration_v2(dialect: DdlDialect) -> tuple[str, ...]:
+    """Version 1 to 2: `relay_positions`, the relay's position in each source of a wallet
+    log read by more than one cursor (the Redis wallet: one stream per hash-slot group,
+    `redis:<group>` -> the last stream entry id relayed), written by `apply` in the same
+    transaction as the events. The SQLite wallet's log needs none: `cursor` says it."""
+    text = dialect.text
+    return (
+        f"""CREATE TABLE relay_positions (
+        source {text} PRIMARY KEY,
+        position {text} NOT NULL
     )""",
     )

@@ -1,7 +1,8 @@
 """The relay's wallet reader, chosen by the wallet URL's scheme, as the wallet itself is.
 
-SQLite for now; a Redis reader (the outbox streams, one per hash-slot group, read with
-a stream cursor per group) is one more `WalletLog` and one more line here.
+SQLite (the file, read-only) and Redis, one server or a cluster (the outbox streams, one
+per hash-slot group, read with a stream position per group:
+`adapters.reporting.wallet_redis_reader`).
 """
 
 from __future__ import annotations
@@ -9,14 +10,23 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from adapters.reporting.wallet_redis_reader import RedisWalletLog
 from adapters.reporting.wallet_sqlite_reader import SqliteWalletLog
 from adapters.stores.open import DEFAULT_WALLET_URL
+from adapters.stores.redis_url import CLUSTER_SCHEME, SCHEME
 from adapters.stores.sqlite_backend import sqlite_path
 from core.reporting.wallet_log import WalletLog
 
-__all__ = ["WalletLogUnsupported", "open_wallet_log", "unsupported_reason", "wallet_file"]
+__all__ = [
+    "WalletLogUnsupported",
+    "file_unsupported_reason",
+    "open_wallet_log",
+    "unsupported_reason",
+    "wallet_file",
+]
 
-_READABLE_SCHEMES = frozenset({"sqlite"})
+_REDIS_SCHEMES = frozenset({SCHEME, CLUSTER_SCHEME})
+_READABLE_SCHEMES = frozenset({"sqlite", *_REDIS_SCHEMES})
 
 
 class WalletLogUnsupported(Exception):
@@ -29,21 +39,33 @@ def unsupported_reason(url: str) -> str | None:
     scheme = urlsplit(url or DEFAULT_WALLET_URL).scheme
     if scheme in _READABLE_SCHEMES:
         return None
-    return f"the relay cannot read a {scheme} wallet yet (only sqlite)"
+    return f"the relay cannot read a {scheme} wallet (only sqlite, redis and redis+cluster)"
+
+
+def file_unsupported_reason(url: str) -> str | None:
+    """Why `wallet_file` cannot name the wallet `url` names (a wallet that is no file:
+    reconciliation reads the SQLite ledger only), or None. Nothing is opened."""
+    scheme = urlsplit(url or DEFAULT_WALLET_URL).scheme
+    if scheme == "sqlite":
+        return None
+    return f"the relay cannot read a {scheme} wallet's ledger yet (only sqlite)"
 
 
 async def open_wallet_log(url: str, *, data_dir: Path) -> WalletLog:
     """The committed log of the wallet `url` names (empty: the default), read-only.
 
     `WalletLogUnsupported` for a backend without a reader; `sqlite3.Error` or
-    `RuntimeError` when the wallet cannot be read (no file yet, another schema)."""
+    `RuntimeError` when the wallet cannot be read (no file yet, another schema);
+    `ConnectionError` when a Redis wallet cannot be reached."""
     reason = unsupported_reason(url)
     if reason is not None:
         raise WalletLogUnsupported(reason)
+    if urlsplit(url).scheme in _REDIS_SCHEMES:
+        return await RedisWalletLog.open(url)
     return await SqliteWalletLog.open(wallet_file(url, data_dir=data_dir))
 
 
 def wallet_file(url: str, *, data_dir: Path) -> Path:
-    """The wallet file the readers open read-only (`unsupported_reason` None first), so
+    """The wallet file the readers open read-only (`file_unsupported_reason` None first), so
     the gateway never names a wallet backend itself."""
     return sqlite_path(url or DEFAULT_WALLET_URL, data_dir)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from adapters.stores.sqlite_prefetch import select_in
@@ -65,7 +65,10 @@ class SqliteWalletLog:
     def describe(self) -> str:
         return f"sqlite {self.path} (read-only)"
 
-    async def read(self, after_seq: int, seqs_max: int) -> WalletBatch:
+    async def read(
+        self, after_seq: int, seqs_max: int, positions: Mapping[str, str] | None = None
+    ) -> WalletBatch:
+        """`positions` is not used: one sequence, the cursor says where it stands."""
         assert seqs_max >= 1
         return await asyncio.to_thread(self._read, after_seq, seqs_max)
 

@@ -35,6 +35,7 @@ __all__ = [
     "decode_audit",
     "decode_balance",
     "decode_head",
+    "decode_outbox_event",
     "decode_player",
     "decode_record",
     "decode_round",
@@ -225,3 +226,8 @@ def outbox_event(encoded: list[bytes]) -> bytes:
     relay dedupes by seq (each record's first field); a later status change (settled,
     rolled back) is told by the later record that caused it (a win, a rollback)."""
     return b"[" + b",".join(encoded) + b"]"
+
+
+def decode_outbox_event(raw: bytes) -> list[TxRecord]:
+    """The records of one outbox stream event (`outbox_event`), in the order written."""
+    return [_record(v) for v in orjson.loads(raw)]

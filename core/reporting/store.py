@@ -6,6 +6,11 @@ seq the range ends at; the store writes the events (ignoring any it holds alread
 `(seq, part)`), updates its rollups and balances, and moves its cursor, all in one
 transaction. After a crash the relay asks `cursor()` and goes on from there: reading is
 at least once, the effect exactly once.
+
+A wallet log read from several sources at once (the Redis wallet: one outbox stream per
+hash-slot group, its seqs ordered within a group only) also keeps a position per source
+(`positions()`), written by `apply` in the same transaction; its cursor is then a
+high-water mark: the largest seq relayed, never going back, at or above every event's.
 """
 
 from __future__ import annotations
@@ -103,6 +108,11 @@ class ReportingStore(Protocol):
         """The last wallet seq whose events are all stored (0: none yet)."""
         ...
 
+    async def positions(self) -> Mapping[str, str]:
+        """The relay's position in each source of the wallet log (source -> position, as
+        the reader wrote them; empty for a log the cursor alone describes)."""
+        ...
+
     async def balances(
         self, keys: Sequence[tuple[str, str]]
     ) -> Mapping[tuple[str, str], tuple[int, int]]:
@@ -114,10 +124,12 @@ class ReportingStore(Protocol):
         events: Sequence[ReportEvent],
         through_seq: int,
         balances: Mapping[tuple[str, str], tuple[int, int]],
+        positions: Mapping[str, str] | None = None,
     ) -> None:
         """Store `events` (already held ones ignored), update the daily rollups and the
-        players' `balances` after them, and set the cursor to `through_seq`: one
-        transaction. `through_seq` never goes back."""
+        players' `balances` after them, set the cursor to `through_seq` and each source's
+        position in `positions` (others kept): one transaction. `through_seq` never goes
+        back."""
         ...
 
     async def add_requests(self, requests: Sequence[RequestRecord]) -> None:

@@ -2,11 +2,21 @@
 needs, as plain data.
 
 A wallet backend offers one `WalletLog` (the SQLite reader reads the file read-only,
-`adapters/reporting/wallet_sqlite_reader.py`; a Redis reader of the outbox streams is
-the next backend); `core.reporting.derive` turns a `WalletBatch` into report events
-without asking anything else. The facts are what a record's events depend on beyond the
-record itself: who the player is, which game a round plays, which record a reference
-names, and which bets a credit without a reference settled.
+`adapters/reporting/wallet_sqlite_reader.py`; the Redis reader reads the outbox streams,
+`adapters/reporting/wallet_redis_reader.py`); `core.reporting.derive` turns a
+`WalletBatch` into report events without asking anything else.
+
+Where a read starts: the SQLite log is one sequence, so the reporting store's cursor
+says it. The Redis log is one stream per hash-slot group, its seqs ordered within a
+group only, so the relay also hands the reader the store's per-source `positions`
+(`ReportingStore.positions`), and the batch says where each source it read now stands
+(`WalletBatch.positions`), which the store writes with the events; the cursor is then
+a high-water mark. Either way, one player's records come in the order they were
+written.
+
+The facts are what a record's events depend on beyond the record itself: who the
+player is, which game a round plays, which record a reference names, and which bets a
+credit without a reference settled.
 """
 
 from __future__ import annotations
@@ -52,11 +62,13 @@ class RoundFacts(NamedTuple):
 
 class WalletBatch(NamedTuple):
     records: Sequence[TxRecord]
-    """The committed records after the cursor, dense and in seq order."""
+    """The committed records after the cursor: SQLite, dense and in seq order; Redis, each
+    group's in its stream order (seqs ascending within a group, not across groups)."""
     through_seq: int
-    """The last seq read (the cursor itself when nothing new was committed)."""
+    """The last seq read (the cursor itself when nothing new was committed); for a log
+    with positions, the largest of the cursor and every seq read: a high-water mark."""
     last_seq: int
-    """The wallet's last committed seq when the batch was read."""
+    """The wallet's last committed seq when the batch was read (Redis: the largest)."""
     next_at_us: int | None
     """When the first record after the batch was written; None when there is none."""
     players: Mapping[str, PlayerFacts]
@@ -64,14 +76,20 @@ class WalletBatch(NamedTuple):
     """(provider, round_id) -> the round, for every round a record names."""
     refs: Mapping[tuple[str, str], RefFacts]
     """(provider, tx_id) -> the record under every key a credit or rollback names."""
+    positions: Mapping[str, str] = {}
+    """Where each source the batch read from now stands (source -> position), to be
+    stored with its events; empty for a log without sources (SQLite)."""
 
 
 class WalletLog(Protocol):
     """A wallet's committed log, read-only. Never writes, never blocks the wallet."""
 
-    async def read(self, after_seq: int, seqs_max: int) -> WalletBatch:
-        """Up to `seqs_max` committed records after `after_seq`, with their facts, as of
-        one consistent snapshot."""
+    async def read(
+        self, after_seq: int, seqs_max: int, positions: Mapping[str, str] | None = None
+    ) -> WalletBatch:
+        """Up to `seqs_max` committed records after `after_seq` (and, for a log with
+        sources, after each source's position in `positions`: absent, its start), with
+        their facts, as of one consistent snapshot."""
         ...
 
     def describe(self) -> str: ...

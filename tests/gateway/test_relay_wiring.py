@@ -9,13 +9,12 @@ import asyncio
 import contextlib
 import datetime
 from collections.abc import MutableMapping
-from typing import Any, cast
+from typing import Any
 
 from aiohttp import web
 from structlog.testing import capture_logs
 
 from core.model import BonusGrant, Deposit
-from core.reporting.store import ReportingStore
 from core.wallet.records import PlayerRecord
 from gateway.keys import METRICS, REPORTING, STORE
 from gateway.metrics import Metrics
@@ -67,13 +66,9 @@ async def _started(app: web.Application, settings: Settings) -> list[MutableMapp
     return logs
 
 
-async def test_without_the_reporting_store_or_for_a_redis_wallet_it_does_not_start(
+async def test_without_the_reporting_store_it_does_not_start(
     make_settings: MakeSettings,
 ) -> None:
     assert await _started(web.Application(), make_settings()) == []
-    redis = web.Application()
-    redis[REPORTING] = cast(ReportingStore, object())  # never used: the relay does not start
-    logs = await _started(redis, make_settings(wallet={"url": "redis://127.0.0.1/0"}))
-    assert [(log["event"], log["reason"]) for log in logs] == [
-        ("relay_not_started", "the relay cannot read a redis wallet yet (only sqlite)")
-    ]
+    redis = make_settings(wallet={"url": "redis://127.0.0.1/0"})
+    assert await _started(web.Application(), redis) == []

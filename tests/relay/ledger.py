@@ -1,5 +1,7 @@
-"""The relay's tests' two sides: a random wallet history written by the real SQLite
-store, and the check that the reporting file says what the wallet's ledger says.
+"""The relay's tests' two sides: a random wallet history written by a real wallet store
+(SQLite or Redis), and the check that the reporting file says what the wallet's ledger
+says (`assert_matches_ledger` for a wallet file, `assert_matches_redis_ledger` for a
+Redis wallet: the ledger legs stored with its players' records).
 
 `history` plays bets, wins (naming their bet or the round, some bonus wins and
 jackpots), rollbacks of bets and of wins, rollbacks before their bet (tombstones) and
@@ -22,6 +24,10 @@ from typing import Any
 
 import duckdb
 
+from adapters.stores.redis_clients import sync_client
+from adapters.stores.redis_codec import decode_tx
+from adapters.stores.redis_keys import player_keys
+from adapters.stores.redis_url import parse_redis_url
 from core.errors import GatewayError
 from core.model import (
     BonusGrant,
@@ -37,7 +43,7 @@ from core.model import (
 from core.wallet.records import PlayerRecord
 from core.wallet.store import WalletStore
 
-__all__ = ["PLAYERS", "assert_matches_ledger", "history", "seed"]
+__all__ = ["PLAYERS", "assert_matches_ledger", "assert_matches_redis_ledger", "history", "seed"]
 
 PROVIDER = "prov"
 GAMES = ("g-slot", "g-live")
@@ -101,6 +107,37 @@ async def _send(store: WalletStore, commands: list[MoneyCommand]) -> bool:
     return True
 
 
+Ledger = dict[tuple[str, str], tuple[int, int]]
+"""(player_id, currency) -> (real, bonus), summed from the ledger's entries."""
+
+
+def _add_leg(ledger: Ledger, account: str, currency: str, amount: int) -> None:
+    _, player_id, bucket = account.split(":")
+    real, bonus = ledger.get((player_id, currency), (0, 0))
+    ledger[(player_id, currency)] = (
+        (real + amount, bonus) if bucket == "real" else (real, bonus + amount)
+    )
+
+
+def _redis_rows(url: str) -> tuple[set[int], Ledger]:
+    """Every seq of the players' records and their (real, bonus) by currency, from the
+    legs stored with the records (`PLAYERS`: the players `seed` made)."""
+    client = sync_client(parse_redis_url(url), 10.0)
+    try:
+        seqs: set[int] = set()
+        ledger: Ledger = {}
+        for player in PLAYERS:
+            for raw in client.hgetall(player_keys(player.player_id).txs).values():
+                stored = decode_tx(raw)
+                seqs.add(stored.record.seq)
+                for account, currency, amount in stored.entries:
+                    if account.startswith("player:"):
+                        _add_leg(ledger, account, currency, amount)
+    finally:
+        client.close()
+    return seqs, ledger
+
+
 def _wallet_rows(wallet: Path) -> tuple[int, dict[tuple[str, str], tuple[int, int]]]:
     """The last seq and every player's (real, bonus) by currency, from the entries."""
     uri = f"file:{urllib.parse.quote(str(wallet))}?mode=ro"
@@ -145,8 +182,25 @@ def assert_matches_ledger(wallet: Path, reporting: Path | Fetch) -> int:
         con.close()
 
 
+def assert_matches_redis_ledger(url: str, reporting: Path) -> int:
+    """`assert_matches_ledger` for the Redis wallet at `url`: its seqs are not dense
+    (`counter * GROUPS + group`), so every record's seq has its events, and the cursor
+    (a high-water mark) is the largest."""
+    seqs, ledger = _redis_rows(url)
+    con = duckdb.connect(str(reporting), read_only=True)
+    try:
+        return _assert_matches(seqs, ledger, lambda query: con.execute(query).fetchall())
+    finally:
+        con.close()
+
+
 def _assert_matches_ledger(wallet: Path, fetch: Fetch) -> int:
     last_seq, ledger = _wallet_rows(wallet)
+    return _assert_matches(set(range(1, last_seq + 1)), ledger, fetch)
+
+
+def _assert_matches(wallet_seqs: set[int], ledger: Ledger, fetch: Fetch) -> int:
+    last_seq = max(wallet_seqs, default=0)
     ((cursor,),) = fetch("SELECT seq FROM cursor")
     keys = fetch("SELECT seq, part FROM events")
     seqs = {seq for (seq,) in fetch("SELECT DISTINCT seq FROM events")}
@@ -160,7 +214,7 @@ def _assert_matches_ledger(wallet: Path, fetch: Fetch) -> int:
     ((rolled_up,),) = fetch("SELECT COALESCE(SUM(bets), 0) FROM daily_ggr")
     assert cursor == last_seq
     assert not [key for key, n in Counter(keys).items() if n > 1], "an event stored twice"
-    assert seqs == set(range(1, last_seq + 1)), "wallet seqs missing from the events"
+    assert seqs == wallet_seqs, "wallet seqs missing from the events (or not the wallet's)"
     nonzero = {key: value for key, value in ledger.items() if value != (0, 0)}
     assert {k: v for k, v in stored.items() if v != (0, 0)} == nonzero
     assert {k: v for k, v in sums.items() if v != (0, 0)} == nonzero

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -83,11 +84,13 @@ class FlakyLog:
         self.failures = failures
         self.closed = 0
 
-    async def read(self, after_seq: int, seqs_max: int) -> WalletBatch:
+    async def read(
+        self, after_seq: int, seqs_max: int, positions: Mapping[str, str] | None = None
+    ) -> WalletBatch:
         if self.failures:
             self.failures -= 1
             raise OSError("disk on fire")
-        return await self._inner.read(after_seq, seqs_max)
+        return await self._inner.read(after_seq, seqs_max, positions)
 
     def describe(self) -> str:
         return "flaky"

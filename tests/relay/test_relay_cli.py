@@ -1,5 +1,5 @@
 """`gamegate relay` as an operator runs it, in its own process: `--once` drains and
-says how far; a wallet the relay cannot read yet is refused with a reason; with
+says how far (a wallet file, or a Redis wallet's outbox streams); with
 `--metrics-port` it serves its lag and counts for Prometheus while it runs."""
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import urllib.request
 from pathlib import Path
 
 from adapters.stores.sqlite_store import SqliteWalletStore
-from tests.relay.ledger import assert_matches_ledger, history, seed
+from tests.contract.redis_stores import redis_server_store
+from tests.redis_servers import shared_server
+from tests.relay.ledger import assert_matches_ledger, assert_matches_redis_ledger, history, seed
 
 RUN_TIMEOUT_S = 60
 
@@ -39,6 +41,14 @@ async def _wallet(path: Path) -> None:
         await store.close()
 
 
+async def _redis_wallet(directory: Path) -> str:
+    """A history in the session's redis-server (emptied first); its URL."""
+    async with redis_server_store(directory, lambda: time.time_ns() // 1_000) as store:
+        await seed(store)
+        await history(store, random.Random(12), 50)
+    return shared_server().url
+
+
 def test_once_drains_the_wallet_and_says_how_far(tmp_path: Path) -> None:
     data = tmp_path / "data"
     asyncio.run(_wallet(data / "wallet.db"))
@@ -52,12 +62,12 @@ def test_once_drains_the_wallet_and_says_how_far(tmp_path: Path) -> None:
     assert again.stdout.endswith(" (0 events)\n")  # nothing new: nothing written twice
 
 
-def test_a_redis_wallet_is_not_relayed_yet(tmp_path: Path) -> None:
-    done = _relay("--once", "--data-dir", str(tmp_path),
-                  GAMEGATE_WALLET__URL="redis://127.0.0.1:6379/0")  # fmt: skip
-    assert done.returncode == 1
-    assert "the relay cannot read a redis wallet yet (only sqlite)" in done.stderr
-    assert not (tmp_path / "reporting.duckdb").exists()
+def test_a_redis_wallet_is_relayed(tmp_path: Path) -> None:
+    url = asyncio.run(_redis_wallet(tmp_path))
+    done = _relay("--once", "--data-dir", str(tmp_path), GAMEGATE_WALLET__URL=url)
+    assert done.returncode == 0, done.stderr
+    events = assert_matches_redis_ledger(url, tmp_path / "reporting.duckdb")
+    assert done.stdout.endswith(f" ({events} events)\n")
 
 
 # -- `gamegate relay --metrics-port`: the standalone relay on Prometheus ---------------

@@ -200,11 +200,13 @@ async def test_no_wallet_or_another_schema_cannot_be_opened(tmp_path: Path) -> N
 async def test_the_reader_is_chosen_by_the_wallet_url(wallet: SqliteWalletStore) -> None:
     assert unsupported_reason("") is None
     assert unsupported_reason("sqlite:wallet.db") is None
-    assert unsupported_reason("redis://127.0.0.1:6379/0") == (
-        "the relay cannot read a redis wallet yet (only sqlite)"
+    assert unsupported_reason("redis://127.0.0.1:6379/0") is None
+    assert unsupported_reason("redis+cluster://127.0.0.1:7000") is None
+    assert unsupported_reason("memory:") == (
+        "the relay cannot read a memory wallet (only sqlite, redis and redis+cluster)"
     )
     with pytest.raises(WalletLogUnsupported):
-        await open_wallet_log("redis+cluster://127.0.0.1:7000", data_dir=wallet.path.parent)
+        await open_wallet_log("memory:", data_dir=wallet.path.parent)
     log = await open_wallet_log("", data_dir=wallet.path.parent)
     try:
         assert log.describe() == f"sqlite {wallet.path} (read-only)"

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from adapters.reporting.duckdb_schema import SCHEMA_VERSION, ReportingSchemaError
+from adapters.reporting.duckdb_schema import SCHEMA_V1, SCHEMA_VERSION, ReportingSchemaError
 from adapters.reporting.duckdb_store import DuckDbReportingStore
 from adapters.reporting.open import check_reporting_url, open_reporting_store
 from core.errors import StorageUnavailable
@@ -80,3 +80,22 @@ async def test_a_call_past_its_time_limit_is_interrupted(tmp_path: Path) -> None
         assert await store.cursor() == 0
     finally:
         await store.close()
+
+
+async def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "reporting.duckdb"
+    with duckdb.connect(str(path)) as con:  # a file as version 1 wrote it, with data
+        for statement in SCHEMA_V1:
+            con.execute(statement)
+        con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        con.execute("UPDATE cursor SET seq = 7 WHERE id = 1")
+    store = await DuckDbReportingStore.open(path)
+    try:
+        assert (await store.cursor(), await store.positions()) == (7, {})
+        await store.apply([event(8, EventKind.BET, real_delta_minor=-1)], 8, {}, {"redis:3": "5-0"})
+        assert await store.positions() == {"redis:3": "5-0"}
+    finally:
+        await store.close()
+    with duckdb.connect(str(path)) as con:
+        rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        assert rows == [("2",)] == [(str(SCHEMA_VERSION),)]

@@ -10,7 +10,7 @@ import pytest
 from psycopg import AsyncConnection, sql
 
 from adapters.reporting.open import check_reporting_url, open_reporting_store
-from adapters.reporting.postgres_schema import SCHEMA_VERSION, ReportingSchemaError
+from adapters.reporting.postgres_schema import SCHEMA_V1, SCHEMA_VERSION, ReportingSchemaError
 from adapters.reporting.postgres_store import PostgresReportingStore
 from core.errors import StorageUnavailable
 from core.reporting.events import EventKind
@@ -101,3 +101,22 @@ async def test_a_dropped_connection_is_made_again(tmp_path: Path) -> None:
         assert await store._writer.run(backend) != pid
     finally:
         await store.close()
+
+
+async def test_a_version_1_schema_is_migrated(tmp_path: Path) -> None:
+    schema = fresh_schema(tmp_path)
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as con:  # as version 1 made it
+        con.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        con.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        for statement in SCHEMA_V1:
+            con.execute(statement)
+        con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        con.execute("UPDATE cursor SET seq = 7 WHERE id = 1")
+    store = await PostgresReportingStore.open(POSTGRES_URL, schema=schema)
+    try:
+        assert (await store.cursor(), await store.positions()) == (7, {})
+        await store.apply([event(8, EventKind.BET, real_delta_minor=-1)], 8, {}, {"redis:3": "5-0"})
+        assert await store.positions() == {"redis:3": "5-0"}
+    finally:
+        await store.close()
+    assert _version(schema) == [("2",)] == [(str(SCHEMA_VERSION),)]

@@ -174,3 +174,25 @@ async def test_reopened_store_holds_everything(
         assert await ggr_everywhere(store) == before
         await store.apply(events, 11, {})
         assert await ggr_everywhere(store) == before
+
+
+async def test_positions_move_with_the_events(
+    reporting_factory: ReportingStoreFactory, tmp_path: Path
+) -> None:
+    """A source's position is written in `apply`'s transaction: sources not named keep
+    theirs, an `apply` without positions keeps them all, a refused one moves none."""
+    events = history()
+    async with reporting_factory(tmp_path / "r") as store:
+        assert await store.positions() == {}
+        await store.apply(events[:5], 4, {}, {"redis:1": "10-0", "redis:7": "11-0"})
+        await store.apply(events[5:], 11, {}, {"redis:7": "12-3"})
+        assert await store.positions() == {"redis:1": "10-0", "redis:7": "12-3"}
+        await store.apply([], 11, {})
+        with pytest.raises(ValueError, match="cannot go back"):
+            await store.apply([], 9, {}, {"redis:1": "99-0"})
+        assert await store.positions() == {"redis:1": "10-0", "redis:7": "12-3"}
+        await store.apply(events, 11, {}, {"redis:7": "12-3"})  # replayed: nothing twice
+        before = await ggr_everywhere(store)
+    async with reporting_factory(tmp_path / "r") as store:
+        assert await store.positions() == {"redis:1": "10-0", "redis:7": "12-3"}
+        assert await ggr_everywhere(store) == before
