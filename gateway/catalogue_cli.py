@@ -27,6 +27,7 @@ from gateway.logging import configure_logging, flush_logging
 from gateway.metrics import Metrics
 from gateway.routes.catalogue import history_json, report_json
 from gateway.settings import Settings
+from gateway.subcommand import LoadSettings, SettingsArguments
 
 __all__ = ["add_catalogue_commands"]
 
@@ -36,12 +37,9 @@ EXIT_REFUSED = 3
 FILE_BYTES_MAX = 1_073_741_824
 HISTORY_LIMIT_MAX = 200
 
-LoadSettings = Callable[[argparse.Namespace], Settings | int]
-"""The settings, or the exit code after saying why they cannot be loaded."""
-
 
 def add_catalogue_commands(
-    commands: Any, settings_arguments: Callable[[argparse.ArgumentParser], None], load: LoadSettings
+    commands: Any, settings_arguments: SettingsArguments, load: LoadSettings
 ) -> None:
     catalogue = commands.add_parser("catalogue", help="sync, import and list the game catalogue")
     actions = catalogue.add_subparsers(title="actions", metavar="ACTION", required=True)

@@ -49,6 +49,7 @@ from gateway.rules_cli import add_rules_commands
 from gateway.rules_holder import reload_on_hangup
 from gateway.serving import OpenServer, open_server
 from gateway.settings import Settings, SettingsError
+from gateway.subcommand import warn
 from gateway.worker import Worker
 from gateway.workers import Supervisor, check_workers
 
@@ -156,23 +157,19 @@ def _settings_or_exit_code(args: argparse.Namespace) -> Settings | int:
 def _settings_failure(error: ValidationError | SettingsError) -> int:
     """One line per problem, each starting with the setting's key; values never shown."""
     if isinstance(error, SettingsError):
-        _warn(f"invalid setting {error}")
+        warn(f"invalid setting {error}")
         return EXIT_BAD_SETTINGS
     for problem in error.errors():
         key = ".".join(str(part) for part in problem["loc"])
-        _warn(f"invalid setting {key}: {problem['msg']}")
+        warn(f"invalid setting {key}: {problem['msg']}")
     return EXIT_BAD_SETTINGS
-
-
-def _warn(message: str) -> None:
-    print(f"gamegate: {message}", file=sys.stderr, flush=True)
 
 
 def serve_command(args: argparse.Namespace) -> int:
     try:
         settings = _load_settings(args)
         if args.demo:
-            settings = demo.prepare(settings, _warn)
+            settings = demo.prepare(settings, warn)
         app = create_app(settings, demo=args.demo)
         check_workers(settings)
     except (ValidationError, SettingsError) as error:
@@ -185,7 +182,7 @@ def serve_command(args: argparse.Namespace) -> int:
     worker = None
     if args.worker_index is not None:  # started by a supervisor, with --supervisor-fd
         if args.supervisor_fd is None:
-            _warn("--worker-index is for workers started by --workers (no --supervisor-fd)")
+            warn("--worker-index is for workers started by --workers (no --supervisor-fd)")
             return EXIT_BAD_SETTINGS
         worker = Worker.attach(args.worker_index, args.supervisor_fd)
         worker.mark_answers(app)
@@ -196,7 +193,7 @@ def serve_command(args: argparse.Namespace) -> int:
     except SettingsError as error:  # an adapter refused its options or secrets at start-up
         return _settings_failure(error)
     except StartupError as error:
-        _warn(str(error))
+        warn(str(error))
         return EXIT_FAILED
     return EXIT_OK
 
@@ -228,7 +225,7 @@ def _supervise(args: argparse.Namespace, settings: Settings) -> int:
         if args.demo:
             print(_demo_line(), flush=True)
 
-    return Supervisor(settings.server, command, announce, _warn).run()
+    return Supervisor(settings.server, command, announce, warn).run()
 
 
 async def _serve(
@@ -249,10 +246,10 @@ async def _serve(
         reload_on_hangup(app[RULES]),
     ):
         try:
-            async with open_server(app, settings, _warn) as server:
+            async with open_server(app, settings, warn) as server:
                 if demo_mode and (worker is None or worker.index == 0):
                     clock = app[CLOCK]
-                    await demo.seed(app[SERVICE], settings, _warn, at_us=clock.micros())
+                    await demo.seed(app[SERVICE], settings, warn, at_us=clock.micros())
                     today = datetime.fromtimestamp(clock.seconds(), tz=UTC).date()
                     await demo.seed_catalogue(
                         app[CATALOGUE], settings, today=today, at_us=clock.micros()
@@ -353,7 +350,7 @@ def verify_command(args: argparse.Namespace) -> int:
             currencies_extra=settings.currencies_extra,
         )
     except WalletAccessError as error:  # no wallet there, or one this build cannot read
-        _warn(str(error))
+        warn(str(error))
         return EXIT_FAILED
     for line in report.lines():
         print(line)
@@ -370,6 +367,6 @@ def conformance_command(args: argparse.Namespace) -> int:
     except (ValidationError, SettingsError) as error:
         return _settings_failure(error)
     except conformance.UsageError as error:
-        _warn(str(error))
+        warn(str(error))
         return EXIT_BAD_SETTINGS
     return EXIT_OK if passed else EXIT_FAILED

@@ -13,30 +13,23 @@ import argparse
 import asyncio
 import os
 import re
-import sys
-from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from adapters.reporting.open import open_reporting_store
 from core.errors import InvalidRequest
 from core.money import CurrencyTable
-from core.reporting.events import ReportEvent
 from core.reporting.export import export_files
 from gateway.ggr_query import ggr_query
-from gateway.settings import Settings
+from gateway.subcommand import LoadSettings, SettingsArguments, first_line, read_reporting, warn
 
 __all__ = ["add_export_command"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _MARKET = re.compile(r"[A-Z]{2}")
 
-LoadSettings = Callable[[argparse.Namespace], Settings | int]
-
 
 def add_export_command(
-    reports: Any, settings_arguments: Callable[[argparse.ArgumentParser], None], load: LoadSettings
+    reports: Any, settings_arguments: SettingsArguments, load: LoadSettings
 ) -> None:
     parser = reports.add_parser("export", help="a market's daily transaction and session files")
     parser.add_argument("--market", required=True, help="ISO 3166 alpha-2, as players carry it")
@@ -49,36 +42,30 @@ def add_export_command(
         if isinstance(settings, int):
             return settings
         if not _MARKET.fullmatch(args.market):
-            _warn("market: two capital letters (ISO 3166 alpha-2)")
+            warn("market: two capital letters (ISO 3166 alpha-2)")
             return EXIT_USAGE
         try:
             day = ggr_query(args.day, args.day, None).first_day
         except InvalidRequest as error:
-            _warn(str(error).replace("from:", "day:").replace("to:", "day:"))
+            warn(str(error).replace("from:", "day:").replace("to:", "day:"))
             return EXIT_USAGE
         try:
-            events = asyncio.run(_events(settings, args.market, day))
+            events = asyncio.run(
+                read_reporting(settings, lambda store: store.market_day_events(args.market, day))
+            )
         except Exception as error:  # noqa: BLE001 -- whatever the backend raises: say it
-            _warn(f"cannot read the reporting store: {str(error).partition(chr(10))[0]}")
+            warn(f"cannot read the reporting store: {first_line(error)}")
             return EXIT_FAILED
         files = export_files(args.market, day, events, CurrencyTable(settings.currencies_extra))
         try:
             written = [_write(args.out, name, text) for name, text in files]
         except OSError as error:
-            _warn(f"cannot write the export: {error}")
+            warn(f"cannot write the export: {error}")
             return EXIT_FAILED
         print("\n".join(str(path) for path in written), flush=True)
         return EXIT_OK
 
     parser.set_defaults(command=run)
-
-
-async def _events(settings: Settings, market: str, day: date) -> list[ReportEvent]:
-    store = await open_reporting_store(settings.reporting.url, settings.data_dir)
-    try:
-        return await store.market_day_events(market, day)
-    finally:
-        await store.close()
 
 
 def _write(directory: Path, name: str, text: str) -> Path:
@@ -91,7 +78,3 @@ def _write(directory: Path, name: str, text: str) -> Path:
         os.fsync(file.fileno())
     temporary.replace(path)
     return path
-
-
-def _warn(message: str) -> None:
-    print(f"gamegate: {message}", file=sys.stderr, flush=True)

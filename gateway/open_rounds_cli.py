@@ -12,15 +12,12 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from adapters.reporting.open import open_reporting_store
 from core.errors import InvalidRequest
 from core.money import CurrencyTable
-from core.reporting.store import OpenRound, OpenRoundsQuery
 from gateway.open_rounds import (
     OLDER_THAN_S_DEFAULT,
     OPEN_ROUND_COLUMNS,
@@ -29,7 +26,7 @@ from gateway.open_rounds import (
     open_rounds_rows,
 )
 from gateway.report_render import FORMATS, render
-from gateway.settings import Settings
+from gateway.subcommand import LoadSettings, SettingsArguments, first_line, read_reporting, warn
 
 __all__ = ["OPEN_ROUNDS_CLI_ROWS_MAX", "add_open_rounds_command"]
 
@@ -37,11 +34,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 OPEN_ROUNDS_CLI_ROWS_MAX = 1_000_000
 """A bound on memory, far above any real backlog."""
 
-LoadSettings = Callable[[argparse.Namespace], Settings | int]
-
 
 def add_open_rounds_command(
-    reports: Any, settings_arguments: Callable[[argparse.ArgumentParser], None], load: LoadSettings
+    reports: Any, settings_arguments: SettingsArguments, load: LoadSettings
 ) -> None:
     parser = reports.add_parser("open-rounds", help="rounds with bets never settled, per provider")
     parser.add_argument(
@@ -62,12 +57,12 @@ def add_open_rounds_command(
                 args.older_than_s, args.provider, now_us, OPEN_ROUNDS_CLI_ROWS_MAX
             )
         except InvalidRequest as error:
-            _warn(str(error))
+            warn(str(error))
             return EXIT_USAGE
         try:
-            rounds = asyncio.run(_open_rounds(settings, query))
+            rounds = asyncio.run(read_reporting(settings, lambda store: store.open_rounds(query)))
         except Exception as error:  # noqa: BLE001 -- whatever the backend raises: say it
-            _warn(f"cannot read the reporting store: {str(error).partition(chr(10))[0]}")
+            warn(f"cannot read the reporting store: {first_line(error)}")
             return EXIT_FAILED
         currencies = CurrencyTable(settings.currencies_extra)
         if args.format == "json":
@@ -84,15 +79,3 @@ def add_open_rounds_command(
         return EXIT_OK
 
     parser.set_defaults(command=run)
-
-
-async def _open_rounds(settings: Settings, query: OpenRoundsQuery) -> list[OpenRound]:
-    store = await open_reporting_store(settings.reporting.url, settings.data_dir)
-    try:
-        return await store.open_rounds(query)
-    finally:
-        await store.close()
-
-
-def _warn(message: str) -> None:
-    print(f"gamegate: {message}", file=sys.stderr, flush=True)

@@ -21,17 +21,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from adapters.reporting.open import open_reporting_store
 from adapters.reporting.wallet_ledger_reader import day_window_us, ledger_day_sums, provider_txs
 from adapters.reporting.wallet_logs import file_unsupported_reason, wallet_file
 from core.errors import InvalidRequest
 from core.money import CurrencyTable
 from core.reporting.reconcile import compare_day_sums, compare_statement
 from core.reporting.statement import STATEMENT_BYTES_MAX, StatementError, parse_statement
-from core.reporting.store import DaySum, GgrQuery
+from core.reporting.store import DaySum, GgrQuery, ReportingStore
 from gateway.ggr_query import ggr_query
 from gateway.report_render import FORMATS, render
 from gateway.settings import Settings
+from gateway.subcommand import LoadSettings, SettingsArguments, first_line, read_reporting, warn
 
 __all__ = ["EXIT_DIFFERENCES", "EXIT_UNREADABLE", "add_reconcile_commands"]
 
@@ -42,11 +42,9 @@ LEDGER_COLUMNS = (
 )  # fmt: skip
 STATEMENT_COLUMNS = ("kind", "tx_id", "line", "statement", "ledger")
 
-LoadSettings = Callable[[argparse.Namespace], Settings | int]
-
 
 def add_reconcile_commands(
-    reports: Any, settings_arguments: Callable[[argparse.ArgumentParser], None], load: LoadSettings
+    reports: Any, settings_arguments: SettingsArguments, load: LoadSettings
 ) -> None:
     reconcile = reports.add_parser("reconcile", help="reconcile the store, ledger and statements")
     checks = reconcile.add_subparsers(title="checks", metavar="CHECK", required=True)
@@ -75,11 +73,11 @@ def _command(
         try:
             days = ggr_query(args.first, args.last, None)
         except InvalidRequest as error:
-            _warn(str(error))
+            warn(str(error))
             return EXIT_USAGE
         reason = file_unsupported_reason(settings.wallet.url)
         if reason is not None:
-            _warn(reason.replace("the relay", "reconciliation"))
+            warn(reason.replace("the relay", "reconciliation"))
             return EXIT_UNREADABLE
         wallet = wallet_file(settings.wallet.url, data_dir=settings.data_dir)
         return run(args, settings, days, wallet)
@@ -92,24 +90,22 @@ def _ledger(args: argparse.Namespace, settings: Settings, days: GgrQuery, wallet
         through_seq, store_sums = asyncio.run(_store_sums(settings, days))
         ledger_sums = ledger_day_sums(wallet, days.first_day, days.last_day, through_seq)
     except Exception as error:  # noqa: BLE001 -- whatever the backend raises: say it
-        _warn(f"cannot read: {str(error).partition(chr(10))[0]}")
+        warn(f"cannot read: {first_line(error)}")
         return EXIT_UNREADABLE
     differences = compare_day_sums(store_sums, ledger_sums)
     rows = [(str(d.day), *d[1:]) for d in differences]
     about = {"from": str(days.first_day), "to": str(days.last_day), "through_seq": through_seq}
     _print(render(args.format, LEDGER_COLUMNS, rows, about))
     pairs = len({(s.day, s.currency) for s in (*store_sums, *ledger_sums)})
-    _warn(f"{len(differences)} of {pairs} day x currency sums differ (through seq {through_seq})")
+    warn(f"{len(differences)} of {pairs} day x currency sums differ (through seq {through_seq})")
     return EXIT_DIFFERENCES if differences else EXIT_OK
 
 
 async def _store_sums(settings: Settings, days: GgrQuery) -> tuple[int, list[DaySum]]:
-    store = await open_reporting_store(settings.reporting.url, settings.data_dir)
-    try:
-        through_seq = await store.cursor()
-        return through_seq, await store.day_sums(days.first_day, days.last_day)
-    finally:
-        await store.close()
+    async def sums(store: ReportingStore) -> tuple[int, list[DaySum]]:
+        return await store.cursor(), await store.day_sums(days.first_day, days.last_day)
+
+    return await read_reporting(settings, sums)
 
 
 def _statement(args: argparse.Namespace, settings: Settings, days: GgrQuery, wallet: Path) -> int:
@@ -119,19 +115,19 @@ def _statement(args: argparse.Namespace, settings: Settings, days: GgrQuery, wal
             data = file.read(STATEMENT_BYTES_MAX + 1)
         statement = parse_statement(data, currencies)
     except (OSError, StatementError) as error:
-        _warn(f"{args.file}: {error}")
+        warn(f"{args.file}: {error}")
         return EXIT_USAGE
     window_us = day_window_us(days.first_day, days.last_day)
     try:
         ledger = provider_txs(wallet, args.provider, window_us, [r.tx_id for r in statement])
     except Exception as error:  # noqa: BLE001 -- whatever sqlite raises: say it
-        _warn(f"cannot read the wallet: {str(error).partition(chr(10))[0]}")
+        warn(f"cannot read the wallet: {first_line(error)}")
         return EXIT_UNREADABLE
     differences = compare_statement(statement, ledger, window_us, currencies)
     rows = [(d.kind.value, d.tx_id, d.line, d.statement, d.ledger) for d in differences]
     about = {"provider": args.provider, "from": str(days.first_day), "to": str(days.last_day)}
     _print(render(args.format, STATEMENT_COLUMNS, rows, about))
-    _warn(
+    warn(
         f"{len(differences)} differences; {len(statement)} statement rows, {len(ledger)} ledger txs"
     )
     return EXIT_DIFFERENCES if differences else EXIT_OK
@@ -140,7 +136,3 @@ def _statement(args: argparse.Namespace, settings: Settings, days: GgrQuery, wal
 def _print(text: str) -> None:
     sys.stdout.buffer.write(text.encode())
     sys.stdout.buffer.flush()
-
-
-def _warn(message: str) -> None:
-    print(f"gamegate: {message}", file=sys.stderr, flush=True)

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -42,19 +42,18 @@ from gateway.logging import configure_logging, flush_logging
 from gateway.metrics_listener import serve_metrics
 from gateway.relay import Relay, RelayCollector, RelayStats
 from gateway.settings import Settings
+from gateway.subcommand import LoadSettings, SettingsArguments, warn
 
 __all__ = ["add_relay_commands"]
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
-LoadSettings = Callable[[argparse.Namespace], Settings | int]
-"""The settings, or the exit code after saying why they cannot be loaded."""
 
 _log = structlog.get_logger("gamegate.relay")
 
 
 def add_relay_commands(
-    commands: Any, settings_arguments: Callable[[argparse.ArgumentParser], None], load: LoadSettings
+    commands: Any, settings_arguments: SettingsArguments, load: LoadSettings
 ) -> None:
     relay = commands.add_parser("relay", help="relay the wallet's log into the reporting store")
     settings_arguments(relay)
@@ -73,13 +72,13 @@ def add_relay_commands(
             reason = unsupported_reason(settings.wallet.url)
             if reason is not None:
                 _log.warning("relay_not_started", reason=reason)
-                _warn(reason)
+                warn(reason)
                 return EXIT_FAILED
             port = args.metrics_port
             if port is None:
                 port = settings.reporting.relay_metrics_port
             elif not 0 <= port <= 65_535:
-                _warn(f"--metrics-port {port} is not a port")
+                warn(f"--metrics-port {port} is not a port")
                 return EXIT_FAILED
             return asyncio.run(_relay(settings, once=args.once, metrics_port=port))
         finally:
@@ -98,7 +97,7 @@ async def _relay(settings: Settings, *, once: bool, metrics_port: int | None = N
             )
             stack.push_async_callback(catalogue.close)
         except Exception as error:  # noqa: BLE001 -- whatever the backend raises: say it
-            _warn(f"cannot open the stores: {error}")
+            warn(f"cannot open the stores: {error}")
             return EXIT_FAILED
         live = LiveCatalogue(
             catalogue, today=_today, new_games_days=settings.catalogue.new_games_days
@@ -120,7 +119,7 @@ async def _relay(settings: Settings, *, once: bool, metrics_port: int | None = N
             try:
                 await stack.enter_async_context(_serve_metrics(settings, relay.stats, metrics_port))
             except OSError as error:
-                _warn(f"cannot listen on {settings.server.host}:{metrics_port}: {error.strerror}")
+                warn(f"cannot listen on {settings.server.host}:{metrics_port}: {error.strerror}")
                 return EXIT_FAILED
         refresher = asyncio.create_task(_refresh(live, settings.catalogue.reload_interval_s))
         try:
@@ -157,7 +156,7 @@ async def _drain(relay: Relay) -> int:
         await relay.drain()
     except Exception as error:  # noqa: BLE001 -- reported, and the exit code says it
         _log.warning("relay_failed", exc_info=True)
-        _warn(f"relay failed: {error}")
+        warn(f"relay failed: {error}")
         return EXIT_FAILED
     stats = relay.stats
     print(f"relayed through seq {stats.cursor} ({stats.events_total} events)", flush=True)
@@ -189,7 +188,3 @@ def _stop_on_signals() -> Iterator[asyncio.Event]:
 
 def _today() -> date:
     return datetime.now(tz=UTC).date()
-
-
-def _warn(message: str) -> None:
-    print(f"gamegate: {message}", file=sys.stderr, flush=True)

@@ -13,12 +13,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from adapters.reporting.open import open_reporting_store
 from core.errors import InvalidRequest
 from core.money import CurrencyTable
 from core.reporting.store import GGR_DIMENSIONS, GgrQuery, GgrRow
@@ -27,19 +25,16 @@ from gateway.ggr_query import GGR_DAYS_MAX, ggr_query
 from gateway.ggr_views import ggr_answer, ggr_csv, ggr_table
 from gateway.open_rounds_cli import add_open_rounds_command
 from gateway.reconcile_cli import add_reconcile_commands
-from gateway.settings import Settings
+from gateway.subcommand import LoadSettings, SettingsArguments, first_line, read_reporting, warn
 
 __all__ = ["add_report_commands"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 FORMATS = ("table", "csv", "json")
 
-LoadSettings = Callable[[argparse.Namespace], Settings | int]
-"""The settings, or the exit code after saying why they cannot be loaded."""
-
 
 def add_report_commands(
-    commands: Any, settings_arguments: Callable[[argparse.ArgumentParser], None], load: LoadSettings
+    commands: Any, settings_arguments: SettingsArguments, load: LoadSettings
 ) -> None:
     report = commands.add_parser("report", help="reports from the reporting store")
     kinds = report.add_subparsers(title="reports", metavar="REPORT", required=True)
@@ -66,12 +61,12 @@ def add_report_commands(
         try:
             query = ggr_query(args.first, args.last, args.by)
         except InvalidRequest as error:
-            _warn(str(error))
+            warn(str(error))
             return EXIT_USAGE
         try:
-            rows = asyncio.run(_ggr(settings, query))
+            rows = asyncio.run(read_reporting(settings, lambda store: store.ggr(query)))
         except Exception as error:  # noqa: BLE001 -- whatever the backend raises: say it
-            _warn(f"cannot read the reporting store: {str(error).partition(chr(10))[0]}")
+            warn(f"cannot read the reporting store: {first_line(error)}")
             return EXIT_FAILED
         text = _rendered(args.format, query, rows, CurrencyTable(settings.currencies_extra))
         sys.stdout.buffer.write(text.encode())
@@ -84,14 +79,6 @@ def add_report_commands(
     add_reconcile_commands(kinds, settings_arguments, load)
 
 
-async def _ggr(settings: Settings, query: GgrQuery) -> list[GgrRow]:
-    store = await open_reporting_store(settings.reporting.url, settings.data_dir)
-    try:
-        return await store.ggr(query)
-    finally:
-        await store.close()
-
-
 def _rendered(shape: str, query: GgrQuery, rows: list[GgrRow], currencies: CurrencyTable) -> str:
     if shape == "csv":
         return ggr_csv(query, rows, currencies)
@@ -99,7 +86,3 @@ def _rendered(shape: str, query: GgrQuery, rows: list[GgrRow], currencies: Curre
         answer = ggr_answer(query, rows, currencies)
         return orjson.dumps(answer, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
     return ggr_table(query, rows, currencies)
-
-
-def _warn(message: str) -> None:
-    print(f"gamegate: {message}", file=sys.stderr, flush=True)

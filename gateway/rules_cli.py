@@ -9,25 +9,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from adapters.jurisdictions import load_rule_book
 from core.jurisdiction import RulesInvalid
 from core.money import CurrencyTable
-from gateway.settings import Settings
+from gateway.subcommand import LoadSettings, SettingsArguments
 
 __all__ = ["add_rules_commands"]
 
 EXIT_OK, EXIT_INVALID = 0, 1
 
-LoadSettings = Callable[[argparse.Namespace], Settings | int]
-"""The settings, or the exit code after saying why they cannot be loaded."""
-
 
 def add_rules_commands(
-    commands: Any, settings_arguments: Callable[[argparse.ArgumentParser], None], load: LoadSettings
+    commands: Any, settings_arguments: SettingsArguments, load: LoadSettings
 ) -> None:
     rules = commands.add_parser("rules", help="check jurisdiction rule files")
     actions = rules.add_subparsers(title="actions", metavar="ACTION", required=True)

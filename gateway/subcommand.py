@@ -1,0 +1,44 @@
+"""What every `gamegate <command>` module shares: how it is handed its settings, how it
+says what went wrong, and how it reads the reporting store once.
+
+`gateway.cli` owns the parser and the settings flags; a command module registers its
+subcommands with `add_*_commands(commands, settings_arguments, load)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from adapters.reporting.open import open_reporting_store
+from core.reporting.store import ReportingStore
+from gateway.settings import Settings
+
+__all__ = ["LoadSettings", "SettingsArguments", "first_line", "read_reporting", "warn"]
+
+LoadSettings = Callable[[argparse.Namespace], Settings | int]
+"""The settings, or the exit code after saying why they cannot be loaded."""
+SettingsArguments = Callable[[argparse.ArgumentParser], None]
+"""Adds the settings flags (`--config`, `--data-dir`) to a subcommand's parser."""
+_T = TypeVar("_T")
+
+
+def warn(message: str) -> None:
+    """A command's complaint, on stderr (stdout carries its answer)."""
+    print(f"gamegate: {message}", file=sys.stderr, flush=True)
+
+
+def first_line(error: BaseException) -> str:
+    """An error's first line: a backend's message may run to a whole query plan."""
+    return str(error).partition("\n")[0]
+
+
+async def read_reporting(settings: Settings, read: Callable[[ReportingStore], Awaitable[_T]]) -> _T:
+    """Open the reporting store the settings name, `read` it once, close it."""
+    store = await open_reporting_store(settings.reporting.url, settings.data_dir)
+    try:
+        return await read(store)
+    finally:
+        await store.close()
