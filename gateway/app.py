@@ -38,6 +38,7 @@ from core.money import CurrencyTable
 from core.service import WalletService
 from core.wallet.store import WalletStore
 from gateway.background_work import background_work
+from gateway.catalogue_refresh import refresh_forever
 from gateway.catalogue_views import GameFragments
 from gateway.clock import Clock, SystemClock
 from gateway.credentials import instance_secrets, load_operator_keys, register_api_keys
@@ -164,7 +165,7 @@ def _catalogue(
             metrics.catalogue_stats = lambda: CatalogueStats(
                 live.index.version, live.index.games_by_status
             )
-            refresher = asyncio.create_task(_refresh_forever(live, config.reload_interval_s))
+            refresher = asyncio.create_task(refresh_forever(live, config.reload_interval_s))
             yield
         finally:
             metrics.catalogue_stats = None
@@ -175,16 +176,6 @@ def _catalogue(
             await store.close()
 
     return catalogue
-
-
-async def _refresh_forever(live: LiveCatalogue, interval_s: float) -> None:
-    """A failed check is logged and retried on the next tick; the old index serves."""
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            await live.refresh()
-        except Exception:  # noqa: BLE001 -- any store failure: keep serving, say why
-            _log.warning("catalogue_refresh_failed", exc_info=True)
 
 
 def _wallet(

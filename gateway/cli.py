@@ -22,9 +22,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +48,7 @@ from gateway.rules_cli import add_rules_commands
 from gateway.rules_holder import reload_on_hangup
 from gateway.serving import OpenServer, open_server
 from gateway.settings import Settings, SettingsError
+from gateway.stop_signals import stop_on_signals
 from gateway.subcommand import warn
 from gateway.worker import Worker
 from gateway.workers import Supervisor, check_workers
@@ -241,7 +241,7 @@ async def _serve(
     as worker 0, and reports to the supervisor instead of printing the start-up line.
     """
     with (
-        _stop_on_signals() as stop,
+        stop_on_signals() as stop,
         _stop_with_supervisor(worker, stop),
         reload_on_hangup(app[RULES]),
     ):
@@ -302,21 +302,6 @@ def _stop_with_supervisor(
     worker: Worker | None, stop: asyncio.Event
 ) -> contextlib.AbstractContextManager[None]:
     return contextlib.nullcontext() if worker is None else worker.stop_with_supervisor(stop)
-
-
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[asyncio.Event]:
-    """An event set by SIGINT or SIGTERM while the block runs."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for number in signals:
-        loop.add_signal_handler(number, stop.set)
-    try:
-        yield stop
-    finally:
-        for number in signals:
-            loop.remove_signal_handler(number)
 
 
 def startup_line(settings: Settings, *, port: int, wallet: str, workers: int = 1) -> str:

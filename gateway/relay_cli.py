@@ -19,9 +19,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -37,11 +36,13 @@ from adapters.catalogue.open import open_catalogue_store
 from adapters.reporting.open import open_reporting_store
 from adapters.reporting.wallet_logs import open_wallet_log, unsupported_reason
 from core.catalogue.live import LiveCatalogue
+from gateway.catalogue_refresh import refresh_forever
 from gateway.clock import SystemClock
 from gateway.logging import configure_logging, flush_logging
 from gateway.metrics_listener import serve_metrics
 from gateway.relay import Relay, RelayCollector, RelayStats
 from gateway.settings import Settings
+from gateway.stop_signals import stop_on_signals
 from gateway.subcommand import LoadSettings, SettingsArguments, warn
 
 __all__ = ["add_relay_commands"]
@@ -121,9 +122,9 @@ async def _relay(settings: Settings, *, once: bool, metrics_port: int | None = N
             except OSError as error:
                 warn(f"cannot listen on {settings.server.host}:{metrics_port}: {error.strerror}")
                 return EXIT_FAILED
-        refresher = asyncio.create_task(_refresh(live, settings.catalogue.reload_interval_s))
+        refresher = asyncio.create_task(refresh_forever(live, settings.catalogue.reload_interval_s))
         try:
-            with _stop_on_signals() as stop:
+            with stop_on_signals() as stop:
                 _log.info("relay_started", data_dir=str(settings.data_dir))
                 await relay.run(stop)
         finally:
@@ -161,29 +162,6 @@ async def _drain(relay: Relay) -> int:
     stats = relay.stats
     print(f"relayed through seq {stats.cursor} ({stats.events_total} events)", flush=True)
     return EXIT_OK
-
-
-async def _refresh(live: LiveCatalogue, interval_s: float) -> None:
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            await live.refresh()
-        except Exception:  # noqa: BLE001 -- the old index serves; say why
-            _log.warning("catalogue_refresh_failed", exc_info=True)
-
-
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[asyncio.Event]:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for number in signals:
-        loop.add_signal_handler(number, stop.set)
-    try:
-        yield stop
-    finally:
-        for number in signals:
-            loop.remove_signal_handler(number)
 
 
 def _today() -> date:
