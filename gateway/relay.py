@@ -32,6 +32,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from adapters.reporting.wallet_logs import open_wallet_log, unsupported_reason
+from core.catalogue.live import LiveCatalogue
 from core.reporting.derive import GameLookup, balance_keys, derive
 from core.reporting.store import ReportingStore
 from core.reporting.wallet_log import WalletLog
@@ -43,6 +44,7 @@ __all__ = [
     "Relay",
     "RelayCollector",
     "RelayStats",
+    "configured_relay",
     "relay_context",
     "running",
     "wait_after_step_s",
@@ -231,6 +233,20 @@ class RelayCollector(Collector):
         )
 
 
+def configured_relay(settings: Settings, store: ReportingStore, live: LiveCatalogue) -> Relay:
+    """The relay the settings describe, from the wallet they name into `store`, with the
+    games' verticals from `live` (read at each step: a refreshed index is used)."""
+    config = settings.reporting
+    return Relay(
+        lambda: open_wallet_log(settings.wallet.url, data_dir=settings.data_dir),
+        store,
+        lambda key: live.index.game(key),
+        batch_seqs_max=config.relay_batch_seqs_max,
+        poll_interval_s=config.relay_poll_interval_s,
+        step_interval_s=config.relay_step_interval_s,
+    )
+
+
 def relay_context(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
     """A cleanup context: the relay runs in the background while the app does, in the
     process that holds the reporting store (`gateway.reporting_context`), when
@@ -250,14 +266,7 @@ def relay_context(settings: Settings) -> Callable[[web.Application], AsyncIterat
             return
         live = app[CATALOGUE]
         clock = app[CLOCK]
-        runner = Relay(
-            lambda: open_wallet_log(settings.wallet.url, data_dir=settings.data_dir),
-            store,
-            lambda key: live.index.game(key),
-            batch_seqs_max=config.relay_batch_seqs_max,
-            poll_interval_s=config.relay_poll_interval_s,
-            step_interval_s=config.relay_step_interval_s,
-        )
+        runner = configured_relay(settings, store, live)
         collector = RelayCollector(runner.stats, clock.micros)
         metrics = app[METRICS]
         metrics.registry.register(collector)

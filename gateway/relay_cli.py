@@ -34,13 +34,13 @@ from prometheus_client import (
 
 from adapters.catalogue.open import open_catalogue_store
 from adapters.reporting.open import open_reporting_store
-from adapters.reporting.wallet_logs import open_wallet_log, unsupported_reason
+from adapters.reporting.wallet_logs import unsupported_reason
 from core.catalogue.live import LiveCatalogue
 from gateway.catalogue_refresh import refresh_forever
 from gateway.clock import SystemClock
 from gateway.logging import configure_logging, flush_logging
 from gateway.metrics_listener import serve_metrics
-from gateway.relay import Relay, RelayCollector, RelayStats
+from gateway.relay import Relay, RelayCollector, RelayStats, configured_relay
 from gateway.settings import Settings
 from gateway.stop_signals import stop_on_signals
 from gateway.subcommand import LoadSettings, SettingsArguments, warn
@@ -104,15 +104,7 @@ async def _relay(settings: Settings, *, once: bool, metrics_port: int | None = N
             catalogue, today=_today, new_games_days=settings.catalogue.new_games_days
         )
         await live.load()
-        config = settings.reporting
-        relay = Relay(
-            lambda: open_wallet_log(settings.wallet.url, data_dir=settings.data_dir),
-            store,
-            lambda key: live.index.game(key),
-            batch_seqs_max=config.relay_batch_seqs_max,
-            poll_interval_s=config.relay_poll_interval_s,
-            step_interval_s=config.relay_step_interval_s,
-        )
+        relay = configured_relay(settings, store, live)
         stack.push_async_callback(relay.close)
         if once:
             return await _drain(relay)
