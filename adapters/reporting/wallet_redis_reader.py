@@ -14,9 +14,10 @@ cursor given), so every event's seq is at or below it and it never goes back.
 All of one player's keys carry their group's tag, so each player's records come in the
 order they were written. One `read`:
 
-1. `XRANGE` each group's stream after its position (a small page each, pipelined), and
-   `XREVRANGE ... COUNT 1` for its last entry (the wallet's last seq, for the lag);
-   groups whose page came back full are read again with the rest of the budget.
+1. `XRANGE` each group's stream after its position (a small page each, pipelined);
+   groups whose page came back full are read again with the rest of the budget, and
+   only for them `XREVRANGE ... COUNT 1` asks for the last entry (the wallet's last seq,
+   for the lag): a group whose page was not full has shown its last entry already.
 2. Keep the oldest entries (by stream id, so no group starves) up to `seqs_max`
    records, a prefix of each group's: the positions move to the last one kept.
 3. Gather the facts `core.reporting.derive` needs, as `redis_view` reads them: each
@@ -165,16 +166,21 @@ class RedisWalletLog:
         first = max(1, math.ceil(seqs_max * _PAGES_PER_BATCH / self._groups))
         starts = {g: _after(positions.get(source_of(g))) for g in range(self._groups)}
         pages = [_send_page(link, g, starts[g], first) for g in range(self._groups)]
+        by_group = {g: _decoded(g, page) for g, page in enumerate(await _replies(pages))}
+        full = [g for g, got in by_group.items() if len(got) == first]
+        # A group not full has shown its last entry; a group with nothing new holds
+        # nothing past the cursor. Only the full ones are asked how far they go.
         lasts = [
             link.send(key, "XREVRANGE", key, "+", "-", "COUNT", 1)
-            for key in (group_keys(g).outbox for g in range(self._groups))
+            for key in (group_keys(g).outbox for g in full)
         ]
-        by_group = {g: _decoded(g, page) for g, page in enumerate(await _replies(pages))}
-        last_seq = 0
+        last_seq = max(
+            (r.seq for got in by_group.values() for entry in got for r in entry.records),
+            default=0,
+        )
         for reply in await _replies(lasts):
             for _, fields in reply:
                 last_seq = max(last_seq, max((r.seq for r in _event_records(fields)), default=0))
-        full = [g for g, got in by_group.items() if len(got) == first]
         read = sum(len(entry.records) for got in by_group.values() for entry in got)
         more = bool(full)
         if full and read < seqs_max:
