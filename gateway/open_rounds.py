@@ -1,9 +1,10 @@
 """Open and stale rounds: the question (CLI flags or query string, parsed strictly) and
 the answer (JSON rows for the API and `--format json`, text rows for table and CSV).
 
-A round is open while it has a bet with neither a `settled` nor a `rolled_back` event
-(`ReportingStore.open_rounds`); it is stale, and listed, when its newest open bet is at
-least `older_than_s` seconds old: a round the provider never closed, to follow up.
+A round is open while it has a bet with no `rolled_back` event and no `settled` one that
+a later `reopened` does not undo (`ReportingStore.open_rounds`); it is stale, and listed,
+when its newest open bet is at least `older_than_s` seconds old: a round the provider
+never closed, to follow up.
 """
 
 from __future__ import annotations

@@ -26,7 +26,11 @@ FROM events AS b
 WHERE b.kind = 'bet' AND (? = '' OR b.provider = ?)
   AND NOT EXISTS (
     SELECT 1 FROM events AS c
-    WHERE c.ref_seq = b.seq AND c.kind IN ('settled', 'rolled_back')
+    WHERE c.ref_seq = b.seq
+      AND (c.kind = 'rolled_back' OR (c.kind = 'settled' AND NOT EXISTS (
+        SELECT 1 FROM events AS o
+        WHERE o.ref_seq = b.seq AND o.kind = 'reopened' AND o.seq > c.seq
+      )))
   )
 GROUP BY b.provider, b.round_id, b.player_id, b.brand, b.market, b.currency, b.game_id
 HAVING max(b.at_us) <= ?

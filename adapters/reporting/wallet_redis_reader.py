@@ -23,8 +23,9 @@ order they were written. One `read`:
 3. Gather the facts `core.reporting.derive` needs, as `redis_view` reads them: each
    player's `rec`, the round records and the records under the keys credits and
    rollbacks name (the player's own hashes first; else the owner the global claim
-   names), and for a credit without a reference the round's bets from the player's
-   round index (`ZRANGEBYLEX` below the credit's seq) and their records.
+   names), the bets the credits among those name, and for a credit without a
+   reference or a rollback the round's bets and credits from the player's round index
+   (`ZRANGEBYLEX` below the record's seq) and their records.
 
 Facts are read after the entries, so a status may have moved on since: derive relies
 only on what never changes, as with SQLite. Works on one server and on a cluster (each
@@ -57,7 +58,13 @@ from adapters.stores.redis_keys import (
 from adapters.stores.redis_link import Link, NodeLink, ReplyError
 from adapters.stores.redis_url import parse_redis_url
 from core.model import TxKind, TxStatus
-from core.reporting.wallet_log import PlayerFacts, RefFacts, RoundFacts, WalletBatch
+from core.reporting.wallet_log import (
+    PlayerFacts,
+    RefFacts,
+    RoundFacts,
+    WalletBatch,
+    needs_round_txs,
+)
 from core.wallet.records import RoundRecord, TxRecord
 
 __all__ = ["READ_TIMEOUT_S", "SOURCE_PREFIX", "RedisWalletLog", "source_of"]
@@ -205,8 +212,9 @@ class RedisWalletLog:
         return players
 
     async def _rounds(self, records: list[TxRecord]) -> dict[tuple[str, str], RoundFacts]:
-        """Every round the records name; for rounds with a credit naming no bet, also
-        the round's bets and such credits below the last of them (as SQLite's reader)."""
+        """Every round the records name; for rounds with a credit naming no bet or a
+        rollback, also the round's bets and credits naming no bet below the last of
+        them (as SQLite's reader)."""
         wanted = {(r.provider, r.round_id): r.player_id for r in records if r.round_id is not None}
         found = await self._owned(wanted, _ROUNDS)
         rounds: dict[tuple[str, str], RoundFacts] = {}
@@ -217,8 +225,7 @@ class RedisWalletLog:
             owners[key] = owner
         bounds: dict[tuple[str, str], int] = {}
         for r in records:
-            if r.kind is TxKind.CREDIT and r.ref_tx_id is None and r.status is not TxStatus.REFUSED:
-                assert r.round_id is not None, "every credit has a round"
+            if needs_round_txs(r) and r.round_id is not None:
                 key = (r.provider, r.round_id)
                 bounds[key] = max(bounds.get(key, 0), r.seq + 1)
         listed = [key for key in bounds if key in rounds]
@@ -264,10 +271,20 @@ class RedisWalletLog:
             and r.kind in (TxKind.CREDIT, TxKind.ROLLBACK)
             and r.status is not TxStatus.REFUSED
         }
-        refs: dict[tuple[str, str], RefFacts] = {}
-        for key, (_, raw) in (await self._owned(wanted, _TXS)).items():
+        found = await self._owned(wanted, _TXS)
+        named: dict[tuple[str, str], str] = {}
+        for (provider, _), (owner, raw) in found.items():
             r = decode_record(raw)
-            refs[key] = RefFacts(r.seq, r.kind, r.status)
+            if r.kind is TxKind.CREDIT and r.ref_tx_id is not None:
+                named[(provider, r.ref_tx_id)] = owner
+        for key in found:
+            named.pop(key, None)
+        if named:
+            found.update(await self._owned(named, _TXS))
+        refs: dict[tuple[str, str], RefFacts] = {}
+        for key, (_, raw) in found.items():
+            r = decode_record(raw)
+            refs[key] = RefFacts(r.seq, r.kind, r.status, r.ref_tx_id)
         return refs
 
     async def _owned(

@@ -5,9 +5,10 @@ The wallet file has one writer (the gateway's writer thread); this reader never 
 `read` is one short read transaction (a long one would hold back the writer's
 checkpoints): the outbox says which seqs are committed (its events tile the log, the
 last one ends at the last committed seq), then the `txs` rows of the next seqs and the
-facts their events need (players, rounds, referenced records, a round's bets), each by
-an indexed lookup, `IN` lists chunked under SQLite's limit of bound variables. The
-queries run on a worker thread: the event loop (the bet path) never waits for them.
+facts their events need (players, rounds, referenced records and the bets referenced
+credits named, a round's bets and credits naming no bet), each by an indexed lookup,
+`IN` lists chunked under SQLite's limit of bound variables. The queries run on a worker
+thread: the event loop (the bet path) never waits for them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from pathlib import Path
 from adapters.stores.sqlite_prefetch import select_in
 from adapters.stores.sqlite_schema import SCHEMA_VERSION, TX_COLUMNS, schema_version, tx_from_row
 from core.model import TxKind, TxStatus
-from core.reporting.wallet_log import PlayerFacts, RefFacts, RoundFacts, WalletBatch
+from core.reporting.wallet_log import (
+    PlayerFacts,
+    RefFacts,
+    RoundFacts,
+    WalletBatch,
+    needs_round_txs,
+)
 from core.wallet.records import TxRecord
 
 __all__ = ["SqliteWalletLog", "WalletLogGap"]
@@ -36,7 +43,9 @@ _SELECT_ROUNDS = (
     "SELECT round_id, game_id, settled_before_seq FROM rounds "
     "WHERE provider = ? AND round_id IN ({marks})"
 )
-_SELECT_REFS = "SELECT tx_id, seq, kind, status FROM txs WHERE provider = ? AND tx_id IN ({marks})"
+_SELECT_REFS = (
+    "SELECT tx_id, seq, kind, status, ref_tx_id FROM txs WHERE provider = ? AND tx_id IN ({marks})"
+)
 _SELECT_ROUND_TXS = (
     "SELECT seq, tx_id, kind, status, ref_tx_id, detail FROM txs "
     "WHERE provider = ? AND round_id = ? AND seq < ? ORDER BY seq"
@@ -130,8 +139,8 @@ def _players(conn: sqlite3.Connection, player_ids: set[str]) -> dict[str, Player
 
 
 def _rounds(conn: sqlite3.Connection, records: list[TxRecord]) -> dict[tuple[str, str], RoundFacts]:
-    """Every round the records name; for rounds with a credit naming no bet, also the
-    round's bets and such credits up to the last of them."""
+    """Every round the records name; for rounds with a credit naming no bet or a
+    rollback, also the round's bets and credits naming no bet up to the last of them."""
     keys = {(r.provider, r.round_id) for r in records if r.round_id is not None}
     rounds: dict[tuple[str, str], RoundFacts] = {}
     for provider, round_ids in _by_provider(keys).items():
@@ -141,8 +150,7 @@ def _rounds(conn: sqlite3.Connection, records: list[TxRecord]) -> dict[tuple[str
             rounds[(provider, round_id)] = RoundFacts(game_id, settled_before)
     bounds: dict[tuple[str, str], int] = {}
     for r in records:
-        if r.kind is TxKind.CREDIT and r.ref_tx_id is None and r.status is not TxStatus.REFUSED:
-            assert r.round_id is not None, "every credit has a round"
+        if needs_round_txs(r) and r.round_id is not None:
             bounds[(r.provider, r.round_id)] = r.seq + 1
     for key, bound in bounds.items():
         known = rounds.get(key)
@@ -177,10 +185,24 @@ def _refs(conn: sqlite3.Connection, records: list[TxRecord]) -> dict[tuple[str, 
         and r.kind in (TxKind.CREDIT, TxKind.ROLLBACK)
         and r.status is not TxStatus.REFUSED
     }
+    refs = _select_refs(conn, keys)
+    named = {
+        (provider, ref.ref_tx_id)
+        for (provider, _), ref in refs.items()
+        if ref.kind is TxKind.CREDIT and ref.ref_tx_id is not None
+    }
+    return {**_select_refs(conn, named - refs.keys()), **refs}
+
+
+def _select_refs(
+    conn: sqlite3.Connection, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], RefFacts]:
     refs: dict[tuple[str, str], RefFacts] = {}
     for provider, tx_ids in _by_provider(keys).items():
-        for tx_id, seq, kind, status in select_in(conn, _SELECT_REFS, tx_ids, (provider,)):
-            refs[(provider, tx_id)] = RefFacts(seq, TxKind(kind), TxStatus(status))
+        for tx_id, seq, kind, status, ref_tx_id in select_in(
+            conn, _SELECT_REFS, tx_ids, (provider,)
+        ):
+            refs[(provider, tx_id)] = RefFacts(seq, TxKind(kind), TxStatus(status), ref_tx_id)
     return refs
 
 

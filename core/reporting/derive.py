@@ -7,8 +7,10 @@ One event per record (part 0), and one per state change the record made in place
 - a refused record: `refusal` with its reason code, no money;
 - a debit: `bet`; a credit: `win` (`detail`: the credit kind) and a `settled` event for
   each bet it settled; a rollback: `rollback` (its deltas give back what the reversed
-  record moved; `detail` `tombstone` when it reversed nothing) and a `rolled_back`
-  event for the record it reversed;
+  record moved; `detail` `tombstone` when it reversed nothing), a `rolled_back` event
+  for the record it reversed and, for a win that had settled the bet it named, a
+  `reopened` event for that bet (the wallet puts it back to open, unless its round has
+  settled it since: `_reopened`);
 - a tombstone (the placeholder a rollback that came first leaves under the late bet's
   key): `rolled_back` with `detail` `tombstone` and `ref_seq` its own seq. It moves no
   money and is no bet, but it is a seq of the log (every seq has an event, so "each seq
@@ -24,8 +26,9 @@ record either (it depends on the command's `requires_bet`): the round's last rou
 settlement tells for the last one, and a `win` or `refund` is taken to settle for
 earlier ones (`_settles_round`). A `settled` event means "settled by this seq at the
 latest": a bet may get another one (a win that named it, then a round-level win), and
-a bet reopened by the rollback of the win that named it gets no event of its own (the
-win's `rolled_back` says it).
+so may a `reopened` one (two wins named it, both rolled back). What holds is the last
+of a bet's `settled` and `reopened` events by seq: one player's records, and so one
+bet's events, are in seq order on every wallet.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from typing import NamedTuple
 from core.catalogue.game import Game, GameKey
 from core.model import TxKind, TxStatus
 from core.reporting.events import EventKind, ReportEvent
-from core.reporting.wallet_log import PlayerFacts, RoundFacts, WalletBatch
+from core.reporting.wallet_log import PlayerFacts, RefFacts, RoundFacts, WalletBatch
 from core.wallet.records import TxRecord
 
 __all__ = [
@@ -144,7 +147,45 @@ def _changes(
     if r.kind is not TxKind.ROLLBACK or r.detail == TOMBSTONE_DETAIL or r.ref_tx_id is None:
         return []
     reversed_ = batch.refs.get((r.provider, r.ref_tx_id))
-    return [] if reversed_ is None else [(EventKind.ROLLED_BACK, r.ref_tx_id, reversed_.seq)]
+    if reversed_ is None:
+        return []
+    reopened = _reopened(r, reversed_, batch, round_)
+    return [(EventKind.ROLLED_BACK, r.ref_tx_id, reversed_.seq), *reopened]
+
+
+def _reopened(
+    r: TxRecord, win: RefFacts, batch: WalletBatch, round_: RoundFacts | None
+) -> list[tuple[EventKind, str, int]]:
+    """The `reopened` change of rollback `r` of credit `win`: the bet the credit named,
+    if the credit settled it (as `_settled` has it), and no round-level settlement came
+    between the bet and the rollback (the wallet counts such a bet settled whatever its
+    status, `core.wallet.engine._is_settled`). Emitted even when another rollback has
+    reopened the bet already: a bet's last `settled`/`reopened` event is what holds.
+    The round is the rollback's, the round of the win, which is the bet's."""
+    if win.kind is not TxKind.CREDIT or win.ref_tx_id is None:
+        return []
+    bet = batch.refs.get((r.provider, win.ref_tx_id))
+    if (
+        bet is None
+        or bet.kind is not TxKind.DEBIT
+        or bet.status in (TxStatus.REFUSED, TxStatus.TOMBSTONE)
+        or bet.seq > win.seq
+    ):
+        return []
+    if round_ is not None and _round_settled_between(bet.seq, r.seq, round_):
+        return []
+    return [(EventKind.REOPENED, win.ref_tx_id, bet.seq)]
+
+
+def _round_settled_between(after_seq: int, before_seq: int, round_: RoundFacts) -> bool:
+    """Whether a round-level settlement came between the two seqs (the round's last one,
+    or one of its earlier credits without a reference, as `_settles_round` decides)."""
+    if after_seq < round_.settled_before_seq < before_seq:
+        return True
+    return any(
+        after_seq < seq < before_seq and _settles_round(seq, kind, round_)
+        for seq, kind in round_.round_credits
+    )
 
 
 def _vertical(

@@ -3,10 +3,11 @@
 The relay (`adapters/reporting`, `gateway/relay.py`) turns each wallet record into one
 event, and each state change the wallet makes in place into an event of its own: a
 rollback's record is a `rollback` event and also a `rolled_back` event for the record it
-reverses; a credit settles the bet it names (or the round's open bets) with `settled`
-events. Every event is keyed by the wallet seq of the record that caused it and a part
-number (0: the record itself; 1, 2, ...: the state changes it caused, in order), so an
-event relayed twice is stored once.
+reverses (and a `reopened` one for the bet a reversed win had settled); a credit settles
+the bet it names (or the round's open bets) with `settled` events. Every event is keyed
+by the wallet seq of the record that caused it and a part number (0: the record itself;
+1, 2, ...: the state changes it caused, in order), so an event relayed twice is stored
+once.
 
 No personal data: the player id and market, never a date of birth or a token.
 """
@@ -34,6 +35,9 @@ class EventKind(enum.StrEnum):
     """State change: the bet at `ref_seq` can no longer be rolled back."""
     ROLLED_BACK = "rolled_back"
     """State change: the record at `ref_seq` was reversed."""
+    REOPENED = "reopened"
+    """State change: the bet at `ref_seq` is open again (the win that settled it was
+    rolled back); a later `settled` closes it again."""
 
 
 GAME_KINDS = frozenset({EventKind.BET, EventKind.WIN, EventKind.ROLLBACK})

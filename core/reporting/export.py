@@ -42,7 +42,8 @@ SESSION_IDLE_S = 1_800
 """Thirty minutes without a game event ends a session."""
 TRANSACTION_KINDS = frozenset({*GAME_KINDS, EventKind.DEPOSIT, EventKind.WITHDRAWAL,
                                EventKind.BONUS_GRANT})  # fmt: skip
-"""Money movements; refusals and state changes (`settled`, `rolled_back`) move none."""
+"""Money movements; refusals and state changes (`settled`, `rolled_back`, `reopened`)
+move none."""
 TRANSACTION_FIELDS = (
     "transaction_id", "time", "player_id", "brand", "provider", "provider_tx_id", "game_id",
     "vertical", "round_id", "type", "credit_kind", "currency", "real_amount", "bonus_amount",

@@ -77,7 +77,8 @@ class OpenRoundsQuery:
 
 
 class OpenRound(NamedTuple):
-    """A round with bets that have neither a `settled` nor a `rolled_back` event."""
+    """A round with open bets: no `rolled_back` event, and no `settled` event but one a
+    later `reopened` event undoes."""
 
     provider: str
     round_id: str
@@ -143,8 +144,10 @@ class ReportingStore(Protocol):
     async def open_rounds(self, query: OpenRoundsQuery) -> list[OpenRound]:
         """Rounds with open bets, stale per `query`, ordered by provider, first bet, round.
 
-        An open bet is a `bet` event whose seq no `settled` or `rolled_back` event names
-        in `ref_seq`. In SQL: `bet` events anti-joined (NOT EXISTS) to those events,
+        An open bet is a `bet` event whose seq no `rolled_back` event names in `ref_seq`,
+        and no `settled` event either, unless a `reopened` event of a later seq names it
+        too (the win that settled it was rolled back). In SQL: `bet` events anti-joined
+        (NOT EXISTS) to those events (the `settled` ones anti-joined to later `reopened`),
         grouped by (provider, round_id, player_id, brand, market, currency, game_id),
         `HAVING max(at_us) <= stale_before_us`, `LIMIT rows_max`. A full scan of the
         events: an offline follow-up list, not a dashboard."""

@@ -16,7 +16,8 @@ written.
 
 The facts are what a record's events depend on beyond the record itself: who the
 player is, which game a round plays, which record a reference names, and which bets a
-credit without a reference settled.
+credit without a reference settled (or, for a rollback of a win, whether the round
+had settled the win's bet by then).
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ from typing import NamedTuple, Protocol
 from core.model import TxKind, TxStatus
 from core.wallet.records import TxRecord
 
-__all__ = ["PlayerFacts", "RefFacts", "RoundFacts", "WalletBatch", "WalletLog"]
+__all__ = [
+    "PlayerFacts",
+    "RefFacts",
+    "RoundFacts",
+    "WalletBatch",
+    "WalletLog",
+    "needs_round_txs",
+]
 
 
 class PlayerFacts(NamedTuple):
@@ -45,6 +53,9 @@ class RefFacts(NamedTuple):
     kind: TxKind
     status: TxStatus
     """As read: only `refused` and `tombstone` (final at insert) may be relied on."""
+    ref_tx_id: str | None = None
+    """The key this record names in turn (a credit: the bet it settled), so a rollback
+    of a credit can tell which bet the wallet reopens."""
 
 
 class RoundFacts(NamedTuple):
@@ -53,11 +64,20 @@ class RoundFacts(NamedTuple):
     """The round's last round-level settlement (`RoundRecord.settled_before_seq`)."""
     bets: tuple[tuple[int, str], ...] = ()
     """(seq, tx_id) of the round's debits that were not refused, rolled back or a
-    tombstone, ascending; listed only for rounds with a credit without a reference in
-    the batch, and only below the last of those credits' seqs."""
+    tombstone, ascending; listed only for rounds with a credit without a reference or a
+    rollback in the batch, and only below the last of those records' seqs."""
     round_credits: tuple[tuple[int, str], ...] = ()
     """(seq, credit kind) of the round's stored credits without a reference, below the
     same bound, ascending: the candidates for round-level settlements."""
+
+
+def needs_round_txs(r: TxRecord) -> bool:
+    """Whether a reader lists `RoundFacts.bets` and `round_credits` for `r`'s round: a
+    credit naming no bet (which bets it settled) or a rollback (whether the round
+    settled the bet of the win it reverses, before the rollback)."""
+    if r.status is TxStatus.REFUSED:
+        return False
+    return r.kind is TxKind.ROLLBACK or (r.kind is TxKind.CREDIT and r.ref_tx_id is None)
 
 
 class WalletBatch(NamedTuple):
@@ -75,7 +95,8 @@ class WalletBatch(NamedTuple):
     rounds: Mapping[tuple[str, str], RoundFacts]
     """(provider, round_id) -> the round, for every round a record names."""
     refs: Mapping[tuple[str, str], RefFacts]
-    """(provider, tx_id) -> the record under every key a credit or rollback names."""
+    """(provider, tx_id) -> the record under every key a credit or rollback names, and
+    under the key each such credit names in turn (the bet a rolled-back win settled)."""
     positions: Mapping[str, str] = {}
     """Where each source the batch read from now stands (source -> position), to be
     stored with its events; empty for a log without sources (SQLite)."""

@@ -26,6 +26,7 @@ from tests.conftest import FakeClock
 from tests.contract.redis_stores import redis_cluster_store, redis_server_store
 from tests.redis_servers import RedisCluster, RedisServer, shared_cluster, shared_server
 from tests.relay.ledger import PLAYERS, assert_matches_redis_ledger, history, seed
+from tests.relay.reopening import assert_reopened, play_reopening
 
 P = "prov"
 
@@ -135,6 +136,14 @@ async def test_the_facts_derive_needs(redis_wallet: Opened) -> None:
     assert settled == {"b1", "b2"}
     rolled_back = {e.tx_id for e in events if e.kind == "rolled_back"}
     assert rolled_back == {"b9", "b3"}
+
+
+async def test_the_rollback_of_a_win_reopens_its_bet(redis_wallet: Opened) -> None:
+    wallet, url = redis_wallet
+    await play_reopening(wallet, PLAYERS[0].player_id, PLAYERS[0].currency)
+    async with _log(url) as log:
+        batch = await log.read(0, 5_000, {})
+    assert_reopened(batch)
 
 
 @pytest.mark.parametrize("batch_seqs_max", [7, 5_000])

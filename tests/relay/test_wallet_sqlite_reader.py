@@ -27,6 +27,7 @@ from core.reporting.events import EventKind
 from core.reporting.wallet_log import PlayerFacts, RefFacts, WalletBatch
 from tests.conftest import FakeClock
 from tests.relay.ledger import PLAYERS, history, seed
+from tests.relay.reopening import assert_reopened, play_reopening
 
 P = "prov"
 
@@ -115,7 +116,9 @@ async def test_the_facts_of_settlements_rollbacks_and_tombstones(
     assert round1.bets == ((seqs["b1"], "b1"), (seqs["b2"], "b2"))  # b3 was rolled back
     assert round1.round_credits == ((seqs["w"], "win"),)
     assert batch.refs[(P, "b3")] == RefFacts(seqs["b3"], TxKind.DEBIT, TxStatus.ROLLED_BACK)
-    assert batch.refs[(P, "late")] == RefFacts(seqs["late"], TxKind.DEBIT, TxStatus.TOMBSTONE)
+    assert batch.refs[(P, "late")] == RefFacts(
+        seqs["late"], TxKind.DEBIT, TxStatus.TOMBSTONE, "rb-early"
+    )
     assert (P, "b9") not in batch.refs
     events = derive(batch, {}, lambda key: None).events
     shown = [(e.seq, e.part, e.kind, e.tx_id, e.ref_seq) for e in events if e.seq >= seqs["b3"]]
@@ -130,6 +133,16 @@ async def test_the_facts_of_settlements_rollbacks_and_tombstones(
         (seqs["late"], 0, EventKind.ROLLED_BACK, "late", seqs["late"]),
         (seqs["w2"], 0, EventKind.WIN, "w2", None),
     ]
+
+
+async def test_the_rollback_of_a_win_reopens_its_bet(wallet: SqliteWalletStore) -> None:
+    await play_reopening(wallet, "p-eur", "EUR")
+    log = await SqliteWalletLog.open(wallet.path)
+    try:
+        (batch,) = await _read_all(log, 1_000)
+    finally:
+        await log.close()
+    assert_reopened(batch)
 
 
 async def test_reads_a_consistent_committed_log_while_the_wallet_is_written(

@@ -1,7 +1,8 @@
 """Report events for tests, and GGR computed from them in plain Python.
 
-`expected_ggr` is the suite's independent oracle: it reads the event list, never a
-store's tables or SQL, and applies the definitions in `core.reporting.store.GgrRow`.
+`expected_ggr` and `expected_open_rounds` are the suite's independent oracles: they read
+the event list, never a store's tables or SQL, and apply the definitions in
+`core.reporting.store` (`GgrRow`, `OpenRound`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from core.reporting.events import GAME_KINDS, EventKind, ReportEvent
-from core.reporting.store import GgrQuery, GgrRow
+from core.reporting.store import GgrQuery, GgrRow, OpenRound
 
-__all__ = ["DAY0", "at_us", "event", "expected_ggr"]
+__all__ = ["DAY0", "at_us", "event", "expected_ggr", "expected_open_rounds"]
 
 DAY0 = date(2026, 12, 1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -118,3 +119,34 @@ def expected_ggr(events: Iterable[ReportEvent], query: GgrQuery) -> list[GgrRow]
             )
         )
     return rows
+
+
+def expected_open_rounds(events: Iterable[ReportEvent]) -> list[OpenRound]:
+    """Every round with open bets, however fresh: a bet is open when nothing rolled it
+    back and its last `settled`/`reopened` event by seq, if any, is `reopened`."""
+    unique = {(e.seq, e.part): e for e in events}
+    rolled_back = {e.ref_seq for e in unique.values() if e.kind is EventKind.ROLLED_BACK}
+    last_change: dict[int | None, tuple[int, EventKind]] = {}
+    for e in sorted(unique.values()):
+        if e.kind in (EventKind.SETTLED, EventKind.REOPENED):
+            last_change[e.ref_seq] = (e.seq, e.kind)
+    groups: dict[tuple[str, str, str, str, str, str, str], list[ReportEvent]] = defaultdict(list)
+    for e in unique.values():
+        if e.kind is not EventKind.BET or e.seq in rolled_back:
+            continue
+        if last_change.get(e.seq, (0, EventKind.REOPENED))[1] is EventKind.SETTLED:
+            continue
+        key = (e.provider, e.round_id, e.player_id, e.brand, e.market, e.currency, e.game_id)
+        groups[key].append(e)
+    rows = [
+        OpenRound(
+            *key,
+            len(bets),
+            min(b.at_us for b in bets),
+            max(b.at_us for b in bets),
+            -sum(b.real_delta_minor for b in bets),
+            -sum(b.bonus_delta_minor for b in bets),
+        )
+        for key, bets in groups.items()
+    ]
+    return sorted(rows, key=lambda r: (r.provider, r.first_bet_at_us, r.round_id, r.player_id))

@@ -1,11 +1,12 @@
-"""GGR from the store equals GGR computed in plain Python from the same events, for
-random histories applied in random batches with random crash replays.
+"""GGR and open rounds from the store equal the same computed in plain Python from the
+same events, for random histories applied in random batches with random crash replays.
 
 A history is played on a small model of the wallet's log: bets (real and bonus money,
-several per round), wins that settle them, rollbacks of bets and of wins, resettlements
-(a win rolled back, then paid again), refusals, tombstones and deposits, for players of
-several brands, markets and currencies, over a few days. The oracle
-(`tests.reporting.events.expected_ggr`) shares nothing with the store's SQL.
+several per round), wins that settle them, rollbacks of bets and of wins (a win's
+rollback reopens the bet it settled), resettlements (a win rolled back, then paid
+again), refusals, tombstones and deposits, for players of several brands, markets and
+currencies, over a few days. The oracles (`tests.reporting.events.expected_ggr`,
+`expected_open_rounds`) share nothing with the store's SQL.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.reporting.events import EventKind, ReportEvent
-from core.reporting.store import GGR_DIMENSIONS, GgrQuery
-from tests.reporting.events import DAY0, at_us, event, expected_ggr
+from core.reporting.store import GGR_DIMENSIONS, GgrQuery, OpenRoundsQuery
+from tests.reporting.events import DAY0, at_us, event, expected_ggr, expected_open_rounds
 from tests.reporting.stores import STORES, ReportingStoreFactory
 
 K = EventKind
@@ -45,6 +46,8 @@ class Log:
     day: int = 0
     bets: list[ReportEvent] = field(default_factory=list)
     wins: list[ReportEvent] = field(default_factory=list)
+    settled_by: dict[int, ReportEvent] = field(default_factory=dict)
+    """A win's seq -> the bet it settled."""
 
     def add(
         self, kind: EventKind, like: ReportEvent | None = None, /, **fields: Any
@@ -57,11 +60,12 @@ class Log:
         self.events.append(made)
         return made
 
-    def change(self, kind: EventKind, record: ReportEvent, ref: ReportEvent) -> None:
-        """A state change `record` caused in `ref`'s record: part 1 of its seq."""
+    def change(self, kind: EventKind, record: ReportEvent, ref: ReportEvent, part: int = 1) -> None:
+        """A state change `record` caused in `ref`'s record: `part` of its seq."""
         self.events.append(
-            event(record.seq, kind, part=1, at_us=record.at_us, ref_seq=ref.seq, **_context(ref))
-        )
+            event(record.seq, kind, part=part, at_us=record.at_us, ref_seq=ref.seq,
+                  **_context(ref))
+        )  # fmt: skip
 
 
 def _context(like: ReportEvent) -> dict[str, Any]:
@@ -92,6 +96,7 @@ def play(ops: list[Op]) -> list[ReportEvent]:
             if name == "win":
                 win = log.add(K.WIN, bet, real_delta_minor=real, bonus_delta_minor=bonus)
                 log.wins.append(win)
+                log.settled_by[win.seq] = bet
                 log.change(K.SETTLED, win, bet)
             else:
                 back = log.add(K.ROLLBACK, bet, game_id="", real_delta_minor=-bet.real_delta_minor,
@@ -102,6 +107,8 @@ def play(ops: list[Op]) -> list[ReportEvent]:
             back = log.add(K.ROLLBACK, win, game_id="", real_delta_minor=-win.real_delta_minor,
                            bonus_delta_minor=-win.bonus_delta_minor)  # fmt: skip
             log.change(K.ROLLED_BACK, back, win)
+            if win.seq in log.settled_by:
+                log.change(K.REOPENED, back, log.settled_by[win.seq], part=2)
             if name == "resettle":
                 log.wins.append(log.add(K.WIN, win, real_delta_minor=real // 2, detail="win"))
         elif name == "refusal":
@@ -174,6 +181,8 @@ async def apply_in_batches(
         assert await store.cursor() == seqs[-1]
         for query in queries:
             assert await store.ggr(query) == expected_ggr(events, query), query
+        every = OpenRoundsQuery(stale_before_us=2**62, rows_max=1_000)
+        assert await store.open_rounds(every) == expected_open_rounds(events)
 
 
 @pytest.mark.parametrize("factory", STORES)

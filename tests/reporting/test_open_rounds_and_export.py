@@ -78,6 +78,42 @@ async def test_open_rounds_stop_at_rows_max(reporting_store: ReportingStore) -> 
     assert [r.round_id for r in found] == ["open", "half"]
 
 
+def _settle_then_roll_back(bet: int, round_id: str, second: int) -> list[ReportEvent]:
+    """A bet, a win that settles it, and the win's rollback, which reopens it."""
+    return [
+        _bet(bet, round_id, second),
+        event(bet + 1, EventKind.WIN, round_id=round_id, at_us=at_us(DAY0, second + 1)),
+        _change(bet + 1, EventKind.SETTLED, bet, second + 1)._replace(part=1),
+        event(bet + 2, EventKind.ROLLBACK, round_id=round_id, at_us=at_us(DAY0, second + 2)),
+        _change(bet + 2, EventKind.ROLLED_BACK, bet + 1, second + 2)._replace(part=1),
+        _change(bet + 2, EventKind.REOPENED, bet, second + 2)._replace(part=2),
+    ]
+
+
+REOPENED_HISTORY = [
+    *_settle_then_roll_back(1, "reopened", 10),
+    *_settle_then_roll_back(4, "paid-again", 20),
+    _change(7, EventKind.SETTLED, 4, 23),
+    *_settle_then_roll_back(8, "then-rolled-back", 30),
+    _change(11, EventKind.ROLLED_BACK, 8, 33),
+    *_settle_then_roll_back(12, "reopened-twice", 40),
+    _change(15, EventKind.SETTLED, 12, 43),
+    event(16, EventKind.ROLLBACK, round_id="reopened-twice", at_us=at_us(DAY0, 44)),
+    _change(16, EventKind.REOPENED, 12, 44)._replace(part=2),
+]
+
+
+async def test_a_bet_the_rollback_of_its_win_reopened_is_open_until_settled_again(
+    reporting_store: ReportingStore,
+) -> None:
+    await reporting_store.apply(REOPENED_HISTORY, 16, {})
+    found = await reporting_store.open_rounds(OpenRoundsQuery(NOW, ""))
+    assert [(r.round_id, r.open_bets, r.stake_real_minor) for r in found] == [
+        ("reopened", 1, 100),
+        ("reopened-twice", 1, 100),
+    ]
+
+
 async def test_market_day_events_and_day_sums(reporting_store: ReportingStore) -> None:
     await reporting_store.apply([*HISTORY, _bet(12, "se", 5, market="SE")], 12, {})
     events = await reporting_store.market_day_events("MT", DAY0)

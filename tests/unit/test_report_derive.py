@@ -21,7 +21,7 @@ P = "prov"
 AT_US = 1_800_000_000_000_000
 D, C, RB = TxKind.DEBIT, TxKind.CREDIT, TxKind.ROLLBACK
 BET, WIN, ROLLBACK, SETTLED = EventKind.BET, EventKind.WIN, EventKind.ROLLBACK, EventKind.SETTLED
-ROLLED_BACK, REFUSAL = EventKind.ROLLED_BACK, EventKind.REFUSAL
+ROLLED_BACK, REFUSAL, REOPENED = EventKind.ROLLED_BACK, EventKind.REFUSAL, EventKind.REOPENED
 PLAYERS = {"p1": PlayerFacts("brand-a", "MT", "EUR"), "p2": PlayerFacts("brand-b", "SE", "SEK")}
 GAMES = {GameKey(P, "g-slot"): Game(instance=P, code="g-slot", title="S", studio="S",
                                     vertical=Vertical.SLOTS)}  # fmt: skip
@@ -74,8 +74,33 @@ def round1(
     return {(P, "r1"): RoundFacts("g-slot", settled_before, bets, credits)}
 
 
-def ref(seq: int, kind: TxKind = D, status: TxStatus = TxStatus.APPLIED) -> RefFacts:
-    return RefFacts(seq, kind, status)
+def ref(
+    seq: int, kind: TxKind = D, status: TxStatus = TxStatus.APPLIED, names: str | None = None
+) -> RefFacts:
+    return RefFacts(seq, kind, status, names)
+
+
+def reopen_case(
+    name: str, rounds: dict[tuple[str, str], RoundFacts], reopens: bool, bet_seq: int = 5
+) -> Case:
+    """A rollback at seq 21 of win w1 (seq 6) that named bet b1."""
+    expected: list[tuple[object, ...]] = [
+        (21, 0, ROLLBACK, "rbw", -150, 0, -50, 0, "", 6),
+        (21, 1, ROLLED_BACK, "w1", 0, 0, -50, 0, "", 6),
+    ]
+    if reopens:
+        expected.append((21, 2, REOPENED, "b1", 0, 0, -50, 0, "", bet_seq))
+    return Case(
+        name,
+        [rec(21, RB, "rbw", -150, ref="w1")],
+        expected,
+        rounds=rounds,
+        refs={
+            (P, "w1"): ref(6, kind=C, status=TxStatus.ROLLED_BACK, names="b1"),
+            (P, "b1"): ref(bet_seq),
+        },
+        before={("p1", "EUR"): (100, 0)},
+    )
 
 
 CASES = [
@@ -200,6 +225,35 @@ CASES = [
         rounds=round1(),
         refs={(P, "w1"): ref(6, kind=C, status=TxStatus.ROLLED_BACK)},
         before={("p1", "EUR"): (100, 0)},
+    ),
+    reopen_case(
+        "a rollback of a win that settled the bet it named reopens the bet", round1(), True
+    ),
+    reopen_case(
+        "a round-level settlement after the rollback does not undo the reopening",
+        round1(settled_before=30),
+        True,
+    ),
+    reopen_case(
+        "a bet the round settled since is not reopened (the round's last settlement)",
+        round1(settled_before=8, credits=((8, "win"),)),
+        False,
+    ),
+    reopen_case(
+        "a bet the round settled since is not reopened (an earlier round-level win)",
+        round1(settled_before=30, credits=((8, "win"),)),
+        False,
+    ),
+    reopen_case(
+        "a round-level bonus win before the round's last settlement settled nothing",
+        round1(settled_before=30, credits=((8, "bonus_win"),)),
+        True,
+    ),
+    reopen_case(
+        "a win that named a bet placed after it settled nothing, so reopens nothing",
+        round1(),
+        False,
+        bet_seq=7,
     ),
     Case(
         "a rollback before its bet: the rollback reverses nothing, the tombstone under "
