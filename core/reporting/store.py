@@ -29,6 +29,7 @@ __all__ = [
     "GgrRow",
     "OpenRound",
     "OpenRoundsQuery",
+    "ReportingQueries",
     "ReportingStore",
 ]
 
@@ -104,7 +105,31 @@ class DaySum(NamedTuple):
     bonus_minor: int
 
 
-class ReportingStore(Protocol):
+class ReportingQueries(Protocol):
+    """What `gamegate serve` asks of reporting: write request records, read the reports
+    its routes answer. Every store satisfies it, and so does the client of a store held
+    by another process (`adapters.reporting.socket_client`): serve need not hold the
+    store that the relay writes."""
+
+    async def add_requests(self, requests: Sequence[RequestRecord]) -> None:
+        """Append request records (no dedupe: a request is written once or dropped)."""
+        ...
+
+    async def ggr(self, query: GgrQuery) -> list[GgrRow]:
+        """GGR and NGR grouped by `query.by`, ordered by the keys."""
+        ...
+
+    async def open_rounds(self, query: OpenRoundsQuery) -> list[OpenRound]:
+        """Rounds with open bets, stale per `query`, ordered by provider, first bet, round
+        (`ReportingStore.open_rounds` says how)."""
+        ...
+
+    def describe(self) -> str: ...
+
+    async def close(self) -> None: ...
+
+
+class ReportingStore(ReportingQueries, Protocol):
     async def cursor(self) -> int:
         """The last wallet seq whose events are all stored (0: none yet)."""
         ...
