@@ -9,7 +9,7 @@ from aiohttp import web
 from adapters.providers.base import ProviderAdapter
 from core.catalogue.live import LiveCatalogue
 from core.registers import ExclusionRegister
-from core.reporting.store import ReportingStore
+from core.reporting.store import ReportingQueries, ReportingStore
 from core.service import WalletService
 from core.wallet.store import WalletStore
 from gateway.catalogue_views import GameFragments
@@ -31,6 +31,7 @@ __all__ = [
     "OPERATOR_KEYS",
     "REGISTERS",
     "REPORTING",
+    "REPORTING_STORE",
     "REQUEST_INFO",
     "RULES",
     "SERVICE",
@@ -52,10 +53,14 @@ REGISTERS = web.AppKey[Mapping[str, ExclusionRegister]]("registers")
 """Market -> its self-exclusion register (cached); a market absent has none. Set at
 startup (`gateway.registers`); ask it through `core.registers.check_register`."""
 
-REPORTING = web.AppKey[ReportingStore]("reporting")
-"""The process's one reporting store (`adapters.reporting.open`), shared by the relay, the
-request stream and the report routes; set at startup, absent before and after. Never
-asked by `/readyz`: reporting is not on the bet path."""
+REPORTING = web.AppKey[ReportingQueries]("reporting")
+"""What the request stream and the report routes ask of reporting: the client of the
+relay child's store (`gateway.relay_process`), or the store this process holds
+(`REPORTING_STORE`); set at startup (`gateway.reporting_context`), absent before and
+after and when there is none. Never asked by `/readyz`: reporting is not on the bet path."""
+REPORTING_STORE = web.AppKey[ReportingStore]("reporting_store")
+"""The reporting store, when this process holds it itself (no relay child): what the
+in-process relay (`gateway.relay.relay_context`) writes."""
 
 RULES = web.AppKey("rules", LiveRules)
 """The jurisdiction rules: `app[RULES].rules_for(market, brand, at_us)`; loaded in

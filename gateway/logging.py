@@ -38,6 +38,7 @@ __all__ = [
     "flush_logging",
     "log_request",
     "reset_logging",
+    "write_log_line",
 ]
 
 LOG_FLUSH_INTERVAL_S = 0.2
@@ -104,6 +105,20 @@ def flush_logging() -> None:
     """Write out what is buffered now (tests that read the configured stream)."""
     if _sink is not None:
         _sink.flush_now()
+
+
+def write_log_line(line: bytes) -> None:
+    """A whole line another process logged (the relay child: `gateway.relay_process`),
+    into this process's stream among its own lines; it is not rendered or redacted again."""
+    if not line.endswith(b"\n"):
+        line += b"\n"
+    sink = _sink
+    if sink is None:
+        sys.stdout.buffer.write(line)
+        sys.stdout.buffer.flush()
+        return
+    sink.write(line)
+    sink.flush()
 
 
 def reset_logging() -> None:

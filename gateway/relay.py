@@ -13,10 +13,12 @@ frame locals: `gateway.logging`), counts it, backs off (doubling, at most
 out, never writes to the wallet and never waits on the bet path: reads and derivation
 run on worker threads.
 
-`gamegate serve` runs it as a background task (`relay_context`, in the process that
-holds the reporting store: worker 0 of a group), `gamegate relay` on its own
-(`gateway.relay_cli`). Lag and counts are plain numbers read at scrape time
-(`RelayCollector`).
+`gamegate serve` runs it in a child process by default (`gateway.relay_process`: in
+serve's own process its Python work shares the wallet's GIL and costs the wallet a third
+of its throughput), or with `reporting.relay_in_process` as a background task
+(`relay_context`, in the process that holds the reporting store: worker 0 of a group);
+`gamegate relay` runs it on its own (`gateway.relay_cli`, also the child's entry). Lag
+and counts are plain numbers read at scrape time (`RelayCollector`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from core.catalogue.live import LiveCatalogue
 from core.reporting.derive import GameLookup, balance_keys, derive
 from core.reporting.store import ReportingStore
 from core.reporting.wallet_log import WalletLog
-from gateway.keys import CATALOGUE, CLOCK, METRICS, REPORTING
+from gateway.keys import CATALOGUE, CLOCK, METRICS, REPORTING_STORE
 from gateway.settings import Settings
 
 __all__ = [
@@ -249,13 +251,13 @@ def configured_relay(settings: Settings, store: ReportingStore, live: LiveCatalo
 
 def relay_context(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
     """A cleanup context: the relay runs in the background while the app does, in the
-    process that holds the reporting store (`gateway.reporting_context`), when
-    `reporting.relay` is on and the wallet has a reader; its lag and counts on
-    `/metrics`. Start-up never waits for it."""
+    process that holds the reporting store itself (`REPORTING_STORE`: no relay child,
+    `gateway.reporting_context`), when `reporting.relay` is on and the wallet has a
+    reader; its lag and counts on `/metrics`. Start-up never waits for it."""
     config = settings.reporting
 
     async def relay(app: web.Application) -> AsyncIterator[None]:
-        store = app.get(REPORTING)
+        store = app.get(REPORTING_STORE)
         reason = unsupported_reason(settings.wallet.url)
         if not config.relay or store is None:
             yield

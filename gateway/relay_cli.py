@@ -12,6 +12,11 @@ the file. Game verticals come from the catalogue file, reread every
 `--metrics-port N` (or `reporting.relay_metrics_port`) serves `/metrics` (the relay's lag
 and counts, the process's CPU and memory) and `/healthz` on `server.host`:N while it runs,
 for Prometheus (the relay alerts); 0 picks a free port. A line on stdout names the address.
+
+`gamegate serve` starts this command as its child (`gateway.relay_process`) with the
+hidden `--child`: the settings come as one line on stdin (`gateway.relay_child`), logs go
+to stdout (the parent writes them through), the store is also served to serve on a unix
+socket (`gateway.reporting_server`), and the end of stdin (the parent is gone) stops it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import contextlib
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -41,13 +47,15 @@ from gateway.clock import SystemClock
 from gateway.logging import configure_logging, flush_logging
 from gateway.metrics_listener import serve_metrics
 from gateway.relay import Relay, RelayCollector, RelayStats, configured_relay
-from gateway.settings import Settings
+from gateway.relay_child import read_settings_line, socket_path, stop_with_parent
+from gateway.reporting_server import serve_reporting
+from gateway.settings import Settings, SettingsError
 from gateway.stop_signals import stop_on_signals
 from gateway.subcommand import LoadSettings, SettingsArguments, warn
 
 __all__ = ["add_relay_commands"]
 
-EXIT_OK, EXIT_FAILED = 0, 1
+EXIT_OK, EXIT_FAILED, EXIT_BAD_SETTINGS = 0, 1, 2
 
 
 _log = structlog.get_logger("gamegate.relay")
@@ -65,6 +73,8 @@ def add_relay_commands(
     )  # fmt: skip
 
     def run(args: argparse.Namespace) -> int:
+        if args.child:
+            return _child()
         settings = load(args)
         if isinstance(settings, int):
             return settings
@@ -85,10 +95,32 @@ def add_relay_commands(
         finally:
             flush_logging()
 
+    relay.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # by serve
     relay.set_defaults(command=run)
 
 
-async def _relay(settings: Settings, *, once: bool, metrics_port: int | None = None) -> int:
+def _child() -> int:
+    """The relay as `gamegate serve`'s child: settings from stdin, logs to stdout."""
+    try:
+        settings = read_settings_line(sys.stdin.buffer)
+    except SettingsError as error:
+        warn(str(error))
+        return EXIT_BAD_SETTINGS
+    configure_logging(settings.log_level, stream=sys.stdout.buffer)
+    try:
+        return asyncio.run(_relay(settings, once=False, serve_socket=socket_path(settings)))
+    finally:
+        flush_logging()
+
+
+async def _relay(
+    settings: Settings,
+    *,
+    once: bool,
+    metrics_port: int | None = None,
+    serve_socket: Path | None = None,
+) -> int:
+    """Relay until stopped; with `serve_socket`, as serve's child (`_child`)."""
     async with contextlib.AsyncExitStack() as stack:
         try:
             store = await open_reporting_store(settings.reporting.url, settings.data_dir)
@@ -114,9 +146,15 @@ async def _relay(settings: Settings, *, once: bool, metrics_port: int | None = N
             except OSError as error:
                 warn(f"cannot listen on {settings.server.host}:{metrics_port}: {error.strerror}")
                 return EXIT_FAILED
+        if serve_socket is not None:
+            try:
+                await stack.enter_async_context(serve_reporting(store, relay.stats, serve_socket))
+            except OSError as error:
+                warn(f"cannot listen on {serve_socket}: {error}")
+                return EXIT_FAILED
         refresher = asyncio.create_task(refresh_forever(live, settings.catalogue.reload_interval_s))
         try:
-            with stop_on_signals() as stop:
+            with stop_on_signals() as stop, _parent_watch(serve_socket is not None, stop):
                 _log.info("relay_started", data_dir=str(settings.data_dir))
                 await relay.run(stop)
         finally:
@@ -154,6 +192,10 @@ async def _drain(relay: Relay) -> int:
     stats = relay.stats
     print(f"relayed through seq {stats.cursor} ({stats.events_total} events)", flush=True)
     return EXIT_OK
+
+
+def _parent_watch(child: bool, stop: asyncio.Event) -> contextlib.AbstractContextManager[None]:
+    return stop_with_parent(stop) if child else contextlib.nullcontext()
 
 
 def _today() -> date:

@@ -1,32 +1,45 @@
-"""The process's one reporting store, and the request stream that writes into it.
+"""The process's reporting: the request stream's destination and the report routes' source.
 
 `create_app` builds the stream first (the middleware needs its `record` before the app
-exists) and appends `reporting_context`, which opens the store at startup as
-`app[REPORTING]` for everyone who needs it (the relay, the request stream, the report
-routes), starts the stream's writer and shows its counts on `/metrics`; at cleanup it
-writes the stream's last records, then closes the store. Nothing connects before the
-application starts. `/readyz` never asks this store: reporting is not on the bet path, so
-a store that cannot be opened (held by another process, written by a newer build) is
-logged (`reporting_store_not_open`) and the gateway serves without it, as below.
+exists) and appends `reporting_context`, which at startup sets `app[REPORTING]` (the
+narrow `ReportingQueries`: what the stream and the report routes use), starts the
+stream's writer and shows its counts on `/metrics`; at cleanup it writes the stream's
+last records, then closes what it opened. Nothing connects before the application
+starts. `/readyz` never asks reporting: it is not on the bet path.
 
-Of a group of workers (`--workers N`) only worker 0 opens it: the embedded store (DuckDB)
-is one file that one process at a time may hold, and a race for it at start-up would
-decide which worker runs the relay. The other workers have no `app[REPORTING]` (their
-report routes answer 503) and count their request records as dropped (`no_store`).
+By default (`reporting.relay` on, the wallet readable by the relay, not
+`relay_in_process`) the store is held by the relay's child process
+(`gateway.relay_process`, started here by the first process: a single serve or worker
+0), and every process, each worker of a group too, gets a client of its socket
+(`adapters.reporting.socket_client`): request records of all workers reach the store and
+every worker answers reports. While the child is not up, a batch fails (`store_failed`)
+and a report is a 503.
+
+Otherwise the first process opens the store itself (`app[REPORTING_STORE]` too, for the
+in-process relay): the embedded store (DuckDB) is one file that one process at a time
+may hold. A store that cannot be opened is logged (`reporting_store_not_open`) and the
+gateway serves without it. The other workers then have no `app[REPORTING]` (their report
+routes answer 503) and count their request records as dropped (`no_store`).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 
 import structlog
 from aiohttp import web
 
 from adapters.reporting.open import check_reporting_url, open_reporting_store
-from core.reporting.store import ReportingStore
+from adapters.reporting.socket_client import SocketReporting
+from core.reporting.store import ReportingQueries, ReportingStore
 from gateway.clock import Clock
-from gateway.keys import REPORTING
+from gateway.keys import CLOCK, METRICS, REPORTING, REPORTING_STORE
+from gateway.logging import write_log_line
 from gateway.metrics import Metrics
+from gateway.relay import RelayCollector
+from gateway.relay_child import socket_path
+from gateway.relay_process import child_relay_wanted, relay_process
 from gateway.request_stream import RequestStream, RequestStreamCollector
 from gateway.settings import ReportingSettings, Settings, SettingsError
 from gateway.worker import WORKER
@@ -62,27 +75,51 @@ def reporting_context(
         if collector is not None:
             metrics.registry.register(collector)
         try:
-            worker = app.get(WORKER)
-            store = None if worker is not None and worker.index != 0 else await _open(settings)
-            if store is None:
-                if requests is not None:
-                    requests.without_store()
-                yield
-                return
-            try:
-                app[REPORTING] = store
-                if requests is None:
+            async with contextlib.AsyncExitStack() as stack:
+                queries = await _queries(app, settings, stack)
+                if queries is None:
+                    if requests is not None:
+                        requests.without_store()
                     yield
-                else:
-                    async with requests.writing(store.add_requests):
-                        yield
-            finally:
-                await store.close()
+                    return
+                app[REPORTING] = queries
+                if requests is not None:
+                    await stack.enter_async_context(requests.writing(queries.add_requests))
+                yield
         finally:
             if collector is not None:
                 metrics.registry.unregister(collector)
 
     return reporting
+
+
+async def _queries(
+    app: web.Application, settings: Settings, stack: contextlib.AsyncExitStack
+) -> ReportingQueries | None:
+    """The relay child's client (the first process also starts the child), or the store
+    opened here (the first process only), or None; what opens is closed by `stack`."""
+    worker = app.get(WORKER)
+    first = worker is None or worker.index == 0
+    if child_relay_wanted(settings):
+        client = SocketReporting(
+            socket_path(settings), timeout_s=settings.reporting.relay_socket_timeout_s
+        )
+        stack.push_async_callback(client.close)
+        if first:
+            mirror = await stack.enter_async_context(
+                relay_process(settings, client, write_log_line)
+            )
+            collector = RelayCollector(mirror.stats, app[CLOCK].micros)
+            registry = app[METRICS].registry
+            registry.register(collector)
+            stack.callback(registry.unregister, collector)
+        return client
+    store = await _open(settings) if first else None
+    if store is None:
+        return None
+    stack.push_async_callback(store.close)
+    app[REPORTING_STORE] = store
+    return store
 
 
 async def _open(settings: Settings) -> ReportingStore | None:

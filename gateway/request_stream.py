@@ -214,9 +214,10 @@ class RequestStreamCollector(Collector):
             CounterMetricFamily(
                 "gamegate_request_records_dropped",
                 "Request records dropped, by reason: queue_full (the queue was full), "
-                "store_failed (their batch failed), closed (left at shutdown), no_store "
-                "(this process has no reporting store: a worker other than the first, or the "
-                "store could not be opened).",
+                "store_failed (their batch failed: the store, or the relay process that holds "
+                "it, did not take it), closed (left at shutdown), no_store (this process has "
+                "no reporting store: a worker other than the first when the relay runs in "
+                "process or is off, or the store could not be opened).",
                 labels=["reason"],
             ),
             CounterMetricFamily(

@@ -260,8 +260,16 @@ class ReportingSettings(_Section):
     """Empty: DuckDB at `<data_dir>/reporting.duckdb` (its own file); `duckdb:///abs/path`,
     `duckdb:relative` (to the data directory)."""
     relay: bool = True
-    """Run the relay inside `gamegate serve` (one process of a supervised group); false
-    when `gamegate relay` runs elsewhere."""
+    """`gamegate serve` runs the relay (worker 0 of a group); false when `gamegate relay`
+    runs elsewhere."""
+    relay_in_process: bool = False
+    """Run the relay as a task in serve's own process (the old way; for tests and tiny
+    sites) instead of a child process. The child (`gateway.relay_process`) holds the
+    reporting store and answers every serve process on a unix socket, so the relay's
+    Python work does not share the wallet's GIL (loadtests/RESULTS.md)."""
+    relay_socket_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    """How long serve waits for one answer of the relay's child (a batch of request
+    records, a report) before counting it failed."""
     relay_batch_seqs_max: int = Field(default=5_000, ge=1, le=1_000_000)
     """Wallet records the relay reads and applies per reporting transaction."""
     relay_poll_interval_s: float = Field(default=0.2, ge=0.01, le=60)

@@ -38,7 +38,9 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def make_settings(tmp_path: Path) -> MakeSettings:
     """Settings on a temp data dir with two operator keys and one `fake` provider, and
-    no market rules (an empty rule directory): the tests about rules name theirs."""
+    no market rules (an empty rule directory): the tests about rules name theirs. The
+    relay runs in the app's process (`reporting.relay_in_process`), unless a test says
+    otherwise: no child process per app test."""
     no_rules = tmp_path / "no-rules"
     no_rules.mkdir(exist_ok=True)
 
@@ -50,7 +52,8 @@ def make_settings(tmp_path: Path) -> MakeSettings:
             "providers": {"fake": {"protocol": FAKE_PROTOCOL}},
             "secret_env": {"GAMEGATE_SECRET_FAKE_HMAC_KEY": "test-hmac-key"},
         }
-        values.update(overrides)
+        reporting = {"relay_in_process": True, **overrides.pop("reporting", {})}
+        values.update(overrides, reporting=reporting)
         return Settings(**values)
 
     return make

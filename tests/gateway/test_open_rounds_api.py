@@ -14,7 +14,7 @@ from pytest_aiohttp import AiohttpClient
 
 from core.reporting.events import EventKind
 from gateway.app import create_app
-from gateway.keys import REPORTING
+from gateway.keys import REPORTING_STORE
 from tests.conftest import FakeClock
 from tests.gateway.conftest import ADMIN, ADMIN_KEY, VIEWER, VIEWER_KEY, Client, MakeSettings
 from tests.gateway.fake_protocol import FAKE_PROTOCOLS
@@ -46,7 +46,7 @@ async def client(
 
 
 def _store(app: web.Application) -> Any:
-    return app[REPORTING]
+    return app[REPORTING_STORE]
 
 
 async def _get(client: Client, query: str, headers: dict[str, str] = VIEWER) -> Any:

@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 
 from core.model import BonusGrant, Deposit
 from core.wallet.records import PlayerRecord
-from gateway.keys import METRICS, REPORTING, STORE
+from gateway.keys import METRICS, REPORTING_STORE, STORE
 from gateway.metrics import Metrics
 from gateway.relay import relay_context
 from gateway.settings import Settings
@@ -32,7 +32,7 @@ async def test_the_app_relays_what_the_wallet_commits(make_client: MakeClient) -
     wallet = app[STORE]
     await wallet.create_player(PlayerRecord("p1", "demo", "MT", "EUR", datetime.date(1990, 1, 1)))
     await wallet.apply([Deposit("d1", "p1", "EUR", 1_000), BonusGrant("g1", "p1", "EUR", 50)])
-    store = app[REPORTING]
+    store = app[REPORTING_STORE]
     for _ in range(int(WAIT_S / POLL_S)):
         if await store.cursor() == 2:
             break
@@ -53,7 +53,7 @@ async def test_off_the_relay_does_not_start(make_client: MakeClient) -> None:
     )
     await app_of(client)[STORE].apply([Deposit("d1", "p1", "EUR", 1_000)])
     await asyncio.sleep(0.3)
-    assert await app_of(client)[REPORTING].cursor() == 0
+    assert await app_of(client)[REPORTING_STORE].cursor() == 0
     assert "gamegate_relay" not in await (await client.get("/metrics")).text()
 
 

@@ -14,7 +14,7 @@ from pytest_aiohttp import AiohttpClient
 
 from core.reporting.events import EventKind, ReportEvent
 from gateway.app import create_app
-from gateway.keys import REPORTING
+from gateway.keys import REPORTING_STORE
 from gateway.routes import reports
 from tests.conftest import FakeClock
 from tests.gateway.conftest import ADMIN, ADMIN_KEY, VIEWER, VIEWER_KEY, Client, MakeSettings
@@ -72,7 +72,7 @@ async def client(
 
 
 def _store(app: web.Application) -> Any:
-    return app[REPORTING]
+    return app[REPORTING_STORE]
 
 
 async def _get(client: Client, query: str, headers: dict[str, str] = VIEWER) -> Any:

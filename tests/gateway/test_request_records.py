@@ -1,10 +1,12 @@
 """Request records through a real app into the real (DuckDB) reporting store: the same
 values as each request's log line, for requests the wallet answered and for refusals
 before it (a bad signature, a malformed body); a worker other than the first counts
-them as dropped (and is ready without a reporting store); 0 turns the stream off."""
+them as dropped (and is ready without a reporting store) when the relay runs in process
+or is off, and asks the relay child's socket otherwise; 0 turns the stream off."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import duckdb
@@ -136,3 +138,30 @@ def test_a_reporting_url_that_cannot_work_stops_create_app(make_settings: MakeSe
     settings = make_settings(reporting={"url": "mysql://reports"})
     with pytest.raises(SettingsError, match=r"^reporting.url scheme 'mysql' is unknown"):
         create_app(settings, protocols=FAKE_PROTOCOLS)
+
+
+async def test_with_the_relay_child_a_worker_asks_its_socket_and_counts_failures_while_it_is_down(
+    aiohttp_client: AiohttpClient, make_settings: MakeSettings, clock: FakeClock
+) -> None:
+    """Worker 1 starts no relay child (worker 0 does) but asks the child's socket: with
+    nobody answering there, a report is a 503 and a batch of records `store_failed`."""
+    settings = make_settings(
+        reporting={"relay_in_process": False, "requests_flush_interval_s": 0.05}
+    )
+    app = create_app(settings, clock=clock, protocols=FAKE_PROTOCOLS)
+    app[WORKER] = WorkerInfo(index=1, pid=1)
+    client = await aiohttp_client(app)
+    assert REPORTING in app
+    assert (await client.get("/readyz")).status == 200
+    report = await client.get("/v1/reports/ggr?from=2027-01-01&to=2027-01-01", headers=VIEWER)
+    assert report.status == 503
+    assert (await report.json())["error"]["code"] == "storage_unavailable"
+    metrics = ""
+    for _ in range(100):
+        metrics = await (await client.get("/metrics")).text()
+        if 'gamegate_request_records_dropped_total{reason="store_failed"} 0.0' not in metrics:
+            break
+        await asyncio.sleep(0.02)
+    assert 'gamegate_request_records_dropped_total{reason="no_store"} 0.0' in metrics
+    assert 'gamegate_request_records_dropped_total{reason="store_failed"} 0.0' not in metrics
+    assert "gamegate_relay" not in metrics  # worker 0 shows the relay
