@@ -46,6 +46,10 @@ from gateway.worker import WORKER
 
 __all__ = ["reporting_context", "request_stream"]
 
+CHILD_START_WAIT_S = 30.0
+"""How long after start-up request records wait for the relay child's first answer
+before a batch counts as failed: a start is no drop (the child takes a second or two)."""
+
 _log = structlog.get_logger("gamegate.reporting")
 
 
@@ -102,7 +106,9 @@ async def _queries(
     first = worker is None or worker.index == 0
     if child_relay_wanted(settings):
         client = SocketReporting(
-            socket_path(settings), timeout_s=settings.reporting.relay_socket_timeout_s
+            socket_path(settings),
+            timeout_s=settings.reporting.relay_socket_timeout_s,
+            start_wait_s=CHILD_START_WAIT_S,
         )
         stack.push_async_callback(client.close)
         if first:

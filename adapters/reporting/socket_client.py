@@ -8,10 +8,17 @@ answer by `answer_bytes_max`; a socket that is not there (the child starting, re
 or gone), a timeout or a refusal raises `StorageUnavailable`, which the request stream
 counts as `store_failed` and the report routes answer with 503. Connecting is lazy:
 nothing touches the socket before the first call.
+
+Request records alone wait for a process that is still starting: until the first
+answer, and for at most `start_wait_s` after the client was made, a failed batch is
+tried again every `START_RETRY_S` (in the request stream's background writer, never in a
+callback), so a gateway's every start does not drop its first records.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -45,6 +52,7 @@ OPEN_ROUNDS_PATH = "/open-rounds"
 RELAY_STATS_PATH = "/relay-stats"
 ANSWER_BYTES_MAX = 64 * 1024 * 1024
 """The largest answer read: a GGR report the routes accept is ~3 MB, open rounds ~5 MB."""
+START_RETRY_S = 0.1
 _JSON = {"Content-Type": "application/json"}
 
 
@@ -57,8 +65,11 @@ class SocketReporting:
         *,
         timeout_s: float,
         answer_bytes_max: int = ANSWER_BYTES_MAX,
+        start_wait_s: float = 0.0,
     ) -> None:
         self._socket_path = socket_path
+        self._start_deadline_s = time.monotonic() + start_wait_s
+        self._answered = False
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._answer_bytes_max = answer_bytes_max
         self._session: aiohttp.ClientSession | None = None
@@ -67,7 +78,16 @@ class SocketReporting:
         return f"reporting via {self._socket_path}"
 
     async def add_requests(self, requests: Sequence[RequestRecord]) -> None:
-        await self._call("POST", REQUESTS_PATH, encode_requests(requests))
+        body = encode_requests(requests)
+        while True:
+            try:
+                await self._call("POST", REQUESTS_PATH, body)
+            except StorageUnavailable:
+                if self._answered or time.monotonic() >= self._start_deadline_s:
+                    raise
+                await asyncio.sleep(START_RETRY_S)
+            else:
+                return
 
     async def ggr(self, query: GgrQuery) -> list[GgrRow]:
         return decode_ggr_rows(await self._call("POST", GGR_PATH, encode_ggr_query(query)))
@@ -105,6 +125,7 @@ class SocketReporting:
                     raise StorageUnavailable(
                         f"the reporting process answered {response.status}: {reason}"
                     )
+                self._answered = True
                 return answer
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
             raise StorageUnavailable(

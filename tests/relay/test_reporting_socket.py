@@ -6,6 +6,7 @@ is `StorageUnavailable`."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import socket
 import stat
@@ -45,6 +46,23 @@ async def test_records_in_reports_and_figures_out(tmp_path: Path) -> None:
         assert not path.exists()
         with pytest.raises(StorageUnavailable):
             await client.add_requests([RECORD])
+    finally:
+        await client.close()
+        await store.close()
+
+
+async def test_records_wait_for_a_process_that_is_starting(tmp_path: Path) -> None:
+    path = tmp_path / "reporting.sock"
+    store = await open_reporting_store("", tmp_path)
+    client = SocketReporting(path, timeout_s=1.0, start_wait_s=10.0)
+    try:
+        writing = asyncio.create_task(client.add_requests([RECORD]))
+        await asyncio.sleep(0.3)
+        assert not writing.done()
+        async with serve_reporting(store, RelayStats(), path):
+            await asyncio.wait_for(writing, 5.0)
+            day = datetime.date(2026, 1, 1)
+            await client.ggr(GgrQuery(day, day))
     finally:
         await client.close()
         await store.close()

@@ -115,6 +115,10 @@ def test_serve_relays_through_its_child(tmp_path: Path) -> None:
         wait_until(
             lambda: _metric(served, "gamegate_request_records_total") >= 5, WAIT_S, "records"
         )
+        dropped = samples(
+            httpx.get(f"{served.url}/metrics").text, "gamegate_request_records_dropped_total"
+        )
+        assert set(dropped.values()) == {0.0}, dropped  # a start drops none
         (child,) = _children(served.process.pid)
         assert served.stop() == 0
     assert not alive(child)
