@@ -6,8 +6,8 @@
 `ledger`: the reporting store's events against the wallet's ledger entries per UTC day
 and currency, through the store's cursor (so relay lag is no difference). `statement`:
 a provider's statement file (`core.reporting.statement`) against the wallet's
-transactions of that provider instance in those days. Both read the wallet read-only
-(`adapters.reporting.wallet_ledger_reader`). One row per difference on stdout, a summary
+transactions of that provider instance in those days. Both read the wallet read-only,
+SQLite or Redis (`adapters.reporting.wallet_ledgers`). One row per difference on stdout, a summary
 on stderr. Exit 0: no difference; 1: differences found; 2: bad parameters or a bad
 statement file; 3: the reporting store or the wallet could not be read.
 """
@@ -17,17 +17,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from adapters.reporting.wallet_ledger_reader import day_window_us, ledger_day_sums, provider_txs
-from adapters.reporting.wallet_logs import file_unsupported_reason, wallet_file
+from adapters.reporting.wallet_ledgers import open_wallet_ledger
+from adapters.reporting.wallet_logs import unsupported_reason
 from core.errors import InvalidRequest
 from core.money import CurrencyTable
-from core.reporting.reconcile import compare_day_sums, compare_statement
+from core.reporting.reconcile import LedgerTx, compare_day_sums, compare_statement
 from core.reporting.statement import STATEMENT_BYTES_MAX, StatementError, parse_statement
 from core.reporting.store import DaySum, GgrQuery, ReportingStore
+from core.reporting.wallet_ledger import WalletLedger, day_window_us
 from gateway.ggr_query import ggr_query
 from gateway.report_render import FORMATS, render
 from gateway.settings import Settings
@@ -41,6 +42,7 @@ LEDGER_COLUMNS = (
     "ledger_bonus_minor",
 )  # fmt: skip
 STATEMENT_COLUMNS = ("kind", "tx_id", "line", "statement", "ledger")
+_T = TypeVar("_T")
 
 
 def add_reconcile_commands(
@@ -64,7 +66,7 @@ def add_reconcile_commands(
 
 
 def _command(
-    run: Callable[[argparse.Namespace, Settings, GgrQuery, Path], int], load: LoadSettings
+    run: Callable[[argparse.Namespace, Settings, GgrQuery], int], load: LoadSettings
 ) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
         settings = load(args)
@@ -75,20 +77,32 @@ def _command(
         except InvalidRequest as error:
             warn(str(error))
             return EXIT_USAGE
-        reason = file_unsupported_reason(settings.wallet.url)
+        reason = unsupported_reason(settings.wallet.url)
         if reason is not None:
             warn(reason.replace("the relay", "reconciliation"))
             return EXIT_UNREADABLE
-        wallet = wallet_file(settings.wallet.url, data_dir=settings.data_dir)
-        return run(args, settings, days, wallet)
+        return run(args, settings, days)
 
     return command
 
 
-def _ledger(args: argparse.Namespace, settings: Settings, days: GgrQuery, wallet: Path) -> int:
+async def _read_ledger(settings: Settings, read: Callable[[WalletLedger], Awaitable[_T]]) -> _T:
+    """Open the wallet's ledger read-only, `read` it once, close it."""
+    ledger = await open_wallet_ledger(settings.wallet.url, data_dir=settings.data_dir)
     try:
-        through_seq, store_sums = asyncio.run(_store_sums(settings, days))
-        ledger_sums = ledger_day_sums(wallet, days.first_day, days.last_day, through_seq)
+        return await read(ledger)
+    finally:
+        await ledger.close()
+
+
+def _ledger(args: argparse.Namespace, settings: Settings, days: GgrQuery) -> int:
+    try:
+        through_seq, positions, store_sums = asyncio.run(_store_sums(settings, days))
+
+        def read(wallet: WalletLedger) -> Awaitable[list[DaySum]]:
+            return wallet.day_sums(days.first_day, days.last_day, through_seq, positions)
+
+        ledger_sums = asyncio.run(_read_ledger(settings, read))
     except Exception as error:  # noqa: BLE001 -- whatever the backend raises: say it
         warn(f"cannot read: {first_line(error)}")
         return EXIT_UNREADABLE
@@ -101,14 +115,20 @@ def _ledger(args: argparse.Namespace, settings: Settings, days: GgrQuery, wallet
     return EXIT_DIFFERENCES if differences else EXIT_OK
 
 
-async def _store_sums(settings: Settings, days: GgrQuery) -> tuple[int, list[DaySum]]:
-    async def sums(store: ReportingStore) -> tuple[int, list[DaySum]]:
-        return await store.cursor(), await store.day_sums(days.first_day, days.last_day)
+async def _store_sums(
+    settings: Settings, days: GgrQuery
+) -> tuple[int, Mapping[str, str], list[DaySum]]:
+    """The store's cursor, its positions and its day sums (one store: one moment, as the
+    relay writes all three in one transaction and this reads while it may run)."""
+
+    async def sums(store: ReportingStore) -> tuple[int, Mapping[str, str], list[DaySum]]:
+        cursor, positions = await store.cursor(), await store.positions()
+        return cursor, positions, await store.day_sums(days.first_day, days.last_day)
 
     return await read_reporting(settings, sums)
 
 
-def _statement(args: argparse.Namespace, settings: Settings, days: GgrQuery, wallet: Path) -> int:
+def _statement(args: argparse.Namespace, settings: Settings, days: GgrQuery) -> int:
     currencies = CurrencyTable(settings.currencies_extra)
     try:
         with args.file.open("rb") as file:
@@ -118,9 +138,14 @@ def _statement(args: argparse.Namespace, settings: Settings, days: GgrQuery, wal
         warn(f"{args.file}: {error}")
         return EXIT_USAGE
     window_us = day_window_us(days.first_day, days.last_day)
+    tx_ids = [r.tx_id for r in statement]
+
+    def read(wallet: WalletLedger) -> Awaitable[list[LedgerTx]]:
+        return wallet.provider_txs(args.provider, window_us, tx_ids)
+
     try:
-        ledger = provider_txs(wallet, args.provider, window_us, [r.tx_id for r in statement])
-    except Exception as error:  # noqa: BLE001 -- whatever sqlite raises: say it
+        ledger = asyncio.run(_read_ledger(settings, read))
+    except Exception as error:  # noqa: BLE001 -- whatever the backend raises: say it
         warn(f"cannot read the wallet: {first_line(error)}")
         return EXIT_UNREADABLE
     differences = compare_statement(statement, ledger, window_us, currencies)

@@ -1,29 +1,27 @@
 """What reconciliation reads from the SQLite wallet: entries per day and a provider's
 transactions, through a read-only connection (`mode=ro`: the single-writer rule stands).
 
-Each function is one short read transaction, synchronous: callers run it on a worker
-thread. Offline queries: they scan (`txs` has no index on time), as the wallet's own
-`verify` does.
+Each read is one short read transaction on a worker thread. Offline queries: they scan
+(`txs` has no index on time), as the wallet's own `verify` does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import urllib.parse
-from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, timedelta
 from pathlib import Path
 
 from adapters.stores.sqlite_prefetch import select_in
 from core.model import TxKind, TxStatus
 from core.reporting.reconcile import LedgerTx
 from core.reporting.store import DaySum
+from core.reporting.wallet_ledger import day_window_us, ledger_tx
 
-__all__ = ["day_window_us", "ledger_day_sums", "provider_txs"]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_DAY_US = 86_400_000_000
+__all__ = ["SqliteWalletLedger", "ledger_day_sums", "provider_txs"]
 
 _DAY_SUMS = """
 SELECT t.created_at_us / 86400000000 AS day_number, e.currency,
@@ -40,15 +38,30 @@ _IN_WINDOW = (
     "WHERE provider = ? AND created_at_us >= ? AND created_at_us < ? ORDER BY seq"
 )
 _BY_ID = f"SELECT {_TX_COLUMNS} FROM txs WHERE provider = ? AND tx_id IN ({{marks}})"
-_TYPES = {TxKind.DEBIT.value: "bet", TxKind.CREDIT.value: "win", TxKind.ROLLBACK.value: "rollback"}
-_STATUSES = {TxStatus.APPLIED.value: "ok", TxStatus.SETTLED.value: "ok"}
 
 
-def day_window_us(first_day: date, last_day: date) -> tuple[int, int]:
-    """[start, end) in UTC microseconds of the days `first_day` to `last_day` inclusive."""
-    start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
-    start_us = (start - _EPOCH) // timedelta(microseconds=1)
-    return start_us, start_us + ((last_day - first_day).days + 1) * _DAY_US
+class SqliteWalletLedger:
+    """`WalletLedger` on a wallet file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def describe(self) -> str:
+        return f"sqlite {self.path} (read-only)"
+
+    async def day_sums(
+        self, first_day: date, last_day: date, through_seq: int, positions: Mapping[str, str]
+    ) -> list[DaySum]:
+        """`positions` is not used: one sequence, the cursor says what was relayed."""
+        return await asyncio.to_thread(ledger_day_sums, self.path, first_day, last_day, through_seq)
+
+    async def provider_txs(
+        self, provider: str, window_us: tuple[int, int], tx_ids: Sequence[str]
+    ) -> list[LedgerTx]:
+        return await asyncio.to_thread(provider_txs, self.path, provider, window_us, tx_ids)
+
+    async def close(self) -> None:
+        """Nothing held between reads."""
 
 
 def ledger_day_sums(
@@ -58,7 +71,7 @@ def ledger_day_sums(
     with _reading(wallet) as conn:
         rows = conn.execute(_DAY_SUMS, (through_seq, *day_window_us(first_day, last_day)))
         return sorted(
-            DaySum(_EPOCH.date() + timedelta(days=day_number), currency, int(real), int(bonus))
+            DaySum(date(1970, 1, 1) + timedelta(days=day_number), currency, int(real), int(bonus))
             for day_number, currency, real, bonus in rows
         )
 
@@ -72,14 +85,13 @@ def provider_txs(
         wanted = sorted(set(tx_ids) - found.keys())
         for row in select_in(conn, _BY_ID, wanted, (provider,)):
             found[row[0]] = row
-    return [_ledger_tx(row) for row in found.values() if row[1] in _TYPES]
+    txs = (_ledger_tx(row) for row in found.values())
+    return [tx for tx in txs if tx is not None]
 
 
-def _ledger_tx(row: tuple[str, str, str, int, int, int, str, int]) -> LedgerTx:
+def _ledger_tx(row: tuple[str, str, str, int, int, int, str, int]) -> LedgerTx | None:
     tx_id, kind, status, amount, real, bonus, currency, at_us = row
-    if kind == TxKind.ROLLBACK.value:
-        amount = abs(real + bonus)  # a rollback record's amount is 0: what it moved
-    return LedgerTx(tx_id, _TYPES[kind], _STATUSES.get(status, status), amount, currency, at_us)
+    return ledger_tx(tx_id, TxKind(kind), TxStatus(status), amount, real, bonus, currency, at_us)
 
 
 @contextlib.contextmanager

@@ -19,7 +19,6 @@ from core.reporting.wallet_log import WalletLog
 
 __all__ = [
     "WalletLogUnsupported",
-    "file_unsupported_reason",
     "open_wallet_log",
     "unsupported_reason",
     "wallet_file",
@@ -30,7 +29,7 @@ _READABLE_SCHEMES = frozenset({"sqlite", *_REDIS_SCHEMES})
 
 
 class WalletLogUnsupported(Exception):
-    """The relay has no reader for this wallet backend yet."""
+    """The relay (and reconciliation) has no reader for this wallet backend yet."""
 
 
 def unsupported_reason(url: str) -> str | None:
@@ -40,15 +39,6 @@ def unsupported_reason(url: str) -> str | None:
     if scheme in _READABLE_SCHEMES:
         return None
     return f"the relay cannot read a {scheme} wallet (only sqlite, redis and redis+cluster)"
-
-
-def file_unsupported_reason(url: str) -> str | None:
-    """Why `wallet_file` cannot name the wallet `url` names (a wallet that is no file:
-    reconciliation reads the SQLite ledger only), or None. Nothing is opened."""
-    scheme = urlsplit(url or DEFAULT_WALLET_URL).scheme
-    if scheme == "sqlite":
-        return None
-    return f"the relay cannot read a {scheme} wallet's ledger yet (only sqlite)"
 
 
 async def open_wallet_log(url: str, *, data_dir: Path) -> WalletLog:
@@ -66,6 +56,6 @@ async def open_wallet_log(url: str, *, data_dir: Path) -> WalletLog:
 
 
 def wallet_file(url: str, *, data_dir: Path) -> Path:
-    """The wallet file the readers open read-only (`file_unsupported_reason` None first), so
-    the gateway never names a wallet backend itself."""
+    """The wallet file the SQLite readers open read-only (for a `sqlite` URL), so the
+    gateway never names a wallet backend itself."""
     return sqlite_path(url or DEFAULT_WALLET_URL, data_dir)

@@ -39,7 +39,7 @@ import math
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from adapters.stores.redis_cluster_link import ClusterLink
+from adapters.reporting.redis_wallet_link import open_wallet_link
 from adapters.stores.redis_codec import (
     decode_outbox_event,
     decode_player,
@@ -55,8 +55,7 @@ from adapters.stores.redis_keys import (
     player_keys,
     round_index_prefix,
 )
-from adapters.stores.redis_link import Link, NodeLink, ReplyError
-from adapters.stores.redis_url import parse_redis_url
+from adapters.stores.redis_link import Link, ReplyError
 from core.model import TxKind, TxStatus
 from core.reporting.wallet_log import (
     PlayerFacts,
@@ -104,20 +103,8 @@ class RedisWalletLog:
     async def open(cls, url: str) -> RedisWalletLog:
         """Connect to the wallet `url` names (`redis://` or `redis+cluster://`);
         `ValueError` for a malformed URL, `LinkError` when it cannot be reached."""
-        target = parse_redis_url(url)
-        link: NodeLink | ClusterLink
-        if target.cluster:
-            link = ClusterLink(target.endpoints)
-            try:
-                await link.start()
-            except BaseException:
-                await link.close()
-                raise
-        else:
-            link = NodeLink(target.endpoints[0], connections=2)
-        nodes = ",".join(endpoint.address for endpoint in target.endpoints)
-        scheme = "redis+cluster" if target.cluster else "redis"
-        return cls(f"{scheme}://{nodes} outbox streams (read-only)", link)
+        link, name = await open_wallet_link(url)
+        return cls(f"{name} outbox streams (read-only)", link)
 
     def describe(self) -> str:
         return self._description

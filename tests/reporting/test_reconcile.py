@@ -1,20 +1,24 @@
 """Reconciliation: a provider statement generated from a real wallet reconciles clean,
 and every injected difference is found, once, with its kind; the reporting store
-against the ledger; the statement parser's refusals; the CLI's output and exit codes."""
+against the ledger; the statement parser's refusals; the CLI's output and exit codes.
+The wallet is a SQLite file or the session's redis-server, with the same history."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import orjson
 import pytest
 
-from adapters.reporting.wallet_ledger_reader import day_window_us, provider_txs
+from adapters.reporting.wallet_ledger_reader import provider_txs
+from adapters.reporting.wallet_redis_ledger import RedisWalletLedger
 from core.money import CurrencyTable, format_minor
 from core.reporting.reconcile import (
     BOOKED_STATUSES,
@@ -26,15 +30,17 @@ from core.reporting.reconcile import (
 )
 from core.reporting.statement import StatementError, parse_statement
 from core.reporting.store import DaySum
+from core.reporting.wallet_ledger import day_window_us
 from gateway.cli import main
 from gateway.views import iso_utc
-from tests.reporting.wallets import relay_into, written_wallet
+from tests.reporting.wallets import relay_into, written_redis_wallet, written_wallet
 
 CURRENCIES = CurrencyTable()
 FIRST, LAST = date(2027, 1, 15), date(2027, 1, 16)
 WINDOW = day_window_us(FIRST, LAST)
 HEADER = ["tx_id", "type", "amount", "currency", "time", "status"]
 Rows = list[list[str]]
+BACKENDS = ["sqlite", "redis"]
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +49,59 @@ def wallet(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def ledger(wallet: Path) -> list[LedgerTx]:
-    return provider_txs(wallet, "prov", WINDOW, [])
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The session's redis-server after the same history as `wallet`."""
+    return written_redis_wallet(tmp_path_factory.mktemp("redis"))
+
+
+def _redis_txs(url: str, window_us: tuple[int, int], tx_ids: list[str]) -> list[LedgerTx]:
+    async def read() -> list[LedgerTx]:
+        ledger = await RedisWalletLedger.open(url)
+        try:
+            return await ledger.provider_txs("prov", window_us, tx_ids)
+        finally:
+            await ledger.close()
+
+    return asyncio.run(read())
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def ledger(request: pytest.FixtureRequest) -> list[LedgerTx]:
+    if request.param == "redis":
+        return _redis_txs(request.getfixturevalue("redis_url"), WINDOW, [])
+    return provider_txs(request.getfixturevalue("wallet"), "prov", WINDOW, [])
+
+
+@pytest.fixture(params=BACKENDS)
+def read(request: pytest.FixtureRequest) -> Callable[[tuple[int, int], list[str]], list[LedgerTx]]:
+    """The provider's transactions as one backend's reader finds them."""
+    if request.param == "redis":
+        url: str = request.getfixturevalue("redis_url")
+        return lambda window, tx_ids: _redis_txs(url, window, tx_ids)
+    path: Path = request.getfixturevalue("wallet")
+    return lambda window, tx_ids: provider_txs(path, "prov", window, tx_ids)
+
+
+def test_both_wallets_book_the_same_transactions(wallet: Path, redis_url: str) -> None:
+    """The same history in both: the same transactions (their times differ: each store
+    reads the stepping clock its own number of times)."""
+
+    def booked(txs: list[LedgerTx]) -> list[tuple[object, ...]]:
+        return sorted(tx[:-1] for tx in txs)
+
+    on_file = provider_txs(wallet, "prov", WINDOW, [])
+    assert booked(_redis_txs(redis_url, WINDOW, [])) == booked(on_file)
+
+
+def test_ids_outside_the_window_are_read_too(
+    read: Callable[[tuple[int, int], list[str]], list[LedgerTx]],
+) -> None:
+    first_day = day_window_us(FIRST, FIRST)
+    later = [tx.tx_id for tx in read(WINDOW, []) if tx.at_us >= first_day[1]][:3]
+    assert later, "the history reaches the second day"
+    found = read(first_day, later)
+    assert {tx.tx_id for tx in found if tx.at_us >= first_day[1]} == set(later)
+    assert all(tx.at_us < first_day[1] for tx in found if tx.tx_id not in later)
 
 
 def _statement_rows(ledger: list[LedgerTx]) -> Rows:
@@ -153,7 +210,7 @@ def test_each_injected_difference_is_found_once_with_its_kind(
 
 
 def test_a_refused_transaction_the_statement_books_is_a_status_difference(
-    wallet: Path, ledger: list[LedgerTx]
+    ledger: list[LedgerTx],
 ) -> None:
     rows = _statement_rows(ledger)
     tx_id = _refused_listed(ledger)(rows)
@@ -228,11 +285,30 @@ def test_day_sums_differ_where_a_day_and_currency_differs(
 # -- the CLI ------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+class Relayed(NamedTuple):
+    data_dir: Path
+    wallet_url: str
+    """'' for the SQLite file in `data_dir`."""
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def relayed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Relayed:
+    """A data directory whose reporting store holds the whole wallet, relayed."""
     directory = tmp_path_factory.mktemp("data")
+    if request.param == "redis":
+        url: str = request.getfixturevalue("redis_url")
+        relay_into(url, directory)
+        return Relayed(directory, url)
     relay_into(written_wallet(directory), directory)
-    return directory
+    return Relayed(directory, "")
+
+
+@pytest.fixture
+def data_dir(relayed: Relayed, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`relayed`'s directory, with the settings naming its wallet."""
+    if relayed.wallet_url:
+        monkeypatch.setenv("GAMEGATE_WALLET__URL", relayed.wallet_url)
+    return relayed.data_dir
 
 
 def _days() -> list[str]:
@@ -249,9 +325,14 @@ def test_the_relayed_store_reconciles_with_the_ledger(
 
 
 def test_a_store_that_lost_a_minor_unit_differs_on_its_day(
-    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+    relayed: Relayed,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsysbinary: pytest.CaptureFixture[bytes],
 ) -> None:
-    relay_into(written_wallet(tmp_path), tmp_path)
+    if relayed.wallet_url:
+        monkeypatch.setenv("GAMEGATE_WALLET__URL", relayed.wallet_url)
+    relay_into(relayed.wallet_url or written_wallet(tmp_path), tmp_path)
     con = duckdb.connect(str(tmp_path / "reporting.duckdb"))
     ((day, currency),) = con.execute(
         "UPDATE events SET real_delta_minor = real_delta_minor - 1 WHERE seq = "
@@ -269,8 +350,12 @@ def test_a_store_that_lost_a_minor_unit_differs_on_its_day(
 
 
 def test_the_statement_command_exits_0_clean_and_1_with_differences(
-    data_dir: Path, ledger: list[LedgerTx], capsysbinary: pytest.CaptureFixture[bytes]
+    relayed: Relayed, data_dir: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
+    if relayed.wallet_url:
+        ledger = _redis_txs(relayed.wallet_url, WINDOW, [])
+    else:
+        ledger = provider_txs(data_dir / "wallet.db", "prov", WINDOW, [])
     rows = _statement_rows(ledger)
     clean = data_dir / "clean.csv"
     clean.write_bytes(_csv(rows))
