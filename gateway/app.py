@@ -4,8 +4,9 @@ Nothing connects here or at import: the wallet store opens in a cleanup context 
 the application starts (and closes if and only if it opened), then the wallet service
 and one adapter per enabled provider instance are built on top of it; reporting is set
 up too (`gateway.reporting_context`: the relay's child process that holds the store and
-a client of it, or the store itself and the relay beside it, `gateway.relay`). Settings that cannot work (an unknown protocol, a missing secret)
-fail here, before anything starts.
+a client of it, or the store itself and the relay beside it, `gateway.relay`). Settings
+that cannot work (an unknown protocol, a missing secret) fail here, before anything
+starts.
 """
 
 from __future__ import annotations
