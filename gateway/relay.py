@@ -230,7 +230,8 @@ class RelayCollector(Collector):
             ),
             CounterMetricFamily(
                 "gamegate_relay_failures",
-                "Relay steps that failed (each logged as relay_failed, then retried).",
+                "Relay steps that failed (each logged as relay_failed, then retried), and "
+                "exits of serve's relay child (relay_process_exited, then restarted).",
             ),
         )
 

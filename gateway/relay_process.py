@@ -19,7 +19,8 @@ after `STOP_TIMEOUT_S`. The child exits by itself when the parent dies (end of i
 
 The relay's figures are fetched from the child every `STATS_INTERVAL_S` into a
 `RelayStats` that serve's `RelayCollector` shows as before (`gamegate_relay_*`); its
-counters carry on across restarts of the child.
+counters carry on across restarts of the child, and each unasked-for exit counts as a
+relay failure.
 """
 
 from __future__ import annotations
@@ -77,9 +78,12 @@ def child_relay_wanted(settings: Settings) -> bool:
 class RelayProcess:
     """Keeps one relay child running until `run`'s `stop` is set."""
 
-    def __init__(self, settings: Settings, output: Output) -> None:
+    def __init__(
+        self, settings: Settings, output: Output, on_exit: Callable[[], None] = lambda: None
+    ) -> None:
         self._settings = settings
         self._output = output
+        self._on_exit = on_exit
         self.pid: int | None = None
         """The running child's process id (tests)."""
         self.starts_total = 0
@@ -95,6 +99,7 @@ class RelayProcess:
             if loop.time() - started_s >= RESTART_BACKOFF_RESET_S:
                 backoff_s = RESTART_BACKOFF_S_MIN
             _log.warning("relay_process_exited", exit_code=code, restart_in_s=backoff_s)
+            self._on_exit()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), backoff_s)
             backoff_s = min(backoff_s * 2, RESTART_BACKOFF_S_MAX)
@@ -183,6 +188,11 @@ class StatsMirror:
         oldest = fetched.get("oldest_at_us")
         stats.oldest_at_us = oldest if isinstance(oldest, int) else None
 
+    def child_exited(self) -> None:
+        """An exit nobody asked for is a relay failure too (GamegateRelayFailing)."""
+        self._carried["failures_total"] += 1
+        self.stats.failures_total += 1
+
 
 def _count(fetched: Mapping[str, Any], name: str) -> int:
     value = fetched.get(name)
@@ -208,8 +218,8 @@ async def relay_process(
     """The child kept running, and its figures mirrored, while the block runs; the
     mirror's `stats` are for a `RelayCollector`."""
     stop = asyncio.Event()
-    process = RelayProcess(settings, output)
     mirror = StatsMirror()
+    process = RelayProcess(settings, output, mirror.child_exited)
     tasks = [
         asyncio.create_task(process.run(stop), name="gamegate-relay-process"),
         asyncio.create_task(mirror_stats(client, mirror, stop), name="gamegate-relay-stats"),

@@ -143,6 +143,7 @@ def test_a_killed_child_is_restarted_and_relays_on(tmp_path: Path) -> None:
         assert second != first
         (exited,) = _log_events(served, "relay_process_exited")
         assert exited["exit_code"] == -signal.SIGKILL
+        assert _metric(served, "gamegate_relay_failures_total") >= 1  # GamegateRelayFailing
         assert served.stop() == 0
     assert assert_matches_ledger(data / "wallet.db", data / "reporting.duckdb") >= 40
 
