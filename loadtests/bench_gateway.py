@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import hashlib
 import json
@@ -76,6 +77,14 @@ from loadtests._measure import (
     stat_cpu_s,
     stop_process,
 )
+from loadtests.gateway_ratios import (
+    BASELINE_PATH,
+    CHECK_DROP_MAX,
+    TARGETS,
+    check_against,
+    ratios_table,
+    write_baseline,
+)
 from loadtests.gen_traffic import PlannedRequest
 
 __all__ = ["main"]
@@ -91,7 +100,7 @@ SERVER_STOP_TIMEOUT_S = 30.0
 WRK_TIMEOUT = "5s"
 NOISY_FOREIGN_CORES = 0.25
 NOISY_STEAL_CORES = 0.05
-TARGET_RATIO = 0.35
+TARGET_RATIO = TARGETS["mix"]
 TARGET_P99_MS = 10.0
 TARGET_CONCURRENCY = 64
 HEALTHZ = "healthz"
@@ -115,6 +124,8 @@ class Options:
     work_dir: Path
     out: Path
     profile_dir: Path | None
+    sample_dir: Path | None
+    """`--sample`: py-spy samples the server while each case is measured."""
     keep: bool
     variants: Mapping[str, Mapping[str, str]]
     """Name -> `GAMEGATE_*` environment overrides, plus `config` for another TOML file."""
@@ -123,6 +134,9 @@ class Options:
     wallet: str = "sqlite"
     """`sqlite` (a data directory's wallet.db) or `redis` (a redis-server of the run's own)."""
     workers: tuple[int, ...] = (1,)
+    check: bool = False
+    """`--check`: compare each case's share of bare with the recorded baseline."""
+    record_baseline: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,8 +375,9 @@ def prepare(opts: Options) -> Prepared:
     print(f"seeded {len(players)} players in {seeded_s:.1f} s", file=sys.stderr)
     secrets = gen_traffic.load_secrets(template, gen_traffic.INSTANCES)
     plans = {"mix": gen_traffic.plan_traffic(players, secrets, opts.requests)}
-    for instance in opts.per_protocol:
-        if instance != HEALTHZ:
+    variant_traffic = [settings.get("traffic", "mix") for settings in opts.variants.values()]
+    for instance in dict.fromkeys([*opts.per_protocol, *variant_traffic]):
+        if instance not in (HEALTHZ, "mix"):
             plans[instance] = gen_traffic.plan_traffic(
                 players, secrets, opts.per_protocol_requests, instances=[instance]
             )
@@ -402,6 +417,7 @@ def run_case(opts: Options, prepared: Prepared, case: Case, rep: int) -> dict[st
         profile = opts.profile_dir / case.label if opts.profile_dir else None
         settings = dict(opts.variants.get(case.variant, {}))
         config = Path(settings.pop("config", CONFIG))
+        settings.pop("traffic", None)
         command = _gateway_command(run_dir / "data", profile, config, case.workers)
         if prepared.redis_template is not None:
             shutil.copytree(prepared.redis_template, run_dir / "redis")
@@ -461,6 +477,26 @@ def _render(opts: Options, prepared: Prepared, case: Case) -> Path:
     return pool
 
 
+@contextlib.contextmanager
+def _sampled(opts: Options, case: Case, pid: int) -> Iterator[None]:
+    """py-spy on the load core, sampling every thread of the server without pausing it
+    (`--nonblocking`): shares of where its time goes that cProfile's per-call overhead
+    does not distort. Collapsed stacks, one file per case, for any flame-graph tool."""
+    if opts.sample_dir is None:
+        yield
+        return
+    opts.sample_dir.mkdir(parents=True, exist_ok=True)
+    out = opts.sample_dir / f"{case.label}.txt"
+    command = ["taskset", "-c", opts.load_cpu, "py-spy", "record", "--pid", str(pid)]
+    command += ["--rate", "100", "--gil", "--native", "--threads", "--format", "raw"]
+    command += ["--duration", str(opts.duration_s), "--output", str(out)]
+    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        spy.wait(timeout=opts.duration_s + 30)
+
+
 def _measure(
     opts: Options, case: Case, server: Server, pool: Path, start: int, redis: RedisProcess | None
 ) -> dict[str, Any]:
@@ -471,7 +507,8 @@ def _measure(
     counted = case.mode == "gateway" and case.workers == 1  # /metrics is one worker's
     store_0 = _store_counters(server.url) if counted else None
     wall_0 = time.perf_counter()
-    wrk = _wrk(opts, case, server.url, pool, start, opts.duration_s)
+    with _sampled(opts, case, pid):
+        wrk = _wrk(opts, case, server.url, pool, start, opts.duration_s)
     wall_s = time.perf_counter() - wall_0
     cpu_s = _tree_cpu_s(pid) - cpu_0
     redis_s = _process_cpu_s(redis.process.pid) - redis_0 if redis is not None else 0.0
@@ -562,7 +599,10 @@ def cases_of(opts: Options, rep: int) -> list[Case]:
                 cases.append(Case(mode, "mix", concurrency, workers=workers))
         if "gateway" in opts.modes:
             cases += [Case("gateway", name, concurrency) for name in opts.per_protocol]
-            cases += [Case("gateway", "mix", concurrency, name) for name in opts.variants]
+            cases += [
+                Case("gateway", settings.get("traffic", "mix"), concurrency, name)
+                for name, settings in opts.variants.items()
+            ]
     return cases
 
 
@@ -655,7 +695,7 @@ def summarize(results: Sequence[Mapping[str, Any]]) -> str:
     labels = sorted({r["case"] for r in results}, key=lambda label: (_conc(results, label), label))
     for label in labels:
         rows.append(_summary_row(label, [r for r in results if r["case"] == label]))
-    return "\n".join(rows) + "\n\n" + _ratios(results)
+    return "\n".join(rows) + "\n\n" + _ratios(results) + "\n\n" + ratios_table(results)
 
 
 def _summary_row(label: str, runs: Sequence[Mapping[str, Any]]) -> str:
@@ -758,12 +798,16 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 def _variant(text: str) -> tuple[str, dict[str, str]]:
-    """`quiet:GAMEGATE_LOG_LEVEL=warning` -> ("quiet", {"GAMEGATE_LOG_LEVEL": "warning"})."""
+    """`quiet:GAMEGATE_LOG_LEVEL=warning` -> ("quiet", {"GAMEGATE_LOG_LEVEL": "warning"});
+    `traffic=<instance>` runs that protocol's traffic (or healthz) instead of the mix."""
     name, _, pairs = text.partition(":")
     settings = dict(pair.split("=", 1) for pair in pairs.split(",") if pair)
-    bad = [key for key in settings if key != "config" and not key.startswith("GAMEGATE_")]
+    own = ("config", "traffic")
+    bad = [key for key in settings if key not in own and not key.startswith("GAMEGATE_")]
     if not name or not settings or bad:
-        raise argparse.ArgumentTypeError(f"expected NAME:GAMEGATE_X=V,config=FILE, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected NAME:GAMEGATE_X=V,config=FILE,traffic=NAME, got {text!r}"
+        )
     return name, settings
 
 
@@ -786,6 +830,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     add("--work-dir", type=Path, default=DEFAULT_WORK_DIR)
     add("--out", type=Path, default=None, help="JSON lines (default loadtests/out/...)")
     add("--profile", type=Path, default=None, metavar="DIR", help="gateway under cProfile")
+    add("--sample", type=Path, default=None, metavar="DIR", help="py-spy samples (on PATH)")
     add("--keep", action="store_true", help="keep each gateway case's data directory")
     add(
         "--variant",
@@ -798,7 +843,22 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     add("--quiet-wait-s", type=float, default=10.0, help="wait for other load to drop, per case")
     add("--summarize", type=Path, default=None, metavar="JSONL", help="only print the tables")
     add("--quick", action="store_true", help="smoke run: 1 rep, 1 s warm-up, 3 s, 2,000 players")
+    add(
+        "--check", action="store_true",
+        help="regression guard: a short run of every case; exit 1 if a share of bare fell "
+        f"more than {CHECK_DROP_MAX:.0%} below {BASELINE_PATH.name}",
+    )  # fmt: skip
+    add(
+        "--record-baseline", action="store_true",
+        help=f"write this run's shares of bare to {BASELINE_PATH.name}",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.check or args.record_baseline:
+        args.modes, args.concurrency = ("bare", "gateway"), (TARGET_CONCURRENCY,)
+        args.per_protocol = (HEALTHZ, *gen_traffic.INSTANCES)
+    if args.check:
+        args.reps, args.warmup_s, args.duration_s, args.players = 1, 2, 5, 2_000
+        args.per_protocol_requests = min(args.per_protocol_requests, 40_000)
     if args.quick:
         args.reps, args.warmup_s, args.duration_s, args.players = 1, 1, 3, 2_000
         args.requests = min(args.requests, 40_000)
@@ -807,6 +867,9 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     unknown = set(args.per_protocol) - {*gen_traffic.INSTANCES, HEALTHZ}
     if unknown:
         parser.error(f"--per-protocol: unknown instances {sorted(unknown)}")
+    traffic = {settings.get("traffic", "mix") for _, settings in args.variant or ()}
+    if traffic - {*gen_traffic.INSTANCES, HEALTHZ, "mix"}:
+        parser.error(f"--variant traffic=: unknown instances {sorted(traffic)}")
     if max(args.workers) > 1 and args.wallet != "redis" and "gateway" in args.modes:
         parser.error("--workers above 1 needs --wallet redis (a SQLite wallet has one writer)")
     return Options(
@@ -824,12 +887,15 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         work_dir=args.work_dir,
         out=out,
         profile_dir=args.profile,
+        sample_dir=args.sample,
         keep=args.keep,
         variants=dict(args.variant),
         quiet_wait_s=args.quiet_wait_s,
         summarize_only=args.summarize,
         wallet=args.wallet,
         workers=args.workers,
+        check=args.check,
+        record_baseline=args.record_baseline,
     )
 
 
@@ -858,7 +924,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = run(opts)
     print(summarize(results))
     print(f"\nraw results: {opts.out}")
-    failed = [r for r in results if r.get("verify_ok") is False]
+    failed = [str(r["case"]) for r in results if r.get("verify_ok") is False]
+    if opts.record_baseline:
+        print(f"recorded in {BASELINE_PATH}: {write_baseline(results)}")
+    if opts.check:
+        lines, fallen = check_against(results)
+        print("\n".join(["", f"check against {BASELINE_PATH.name}:", *lines]))
+        failed += fallen
     return 1 if failed else 0
 
 
