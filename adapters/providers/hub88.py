@@ -4,7 +4,7 @@ Hub88 calls the operator's wallet at `user/info`, `user/balance`, `transaction/b
 `transaction/win` and `transaction/rollback`. Every request is verified against the
 provider's RSA public key over the exact body bytes before anything is parsed; every
 answer, refusals included, is HTTP 200 with a status and the echoed `request_uuid`,
-signed with the gateway's key unless `sign_responses` is false. Wire details live in
+signed with the gateway's key when `sign_responses` is true. Wire details live in
 `hub88_wire`.
 
 Idempotency: `transaction_uuid` names one action (bet, win or rollback) across all
@@ -25,8 +25,11 @@ Rules, and the choices made where the reference is unsure:
 - [?] Free bets (`is_free`) are recorded with amount 0, so the player is not charged for
   a reward spin and its win can reference it. Option `charge_free_bets` (default false)
   debits the wire amount instead, for contracts that say so.
-- [?] Whether Hub88 wants signed answers is not documented; option `sign_responses`
-  (default true) signs them (`X-Hub88-Signature`, gateway key).
+- [?] Whether Hub88 wants signed answers is not documented, and Hub88's own Node
+  wrapper does not sign them: answers go unsigned by default. Option `sign_responses`
+  (true) signs them (`X-Hub88-Signature`, gateway key) for a contract that asks; an RSA
+  signature costs about as much CPU as the rest of the callback
+  (`loadtests/RESULTS.md`, issue 14).
 - No replay window: the body has no timestamp or nonce, and Hub88 retries with the
   same `request_uuid`, so refusing a repeat would break retries. Money calls are
   idempotent by `transaction_uuid`; balance and info replays only read.
@@ -202,7 +205,7 @@ class Hub88Adapter:
         self._service = context.service
         self._provider = context.instance
         self._public_key = load_public_key(required_secret(context, "provider_public_key"))
-        self._sign_responses = bool_option(context.options, "hub88", "sign_responses", True)
+        self._sign_responses = bool_option(context.options, "hub88", "sign_responses", False)
         self._charge_free_bets = bool_option(context.options, "hub88", "charge_free_bets", False)
         self._private_key = (
             load_private_key(required_secret(context, "gateway_private_key"))

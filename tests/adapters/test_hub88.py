@@ -40,6 +40,9 @@ def secrets() -> dict[str, bytes]:
     return demo_secrets()
 
 
+SIGNED = {"sign_responses": True}
+
+
 def make_adapter(
     service: WalletService,
     clock: FakeClock,
@@ -47,7 +50,9 @@ def make_adapter(
     secrets: Mapping[str, bytes],
     options: Mapping[str, Any] | None = None,
 ) -> Hub88Adapter:
-    return Hub88Adapter(adapter_context(INSTANCE, service, clock, tmp_path, secrets, options or {}))
+    """Signing its answers unless `options` say otherwise: most tests here check them."""
+    chosen = SIGNED if options is None else options
+    return Hub88Adapter(adapter_context(INSTANCE, service, clock, tmp_path, secrets, chosen))
 
 
 class Hub88:
@@ -597,6 +602,23 @@ async def test_options_can_turn_off_response_signing_and_charge_free_bets(
     assert SIGNATURE_HEADER not in response.headers
 
 
+async def test_answers_are_unsigned_by_default(
+    service: WalletService,
+    clock: FakeClock,
+    tmp_path: Path,
+    make_player: MakePlayer,
+    make_session: MakeSession,
+) -> None:
+    secrets = dict(demo_secrets())
+    del secrets["gateway_private_key"]  # not needed when nothing is signed
+    hub88 = Hub88(make_adapter(service, clock, tmp_path, secrets, options={}), secrets)
+    await make_player("p1", real=10_000)
+    await make_session("tok-1", "p1", provider=INSTANCE, game_id="g1")
+    response = await hub88.send("transaction/bet", orjson.dumps(bet()))
+    assert orjson.loads(response.body)["status"] == "RS_OK"
+    assert SIGNATURE_HEADER not in response.headers
+
+
 async def test_an_unavailable_store_is_rs_error_unknown_on_http_200_never_ok(
     hub88: Hub88, store: SqliteWalletStore
 ) -> None:
@@ -627,7 +649,7 @@ def test_demo_secrets_are_fresh_matching_rsa_key_pairs() -> None:
     ("options", "drop"),
     [
         ({}, "provider_public_key"),
-        ({}, "gateway_private_key"),
+        ({"sign_responses": True}, "gateway_private_key"),
         ({"sign_responses": "yes"}, ""),
         ({"charge_free_bets": 1}, ""),
         ({"body_bytes_max": 10}, ""),
