@@ -8,10 +8,13 @@ one of three modes, alternating within each repetition (the machine is shared: o
 ratios from one run count):
 
 - `none`: the wallet alone;
+- `serve-child`: the relay as `gamegate serve` runs it by default: `python -m gateway
+  relay --child`, the settings line on its stdin, the reporting store behind its unix
+  socket, its figures fetched over that socket (`gateway.relay_process`);
 - `process`: `gateway.relay.Relay` into a DuckDB reporting store in another process (what
-  `gamegate relay` runs), competing for the machine's cores;
-- `inprocess`: the same relay as a task on the wallet's own event loop (what worker 0 of
-  `gamegate serve` runs).
+  `gamegate relay` runs), competing for the machine's cores, its phases timed;
+- `inprocess`: the same relay as a task on the wallet's own event loop (what
+  `gamegate serve` runs with `reporting.relay_in_process = true`).
 
 Each case starts from copies of a seeded wallet and of a reporting store already relayed
 through it, so the relay starts caught up. A thread beside the relay samples its lag every
@@ -50,10 +53,15 @@ from typing import Any
 
 import gateway.relay as relay_module
 from adapters.reporting.open import open_reporting_store
+from adapters.reporting.socket_client import SocketReporting
 from adapters.reporting.wallet_logs import open_wallet_log
 from adapters.stores.sqlite_store import SqliteWalletStore
+from core.errors import StorageUnavailable
 from core.reporting.derive import derive
 from gateway.relay import Relay, RelayStats, running
+from gateway.relay_child import settings_line, socket_path
+from gateway.relay_process import StatsMirror
+from gateway.settings import Settings
 from loadtests.bench_wallet import (
     DEFAULT_DB_DIR,
     DEFAULT_OUT_DIR,
@@ -67,7 +75,7 @@ from loadtests.bench_wallet import (
     seed_template,
 )
 
-MODES = ("none", "process", "inprocess")
+MODES = ("none", "serve-child", "process", "inprocess")
 SAMPLE_INTERVAL_S = 0.1
 LAG_GOAL_S = 2.0
 DROP_GOAL = 0.10
@@ -316,6 +324,92 @@ async def _relay_inprocess(
         await store.close()
 
 
+# -- the relay as gamegate serve starts it ----------------------------------------------
+
+
+class _FetchedStats:
+    """The child's figures as `gamegate serve` fetches them, for `LagSampler`."""
+
+    def __init__(self, client: SocketReporting) -> None:
+        self.mirror = StatsMirror()
+        self._client = client
+
+    async def fetch_every(self, interval_s: float, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(StorageUnavailable, ValueError):
+                self.mirror.absorb(await self._client.relay_stats())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_s)
+
+
+@contextlib.asynccontextmanager
+async def _relay_serve_child(
+    wallet: Path, reporting: Path, batch_seqs: int, result: dict[str, Any]
+) -> AsyncIterator[None]:
+    """`python -m gateway relay --child` with the settings line on its stdin and its
+    socket answering, as `gateway.relay_process` starts it; its figures fetched over the
+    socket, as serve's `/metrics` shows them."""
+    data_dir = reporting.parent / f"{reporting.stem}-data"
+    data_dir.mkdir(exist_ok=True)
+    settings = Settings(
+        data_dir=data_dir,
+        wallet={"url": f"sqlite://{wallet}"},  # type: ignore[arg-type]
+        reporting={  # type: ignore[arg-type]
+            "url": f"duckdb://{reporting}",
+            "relay_batch_seqs_max": batch_seqs,
+            "relay_step_interval_s": STEP_INTERVAL_S[0],
+        },
+    )
+    proc = await asyncio.create_subprocess_exec(
+        *_relay_cpu_prefix(), sys.executable, "-m", "gateway", "relay", "--child",
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    assert proc.stdin is not None
+    proc.stdin.write(settings_line(settings))
+    await proc.stdin.drain()
+    client = SocketReporting(socket_path(settings), timeout_s=5.0)
+    fetched = _FetchedStats(client)
+    stop = asyncio.Event()
+    try:
+        stats = fetched.mirror.stats
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while stats.cursor < _last_seq(wallet) or stats.last_seq == 0:  # caught up first
+            assert time.monotonic() < deadline, "the relay child did not catch up"
+            with contextlib.suppress(StorageUnavailable, ValueError):
+                fetched.mirror.absorb(await client.relay_stats())
+            await asyncio.sleep(0.1)
+        fetching = asyncio.create_task(fetched.fetch_every(SAMPLE_INTERVAL_S / 2, stop))
+        cpu_before = _cpu_s(proc.pid)
+        started = time.monotonic()
+        with LagSampler(wallet, stats) as sampler:
+            yield
+        result["relay_cores"] = (_cpu_s(proc.pid) - cpu_before) / (time.monotonic() - started)
+        drain_started, last = time.monotonic(), _last_seq(wallet)
+        while stats.cursor < last:
+            assert time.monotonic() - drain_started < DRAIN_TIMEOUT_S, "no drain"
+            await asyncio.sleep(0.02)
+        result.update(
+            cursor=stats.cursor,
+            events=stats.events_total,
+            failures=stats.failures_total,
+            drain_s=time.monotonic() - drain_started,
+            samples=sampler.samples,
+            phases={},
+        )
+        stop.set()
+        await fetching
+    finally:
+        stop.set()
+        await client.close()
+        proc.stdin.close()  # the child stops when its parent's pipe closes
+        try:
+            await asyncio.wait_for(proc.wait(), DRAIN_TIMEOUT_S)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 # -- cases ----------------------------------------------------------------------------
 
 
@@ -351,7 +445,11 @@ async def run_case(
             if mode == "none":
                 result = await _drive(store, case, opts)
             else:
-                relay_of = _relay_process if mode == "process" else _relay_inprocess
+                relay_of = {
+                    "serve-child": _relay_serve_child,
+                    "process": _relay_process,
+                    "inprocess": _relay_inprocess,
+                }[mode]
                 async with relay_of(wallet, reporting, args.batch_seqs, relay_result):
                     result = await _drive(store, case, opts)
             result["runqueue_wait_cores"] = (_runqueue_wait_s() - waited_s) / (
