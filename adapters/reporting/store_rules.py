@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -22,7 +23,17 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def utc_day(at_us: int) -> date:
     """The UTC day of a wallet time, computed exactly (no float seconds)."""
-    return (_EPOCH + timedelta(microseconds=at_us)).date()
+    return _day_number_to_date(at_us // _DAY_US)
+
+
+_DAY_US = 86_400_000_000
+
+
+@functools.lru_cache(maxsize=64)
+def _day_number_to_date(day_number: int) -> date:
+    """Days since the epoch as a date; cached, since a batch spans a day or two and a
+    `timedelta` per record was most of the cost of writing a request record."""
+    return (_EPOCH + timedelta(days=day_number)).date()
 
 
 def check_events_through(events: Sequence[ReportEvent], through_seq: int) -> None:

@@ -4,7 +4,9 @@ and comes back equal, and a body of the wrong shape is a `ValueError`."""
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
+import orjson
 import pytest
 
 from adapters.reporting.reporting_wire import (
@@ -45,6 +47,31 @@ def test_a_body_of_the_wrong_shape_is_refused(body: bytes) -> None:
         decode_requests(body)
     with pytest.raises(ValueError, match=r"expected|a GGR row"):
         decode_ggr_rows(body)
+
+
+_GOOD_COLUMNS = [[1], ["r"], ["POST"], ["/"], ["p"], ["o"], ["ok"], [200], [1], ["x"]]
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [(0, True), (0, 1.5), (1, 7), (7, "200"), (7, False), (9, None)],
+)
+def test_request_columns_of_the_wrong_type_or_length_are_refused(column: int, value: Any) -> None:
+    mangled = [list(values) for values in _GOOD_COLUMNS]
+    mangled[column] = [value]
+    with pytest.raises(ValueError, match="expected"):
+        decode_requests(orjson.dumps(mangled))
+    uneven = [list(values) for values in _GOOD_COLUMNS]
+    uneven[column] = [*uneven[column], uneven[column][0]]
+    with pytest.raises(ValueError, match="expected"):
+        decode_requests(orjson.dumps(uneven))
+    assert decode_requests(orjson.dumps(_GOOD_COLUMNS)) == [
+        RequestRecord(1, "r", "POST", "/", "p", "o", "ok", 200, 1, "x")
+    ]
+
+
+def test_an_empty_batch_goes_both_ways() -> None:
+    assert decode_requests(encode_requests([])) == []
 
 
 def test_a_query_of_the_wrong_shape_is_refused() -> None:
