@@ -125,6 +125,8 @@ class Options:
     out: Path
     profile_dir: Path | None
     sample_dir: Path | None
+    relay_cpu: str | None
+    """`--relay-cpu`: where serve's relay child runs (None: beside serve, `--server-cpu`)."""
     """`--sample`: py-spy samples the server while each case is measured."""
     keep: bool
     variants: Mapping[str, Mapping[str, str]]
@@ -177,8 +179,30 @@ def _process_cpu_s(pid: int) -> float:
     return stat_cpu_s(Path(f"/proc/{pid}/stat"))
 
 
-def _tree_cpu_s(pid: int) -> float:
-    """CPU seconds of a process and all its live descendants (a supervisor's workers)."""
+def _relay_children(pid: int) -> list[int]:
+    """The reporting relay's child processes under `pid` (`gamegate relay --child`)."""
+    found = []
+    for member in _tree(pid):
+        with contextlib.suppress(OSError):
+            if b"relay\0--child" in Path(f"/proc/{member}/cmdline").read_bytes():
+                found.append(member)
+    return found
+
+
+def _pin_relay_children(pid: int, cpu: str | None) -> list[int]:
+    """Move serve's relay child onto `cpu` (`--relay-cpu`): in production it is a process
+    of its own that the OS runs on any free core; pinned beside serve, its work and the
+    cache misses of every switch are charged to the callback path."""
+    children = _relay_children(pid)
+    if cpu is not None:
+        for child in children:
+            subprocess.run(["taskset", "-a", "-p", "-c", cpu, str(child)], check=True,
+                           capture_output=True)  # fmt: skip
+    return children
+
+
+def _tree(pid: int) -> set[int]:
+    """A process and all its live descendants."""
     parents: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -192,8 +216,14 @@ def _tree_cpu_s(pid: int) -> float:
         children = [child for child, ppid in parents.items() if ppid == parent]
         tree.update(children)
         frontier += children
+    return tree
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and all its live descendants (a supervisor's workers, the
+    relay child)."""
     total = 0.0
-    for member in tree:
+    for member in _tree(pid):
         try:
             total += _process_cpu_s(member)
         except OSError:  # it exited meanwhile
@@ -501,6 +531,8 @@ def _measure(
     opts: Options, case: Case, server: Server, pool: Path, start: int, redis: RedisProcess | None
 ) -> dict[str, Any]:
     pid = server.process.pid
+    relays = _pin_relay_children(pid, opts.relay_cpu) if case.mode == "gateway" else []
+    relay_0 = sum(_process_cpu_s(child) for child in relays)
     cpu_0, children_0, (busy_0, steal_0) = _tree_cpu_s(pid), _children_cpu_s(), host_cpu_s()
     redis_0 = _process_cpu_s(redis.process.pid) if redis is not None else 0.0
     main_0, others_0 = _threads_cpu_s(pid)
@@ -512,6 +544,7 @@ def _measure(
     wall_s = time.perf_counter() - wall_0
     cpu_s = _tree_cpu_s(pid) - cpu_0
     redis_s = _process_cpu_s(redis.process.pid) - redis_0 if redis is not None else 0.0
+    relay_s = sum(_process_cpu_s(child) for child in relays) - relay_0
     main_1, others_1 = _threads_cpu_s(pid)
     store_1 = _store_counters(server.url) if counted else None
     wrk_cpu_s = _children_cpu_s() - children_0
@@ -533,6 +566,8 @@ def _measure(
         "loop_thread_us_per_req": round((main_1 - main_0) * 1e6 / answered, 1),
         "other_threads_us_per_req": round((others_1 - others_0) * 1e6 / answered, 1),
         "redis_us_per_req": round(redis_s * 1e6 / answered, 1),
+        "relay_child_us_per_req": round(relay_s * 1e6 / answered, 1),
+        "relay_cpu": opts.relay_cpu,
         "ops_per_commit": _ops_per_commit(store_0, store_1),
         "wrk_cores": round(wrk_cpu_s / wall_s, 3),
         "foreign_cores": round(max(0.0, busy_1 - busy_0 - cpu_s - redis_s - wrk_cpu_s) / wall_s, 3),
@@ -629,7 +664,8 @@ def _one_line(r: Mapping[str, Any]) -> str:
         f"rep {r['rep']} {r['case']:>24}: {r['req_s']:>8.0f} req/s  p50/p99/p999 "
         f"{r['p50_ms']:.2f}/{r['p99_ms']:.2f}/{r['p999_ms']:.2f} ms  {r['server_us_per_req']:.0f} "
         f"µs/req (loop {r['loop_thread_us_per_req']:.0f}, "
-        f"redis {r.get('redis_us_per_req', 0):.0f}) srv {r['server_cores']:.2f} "
+        f"redis {r.get('redis_us_per_req', 0):.0f}, relay {r.get('relay_child_us_per_req', 0):.0f})"
+        f" srv {r['server_cores']:.2f} "
         f"wrk {r['wrk_cores']:.2f} foreign {r['foreign_cores']:.2f}  "
         f"not-ok {r['not_ok_share']:.2%} exhausted {r['exhausted']}"
         f"{verify}{noisy}"
@@ -831,6 +867,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     add("--out", type=Path, default=None, help="JSON lines (default loadtests/out/...)")
     add("--profile", type=Path, default=None, metavar="DIR", help="gateway under cProfile")
     add("--sample", type=Path, default=None, metavar="DIR", help="py-spy samples (on PATH)")
+    add("--relay-cpu", default=None, help="taskset CPU list for serve's relay child")
     add("--keep", action="store_true", help="keep each gateway case's data directory")
     add(
         "--variant",
@@ -856,9 +893,11 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     if args.check or args.record_baseline:
         args.modes, args.concurrency = ("bare", "gateway"), (TARGET_CONCURRENCY,)
         args.per_protocol = (HEALTHZ, *gen_traffic.INSTANCES)
-    if args.check:
-        args.reps, args.warmup_s, args.duration_s, args.players = 1, 2, 5, 2_000
+    if args.check or args.record_baseline:  # the same short cases, the relay off serve's core
+        args.reps = 1 if args.check else 2
+        args.warmup_s, args.duration_s, args.players = 2, 5, 2_000
         args.per_protocol_requests = min(args.per_protocol_requests, 40_000)
+        args.relay_cpu = args.load_cpu if args.relay_cpu is None else args.relay_cpu
     if args.quick:
         args.reps, args.warmup_s, args.duration_s, args.players = 1, 1, 3, 2_000
         args.requests = min(args.requests, 40_000)
@@ -888,6 +927,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         out=out,
         profile_dir=args.profile,
         sample_dir=args.sample,
+        relay_cpu=args.relay_cpu,
         keep=args.keep,
         variants=dict(args.variant),
         quiet_wait_s=args.quiet_wait_s,
