@@ -509,16 +509,17 @@ def _render(opts: Options, prepared: Prepared, case: Case) -> Path:
 
 @contextlib.contextmanager
 def _sampled(opts: Options, case: Case, pid: int) -> Iterator[None]:
-    """py-spy on the load core, sampling every thread of the server without pausing it
-    (`--nonblocking`): shares of where its time goes that cProfile's per-call overhead
-    does not distort. Collapsed stacks, one file per case, for any flame-graph tool."""
+    """py-spy on the load core, sampling whichever thread of the server holds the GIL
+    (`--gil`) without pausing it (`--nonblocking`): shares of the Python work that
+    cProfile's per-call overhead does not distort (C code that releases the GIL, SQLite's
+    and DuckDB's, is not seen). Collapsed stacks, one file per case."""
     if opts.sample_dir is None:
         yield
         return
     opts.sample_dir.mkdir(parents=True, exist_ok=True)
     out = opts.sample_dir / f"{case.label}.txt"
     command = ["taskset", "-c", opts.load_cpu, "py-spy", "record", "--pid", str(pid)]
-    command += ["--rate", "100", "--gil", "--native", "--threads", "--format", "raw"]
+    command += ["--rate", "250", "--gil", "--nonblocking", "--threads", "--format", "raw"]
     command += ["--duration", str(opts.duration_s), "--output", str(out)]
     spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
