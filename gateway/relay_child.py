@@ -6,17 +6,14 @@ on its stdin and writes one line, the parent's settings as JSON, secrets left ou
 relay needs none): the child's settings are the parent's, whatever flags, environment or
 file made them (`--demo` included). The parent then keeps the pipe open and writes
 nothing more, so its end of file means the parent is gone, even by SIGKILL: the child
-stops as on SIGTERM (`stop_with_parent`).
+stops as on SIGTERM (`gateway.stop_signals.stop_at_end_of_file` on its stdin).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,7 +24,6 @@ __all__ = [
     "read_settings_line",
     "settings_line",
     "socket_path",
-    "stop_with_parent",
 ]
 
 SOCKET_NAME = "reporting.sock"
@@ -62,27 +58,3 @@ def read_settings_line(stream: BinaryIO) -> Settings:
         return Settings.model_validate_json(line)
     except ValueError as error:
         raise SettingsError(f"--child: the settings line is not valid: {error}") from None
-
-
-@contextlib.contextmanager
-def stop_with_parent(stop: asyncio.Event, fd: int = 0) -> Iterator[None]:
-    """Set `stop` when the parent's pipe on `fd` reports end of file (it exited or died)."""
-    loop = asyncio.get_running_loop()
-    os.set_blocking(fd, False)
-
-    def readable() -> None:
-        try:
-            data = os.read(fd, 4_096)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:
-            loop.remove_reader(fd)
-            stop.set()
-
-    loop.add_reader(fd, readable)
-    try:
-        yield
-    finally:
-        loop.remove_reader(fd)

@@ -47,15 +47,18 @@ from gateway.clock import SystemClock
 from gateway.logging import configure_logging, flush_logging
 from gateway.metrics_listener import serve_metrics
 from gateway.relay import Relay, RelayCollector, RelayStats, configured_relay
-from gateway.relay_child import read_settings_line, socket_path, stop_with_parent
+from gateway.relay_child import read_settings_line, socket_path
 from gateway.reporting_server import serve_reporting
 from gateway.settings import Settings, SettingsError
-from gateway.stop_signals import stop_on_signals
+from gateway.stop_signals import stop_at_end_of_file, stop_on_signals
 from gateway.subcommand import LoadSettings, SettingsArguments, warn
 
 __all__ = ["add_relay_commands"]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_SETTINGS = 0, 1, 2
+PARENT_FD = 0
+"""`--child`: the pipe from serve on stdin, read once for the settings line, then watched
+for its end of file."""
 
 
 _log = structlog.get_logger("gamegate.relay")
@@ -195,7 +198,7 @@ async def _drain(relay: Relay) -> int:
 
 
 def _parent_watch(child: bool, stop: asyncio.Event) -> contextlib.AbstractContextManager[None]:
-    return stop_with_parent(stop) if child else contextlib.nullcontext()
+    return stop_at_end_of_file(PARENT_FD, stop) if child else contextlib.nullcontext()
 
 
 def _today() -> date:

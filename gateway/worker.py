@@ -18,10 +18,11 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from aiohttp import web
+
+from gateway.stop_signals import stop_at_end_of_file
 
 __all__ = ["READY", "WORKER", "WORKER_HEADER", "Worker", "WorkerInfo"]
 
@@ -76,25 +77,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         await loop.sock_sendall(self.link, READY + wallet.encode() + b"\n")
 
-    @contextlib.contextmanager
-    def stop_with_supervisor(self, stop: asyncio.Event) -> Iterator[None]:
-        """Set `stop` when the supervisor's end of the link closes (it exited or died)."""
-        loop = asyncio.get_running_loop()
-        fd = self.link.fileno()
-
-        def readable() -> None:
-            try:
-                data = self.link.recv(64)
-            except BlockingIOError:
-                return
-            except OSError:
-                data = b""
-            if not data:  # the supervisor sends nothing: readable means it is gone
-                loop.remove_reader(fd)
-                stop.set()
-
-        loop.add_reader(fd, readable)
-        try:
-            yield
-        finally:
-            loop.remove_reader(fd)
+    def stop_with_supervisor(self, stop: asyncio.Event) -> contextlib.AbstractContextManager[None]:
+        """Set `stop` when the supervisor's end of the link closes (it exited or died):
+        the supervisor sends nothing on it, so readable means gone."""
+        return stop_at_end_of_file(self.link.fileno(), stop)
