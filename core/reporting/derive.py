@@ -164,17 +164,29 @@ def _reopened(
     The round is the rollback's, the round of the win, which is the bet's."""
     if win.kind is not TxKind.CREDIT or win.ref_tx_id is None:
         return []
-    bet = batch.refs.get((r.provider, win.ref_tx_id))
-    if (
-        bet is None
-        or bet.kind is not TxKind.DEBIT
-        or bet.status in (TxStatus.REFUSED, TxStatus.TOMBSTONE)
-        or bet.seq > win.seq
-    ):
+    bet = _bet_named(r.provider, win.ref_tx_id, win.seq, batch)
+    if bet is None:
         return []
     if round_ is not None and _round_settled_between(bet.seq, r.seq, round_):
         return []
     return [(EventKind.REOPENED, win.ref_tx_id, bet.seq)]
+
+
+def _bet_named(
+    provider: str, bet_tx_id: str, credit_seq: int, batch: WalletBatch
+) -> RefFacts | None:
+    """The bet a credit names, if the key held a live bet when the credit came (a lower
+    seq: a bet that came later was not there to settle; a refused or a tombstone key
+    held none)."""
+    bet = batch.refs.get((provider, bet_tx_id))
+    if (
+        bet is None
+        or bet.kind is not TxKind.DEBIT
+        or bet.status in (TxStatus.REFUSED, TxStatus.TOMBSTONE)
+        or bet.seq > credit_seq
+    ):
+        return None
+    return bet
 
 
 def _round_settled_between(after_seq: int, before_seq: int, round_: RoundFacts) -> bool:
@@ -204,21 +216,13 @@ def _settled(r: TxRecord, batch: WalletBatch, round_: RoundFacts | None) -> list
     """The (seq, tx_id) of the bets credit `r` settled.
 
     A credit naming a bet settles it, if the key held a live bet when the credit came
-    (a lower seq: a bet that came later was not there to settle; a refused or a
-    tombstone key held none). One naming nothing settles, if it settled its round, the
+    (`_bet_named`). One naming nothing settles, if it settled its round, the
     round's bets since the round's previous settlement that were not rolled back (a
     bet rolled back after the settlement cannot be: the wallet refuses that).
     """
     if r.ref_tx_id is not None:
-        bet = batch.refs.get((r.provider, r.ref_tx_id))
-        if (
-            bet is None
-            or bet.kind is not TxKind.DEBIT
-            or bet.status in (TxStatus.REFUSED, TxStatus.TOMBSTONE)
-            or bet.seq > r.seq
-        ):
-            return []
-        return [(bet.seq, r.ref_tx_id)]
+        bet = _bet_named(r.provider, r.ref_tx_id, r.seq, batch)
+        return [] if bet is None else [(bet.seq, r.ref_tx_id)]
     if round_ is None or not _settles_round(r.seq, r.detail, round_):
         return []
     since = max(
