@@ -143,17 +143,17 @@ async def _relay(
         stack.push_async_callback(relay.close)
         if once:
             return await _drain(relay)
+        listeners = []
         if metrics_port is not None:
-            try:
-                await stack.enter_async_context(_serve_metrics(settings, relay.stats, metrics_port))
-            except OSError as error:
-                warn(f"cannot listen on {settings.server.host}:{metrics_port}: {error.strerror}")
-                return EXIT_FAILED
+            where = f"{settings.server.host}:{metrics_port}"
+            listeners.append((where, _serve_metrics(settings, relay.stats, metrics_port)))
         if serve_socket is not None:
+            listeners.append((str(serve_socket), serve_reporting(store, relay.stats, serve_socket)))
+        for where, listener in listeners:
             try:
-                await stack.enter_async_context(serve_reporting(store, relay.stats, serve_socket))
+                await stack.enter_async_context(listener)
             except OSError as error:
-                warn(f"cannot listen on {serve_socket}: {error}")
+                warn(f"cannot listen on {where}: {error.strerror or error}")
                 return EXIT_FAILED
         refresher = asyncio.create_task(refresh_forever(live, settings.catalogue.reload_interval_s))
         try:
