@@ -23,10 +23,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from adapters.reporting.redis_wallet_link import open_wallet_link
+from adapters.reporting.redis_wallet_link import RedisWalletReader
 from adapters.reporting.wallet_redis_reader import source_of
 from adapters.stores.redis_codec import decode_outbox_event, decode_record, decode_tx
-from adapters.stores.redis_keys import GROUPS, group_keys, player_keys
+from adapters.stores.redis_keys import group_keys, player_keys
 from adapters.stores.redis_link import Link, ReplyError
 from core.reporting.reconcile import LedgerTx
 from core.reporting.store import DaySum
@@ -49,25 +49,10 @@ Visit = Callable[[int, bytes], None]
 """Called with (group, raw record) for each record of the wallet."""
 
 
-class RedisWalletLedger:
-    """`WalletLedger` on a Redis wallet. Use `await RedisWalletLedger.open(url)`;
-    `groups` is for tests only (the wallet's is `GROUPS`)."""
+class RedisWalletLedger(RedisWalletReader):
+    """`WalletLedger` on a Redis wallet. Use `await RedisWalletLedger.open(url)`."""
 
-    def __init__(self, description: str, link: Link, groups: int = GROUPS) -> None:
-        self._description = description
-        self._link = link
-        self._groups = groups
-
-    @classmethod
-    async def open(cls, url: str) -> RedisWalletLedger:
-        link, name = await open_wallet_link(url)
-        return cls(f"{name} records (read-only)", link)
-
-    def describe(self) -> str:
-        return self._description
-
-    async def close(self) -> None:
-        await self._link.close()
+    READS = "records"
 
     async def day_sums(
         self, first_day: date, last_day: date, through_seq: int, positions: Mapping[str, str]

@@ -39,7 +39,7 @@ import math
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from adapters.reporting.redis_wallet_link import open_wallet_link
+from adapters.reporting.redis_wallet_link import RedisWalletReader
 from adapters.stores.redis_codec import (
     decode_outbox_event,
     decode_player,
@@ -47,7 +47,6 @@ from adapters.stores.redis_codec import (
     decode_round,
 )
 from adapters.stores.redis_keys import (
-    GROUPS,
     claim_round_key,
     claim_tx_key,
     group_keys,
@@ -90,27 +89,11 @@ class _Entry(NamedTuple):
     records: list[TxRecord]
 
 
-class RedisWalletLog:
+class RedisWalletLog(RedisWalletReader):
     """`WalletLog` on a Redis wallet (one server or a cluster). Use `await
-    RedisWalletLog.open(url)`; `groups` is for tests only (the wallet's is `GROUPS`)."""
+    RedisWalletLog.open(url)`."""
 
-    def __init__(self, description: str, link: Link, groups: int = GROUPS) -> None:
-        self._description = description
-        self._link = link
-        self._groups = groups
-
-    @classmethod
-    async def open(cls, url: str) -> RedisWalletLog:
-        """Connect to the wallet `url` names (`redis://` or `redis+cluster://`);
-        `ValueError` for a malformed URL, `LinkError` when it cannot be reached."""
-        link, name = await open_wallet_link(url)
-        return cls(f"{name} outbox streams (read-only)", link)
-
-    def describe(self) -> str:
-        return self._description
-
-    async def close(self) -> None:
-        await self._link.close()
+    READS = "outbox streams"
 
     async def read(
         self, after_seq: int, seqs_max: int, positions: Mapping[str, str] | None = None
