@@ -584,38 +584,32 @@ async def test_a_free_bet_is_recorded_without_charge_and_its_win_is_paid(
 # -- options, failures and configuration ---------------------------------------------------
 
 
-async def test_options_can_turn_off_response_signing_and_charge_free_bets(
+@pytest.mark.parametrize(
+    ("options", "free", "balance"),
+    [
+        ({}, False, 9_900_000),  # the default: answers unsigned
+        ({}, True, 10_000_000),  # a free bet costs nothing by default
+        ({"sign_responses": False, "charge_free_bets": True}, True, 9_900_000),
+    ],
+)
+async def test_answers_go_unsigned_without_the_gateway_key_and_free_bets_charge_by_option(
     service: WalletService,
     clock: FakeClock,
     tmp_path: Path,
     make_player: MakePlayer,
     make_session: MakeSession,
-) -> None:
-    secrets = dict(demo_secrets())
-    del secrets["gateway_private_key"]
-    options = {"sign_responses": False, "charge_free_bets": True}
-    hub88 = Hub88(make_adapter(service, clock, tmp_path, secrets, options), secrets)
-    await make_player("p1", real=10_000)
-    await make_session("tok-1", "p1", provider=INSTANCE, game_id="g1")
-    response = await hub88.send("transaction/bet", orjson.dumps(bet(is_free=True)))
-    assert orjson.loads(response.body)["balance"] == 9_900_000
-    assert SIGNATURE_HEADER not in response.headers
-
-
-async def test_answers_are_unsigned_by_default(
-    service: WalletService,
-    clock: FakeClock,
-    tmp_path: Path,
-    make_player: MakePlayer,
-    make_session: MakeSession,
+    options: dict[str, Any],
+    free: bool,
+    balance: int,
 ) -> None:
     secrets = dict(demo_secrets())
     del secrets["gateway_private_key"]  # not needed when nothing is signed
-    hub88 = Hub88(make_adapter(service, clock, tmp_path, secrets, options={}), secrets)
+    hub88 = Hub88(make_adapter(service, clock, tmp_path, secrets, options), secrets)
     await make_player("p1", real=10_000)
     await make_session("tok-1", "p1", provider=INSTANCE, game_id="g1")
-    response = await hub88.send("transaction/bet", orjson.dumps(bet()))
-    assert orjson.loads(response.body)["status"] == "RS_OK"
+    response = await hub88.send("transaction/bet", orjson.dumps(bet(is_free=free)))
+    answer = orjson.loads(response.body)
+    assert (answer["status"], answer["balance"]) == ("RS_OK", balance)
     assert SIGNATURE_HEADER not in response.headers
 
 
