@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any
 
 from adapters.reporting.redis_wallet_link import RedisWalletReader
 from adapters.reporting.wallet_redis_reader import source_of
 from adapters.stores.redis_codec import decode_outbox_event, decode_record, decode_tx
 from adapters.stores.redis_keys import group_keys, player_keys
-from adapters.stores.redis_link import Link, ReplyError
+from adapters.stores.redis_link import Link, replies_of
 from core.reporting.reconcile import LedgerTx
 from core.reporting.store import DaySum
 from core.reporting.wallet_ledger import DAY_US, day_window_us, ledger_tx
@@ -115,7 +114,7 @@ class RedisWalletLedger(RedisWalletReader):
             sent.append(self._link.send(key, "XREVRANGE", key, positions[source_of(g)], "-",
                                         "COUNT", 1))  # fmt: skip
         relayed: dict[int, int] = {}
-        for g, reply in zip(groups, await _replies(sent), strict=True):
+        for g, reply in zip(groups, await replies_of(sent), strict=True):
             for _, fields in reply:
                 values = dict(zip(fields[::2], fields[1::2], strict=True))
                 seqs = [r.seq for r in decode_outbox_event(values[b"e"])]
@@ -159,14 +158,3 @@ async def _scanned(link: Link, key: str, command: str) -> list[bytes]:
 def _values(flat: list[bytes]) -> list[bytes]:
     """An `HSCAN`'s values, one per field (a field SCAN returned twice counts once)."""
     return list(dict(zip(flat[::2], flat[1::2], strict=True)).values())
-
-
-async def _replies(sent: Sequence[Awaitable[Any]]) -> list[Any]:
-    """The replies of commands already sent (pipelined); an error reply raises."""
-    replies = []
-    for future in sent:
-        reply = await future
-        if isinstance(reply, ReplyError):
-            raise reply
-        replies.append(reply)
-    return replies

@@ -54,7 +54,7 @@ from adapters.stores.redis_keys import (
     player_keys,
     round_index_prefix,
 )
-from adapters.stores.redis_link import Link, ReplyError
+from adapters.stores.redis_link import Link, replies_of
 from core.model import TxKind, TxStatus
 from core.reporting.wallet_log import (
     PlayerFacts,
@@ -143,7 +143,7 @@ class RedisWalletLog(RedisWalletReader):
         first = max(1, math.ceil(seqs_max * _PAGES_PER_BATCH / self._groups))
         starts = {g: _after(positions.get(source_of(g))) for g in range(self._groups)}
         pages = [_send_page(link, g, starts[g], first) for g in range(self._groups)]
-        by_group = {g: _decoded(g, page) for g, page in enumerate(await _replies(pages))}
+        by_group = {g: _decoded(g, page) for g, page in enumerate(await replies_of(pages))}
         full = [g for g, got in by_group.items() if len(got) == first]
         # A group not full has shown its last entry; a group with nothing new holds
         # nothing past the cursor. Only the full ones are asked how far they go.
@@ -155,7 +155,7 @@ class RedisWalletLog(RedisWalletReader):
             (r.seq for got in by_group.values() for entry in got for r in entry.records),
             default=0,
         )
-        for reply in await _replies(lasts):
+        for reply in await replies_of(lasts):
             for _, fields in reply:
                 last_seq = max(last_seq, max((r.seq for r in _event_records(fields)), default=0))
         read = sum(len(entry.records) for got in by_group.values() for entry in got)
@@ -164,7 +164,7 @@ class RedisWalletLog(RedisWalletReader):
             rest = seqs_max - read
             again = [_send_page(link, g, "(" + by_group[g][-1].entry_id, rest) for g in full]
             more = False
-            for g, page in zip(full, await _replies(again), strict=True):
+            for g, page in zip(full, await replies_of(again), strict=True):
                 got = _decoded(g, page)
                 by_group[g] += got
                 more = more or len(got) == rest
@@ -173,7 +173,7 @@ class RedisWalletLog(RedisWalletReader):
     async def _players(self, player_ids: set[str]) -> dict[str, PlayerFacts]:
         ordered = sorted(player_ids)
         keys = [player_keys(p).player for p in ordered]
-        raws = await _replies([self._link.send(key, "HGET", key, "rec") for key in keys])
+        raws = await replies_of([self._link.send(key, "HGET", key, "rec") for key in keys])
         players: dict[str, PlayerFacts] = {}
         for player_id, raw in zip(ordered, raws, strict=True):
             if raw is not None:
@@ -270,7 +270,7 @@ class RedisWalletLog(RedisWalletReader):
             sent.append(link.send(name, "HGET", name, key_field(provider, ident)))
         found: dict[tuple[str, str], tuple[str, bytes]] = {}
         missing: list[tuple[str, str]] = []
-        for key, raw in zip(keys, await _replies(sent), strict=True):
+        for key, raw in zip(keys, await replies_of(sent), strict=True):
             if raw is None:
                 missing.append(key)
             else:
@@ -279,7 +279,7 @@ class RedisWalletLog(RedisWalletReader):
             return found
         claim = claim_tx_key if kind == _TXS else claim_round_key
         claims = [claim(key_field(*key)) for key in missing]
-        owners = await _replies([link.send(name, "GET", name) for name in claims])
+        owners = await replies_of([link.send(name, "GET", name) for name in claims])
         elsewhere = [
             (key, owner.decode())
             for key, owner in zip(missing, owners, strict=True)
@@ -289,7 +289,7 @@ class RedisWalletLog(RedisWalletReader):
         for (provider, ident), owner in elsewhere:
             name = _hash(owner, kind)
             sent.append(link.send(name, "HGET", name, key_field(provider, ident)))
-        for (key, owner), raw in zip(elsewhere, await _replies(sent), strict=True):
+        for (key, owner), raw in zip(elsewhere, await replies_of(sent), strict=True):
             if raw is not None:
                 found[key] = (owner, raw)
         return found
@@ -342,14 +342,3 @@ def _oldest(entries: Iterable[_Entry], seqs_max: int) -> tuple[list[_Entry], lis
         kept.append(entry)
         count += len(entry.records)
     return kept, []
-
-
-async def _replies(sent: Sequence[Awaitable[Any]]) -> list[Any]:
-    """The replies of commands already sent (pipelined); an error reply raises."""
-    replies = []
-    for future in sent:
-        reply = await future
-        if isinstance(reply, ReplyError):
-            raise reply
-        replies.append(reply)
-    return replies

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -32,10 +32,23 @@ __all__ = [
     "RaisingCalls",
     "ReplyError",
     "RespConnection",
+    "replies_of",
 ]
 
 ReplyError = hiredis.ReplyError
 """An error reply (`-ERR ...`); returned by `call_raw`, raised by `call`."""
+
+
+async def replies_of(sent: Iterable[Awaitable[Any]]) -> list[Any]:
+    """The replies of commands already sent (pipelined), in order; an error reply raises."""
+    replies = []
+    for future in sent:
+        reply = await future
+        if isinstance(reply, ReplyError):
+            raise reply
+        replies.append(reply)
+    return replies
+
 
 CONNECT_TIMEOUT_S = 5.0
 CONNECTIONS_PER_NODE = 16

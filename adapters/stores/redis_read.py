@@ -27,7 +27,7 @@ from adapters.stores.redis_codec import (
 )
 from adapters.stores.redis_functions import Functions
 from adapters.stores.redis_keys import key_field, player_keys, session_key
-from adapters.stores.redis_link import Link, ReplyError
+from adapters.stores.redis_link import Link, ReplyError, replies_of
 from adapters.stores.redis_lua import READ, SNAPSHOT
 from adapters.stores.redis_view import MissingKeys, PlayerState, SnapshotView, TxKey
 from core.model import CloseRound, Credit, Debit, Rollback, WalletCommand
@@ -215,12 +215,7 @@ async def _read_by_slot(
         if isinstance(snapshot, ReplyError):
             raise snapshot
         snapshots.append(snapshot)
-    replies = []
-    for reply in claim_sent:
-        found = await reply
-        if isinstance(found, ReplyError):
-            raise found
-        replies.append(found)
+    replies = await replies_of(claim_sent)
     session = [] if session_sent is None else await session_sent
     return [snapshots, replies, session]
 
