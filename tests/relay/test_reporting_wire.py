@@ -49,7 +49,18 @@ def test_a_body_of_the_wrong_shape_is_refused(body: bytes) -> None:
         decode_ggr_rows(body)
 
 
-_GOOD_COLUMNS = [[1], ["r"], ["POST"], ["/"], ["p"], ["o"], ["ok"], [200], [1], ["x"]]
+_GOOD_COLUMNS: list[list[Any]] = [
+    [1],
+    ["r"],
+    ["POST"],
+    ["/"],
+    ["p"],
+    ["o"],
+    ["ok"],
+    [200],
+    [1],
+    ["x"],
+]
 
 
 @pytest.mark.parametrize(
