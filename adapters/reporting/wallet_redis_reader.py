@@ -14,8 +14,11 @@ cursor given), so every event's seq is at or below it and it never goes back.
 All of one player's keys carry their group's tag, so each player's records come in the
 order they were written. One `read`:
 
-1. `XRANGE` each group's stream after its position (a small page each, pipelined);
-   groups whose page came back full are read again with the rest of the budget, and
+1. Each group's stream after its position, a small page each: on one server one
+   `XREAD` over every stream (it answers for the streams that hold something new, so
+   an idle poll is one command), on a cluster an `XRANGE` per group, pipelined (the
+   streams live on different nodes); groups whose page came back full are read again
+   with the rest of the budget, and
    only for them `XREVRANGE ... COUNT 1` asks for the last entry (the wallet's last seq,
    for the lag): a group whose page was not full has shown its last entry already.
 2. Keep the oldest entries (by stream id, so no group starves) up to `seqs_max`
@@ -54,7 +57,7 @@ from adapters.stores.redis_keys import (
     player_keys,
     round_index_prefix,
 )
-from adapters.stores.redis_link import Link, replies_of
+from adapters.stores.redis_link import Link, NodeLink, replies_of
 from core.model import TxKind, TxStatus
 from core.reporting.wallet_log import (
     PlayerFacts,
@@ -141,9 +144,12 @@ class RedisWalletLog(RedisWalletReader):
         any group's last entry, and whether a group may hold more than was read."""
         link = self._link
         first = max(1, math.ceil(seqs_max * _PAGES_PER_BATCH / self._groups))
-        starts = {g: _after(positions.get(source_of(g))) for g in range(self._groups)}
-        pages = [_send_page(link, g, starts[g], first) for g in range(self._groups)]
-        by_group = {g: _decoded(g, page) for g, page in enumerate(await replies_of(pages))}
+        after = {g: positions.get(source_of(g)) for g in range(self._groups)}
+        if isinstance(link, NodeLink):
+            by_group = await _first_pages_at_once(link, after, first)
+        else:
+            pages = [_send_page(link, g, _after(after[g]), first) for g in range(self._groups)]
+            by_group = {g: _decoded(g, page) for g, page in enumerate(await replies_of(pages))}
         full = [g for g, got in by_group.items() if len(got) == first]
         # A group not full has shown its last entry; a group with nothing new holds
         # nothing past the cursor. Only the full ones are asked how far they go.
@@ -307,6 +313,22 @@ def _hash(player_id: str, kind: str) -> str:
 def _after(position: str | None) -> str:
     """XRANGE's start after a stored position (exclusive), or the stream's start."""
     return "-" if position is None else "(" + position
+
+
+async def _first_pages_at_once(
+    link: NodeLink, after: Mapping[int, str | None], count: int
+) -> dict[int, list[_Entry]]:
+    """Every group's first page with one `XREAD` (one server holds every stream); a group
+    with nothing past its position is absent from the answer, and empty here."""
+    keys = [group_keys(g).outbox for g in after]
+    ids = ["0-0" if position is None else position for position in after.values()]
+    reply = await link.call(keys[0], "XREAD", "COUNT", count, "STREAMS", *keys, *ids)
+    group_of = dict(zip(keys, after, strict=True))
+    by_group: dict[int, list[_Entry]] = {g: [] for g in after}
+    for raw_key, page in reply or ():
+        group = group_of[raw_key.decode()]
+        by_group[group] = _decoded(group, page)
+    return by_group
 
 
 def _send_page(link: Link, group: int, start: str, count: int) -> Awaitable[Any]:

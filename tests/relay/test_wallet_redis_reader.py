@@ -194,3 +194,31 @@ async def test_a_batch_applied_twice_adds_nothing(redis_wallet: Opened, tmp_path
     finally:
         await reporting.close()
     assert_matches_redis_ledger(url, tmp_path / "reporting.duckdb")
+
+
+def _stream_reads(server: RedisServer) -> int:
+    """Stream-reading commands the server has answered so far (`INFO commandstats`)."""
+    with server.client() as client:
+        stats = client.info("commandstats")
+    return sum(
+        int(stats.get(f"cmdstat_{name}", {}).get("calls", 0))
+        for name in ("xread", "xrange", "xrevrange")
+    )
+
+
+async def test_an_idle_poll_of_one_server_is_one_command(tmp_path: Path, clock: FakeClock) -> None:
+    async with redis_server_store(tmp_path, clock.micros) as wallet:
+        await seed(wallet)
+        await history(wallet, random.Random(7), 10)
+        server = shared_server()
+        async with _log(server.url) as log:
+            positions: dict[str, str] = {}
+            cursor = 0
+            while (batch := await log.read(cursor, 5_000, positions)).records:
+                positions.update(batch.positions)
+                cursor = batch.through_seq
+            assert cursor > 0
+            before = _stream_reads(server)
+            idle = await log.read(cursor, 5_000, positions)
+            assert idle.records == ()
+            assert _stream_reads(server) - before == 1  # one XREAD over every group's stream
