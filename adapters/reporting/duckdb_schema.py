@@ -16,16 +16,14 @@ from __future__ import annotations
 import duckdb
 
 from adapters.reporting.reporting_ddl import (
+    SCHEMA_VERSION,
     DdlDialect,
     ReportingSchemaError,
-    migration_v2,
+    migrations,
     schema_v1,
 )
 
 __all__ = ["SCHEMA_VERSION", "ReportingSchemaError", "open_schema", "schema_version"]
-
-SCHEMA_VERSION = 2
-
 
 _DIALECT = DdlDialect(
     text="VARCHAR",
@@ -41,9 +39,7 @@ SCHEMA_V1 = schema_v1(_DIALECT)
 """Version 1, as a new file gets it. A later version adds a step to `_MIGRATIONS`
 written with its own DDL, never by editing this (or `reporting_ddl`)."""
 
-_MIGRATIONS: dict[int, tuple[str, ...]] = {1: migration_v2(_DIALECT)}
-"""From version N (key) to N + 1: the statements, run in one transaction (a new
-store gets version 1, then every step)."""
+_MIGRATIONS = migrations(_DIALECT)
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:

@@ -3,8 +3,9 @@
 One text for both stores' tables, with the few dialect differences as parameters
 (`DdlDialect`: the type names, and the statements indexing a table by `day`). Version
 1's create is `schema_v1`; each later version is a migration step (`migration_v2`, ...)
-that both schema modules run from their `_MIGRATIONS`, after version 1's create for a
-new store: a version's DDL is never edited once released.
+listed once in `migrations`, which both schema modules run after version 1's create for
+a new store: a version's DDL is never edited once released, and `SCHEMA_VERSION`
+follows from the steps, so the two stores cannot record different versions.
 
 Amounts are integer minor units of the row's currency; days are UTC.
 """
@@ -17,9 +18,11 @@ from dataclasses import dataclass
 __all__ = [
     "GAME_KEY",
     "PROVIDER_KEY",
+    "SCHEMA_VERSION",
     "DdlDialect",
     "ReportingSchemaError",
     "migration_v2",
+    "migrations",
     "schema_v1",
 ]
 
@@ -156,3 +159,15 @@ def migration_v2(dialect: DdlDialect) -> tuple[str, ...]:
         position {text} NOT NULL
     )""",
     )
+
+
+_STEPS: tuple[Callable[[DdlDialect], tuple[str, ...]], ...] = (migration_v2,)
+"""Each version's step from the one before, in order; a new version appends its step."""
+SCHEMA_VERSION = 1 + len(_STEPS)
+"""The version this build writes: version 1 and every step after it."""
+
+
+def migrations(dialect: DdlDialect) -> dict[int, tuple[str, ...]]:
+    """From version N (key) to N + 1: the statements in `dialect`, run in one
+    transaction (a new store gets version 1, then every step)."""
+    return {version: step(dialect) for version, step in enumerate(_STEPS, start=1)}
