@@ -10,7 +10,6 @@ Exit 0 with the paths on stdout; 1 when the store cannot be read or a file writt
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
 from pathlib import Path
@@ -20,7 +19,7 @@ from core.errors import InvalidRequest
 from core.money import CurrencyTable
 from core.reporting.export import export_files
 from gateway.ggr_query import ggr_query
-from gateway.subcommand import LoadSettings, SettingsArguments, first_line, read_reporting, warn
+from gateway.subcommand import LoadSettings, SettingsArguments, read_reporting_or_warn, warn
 
 __all__ = ["add_export_command"]
 
@@ -49,12 +48,10 @@ def add_export_command(
         except InvalidRequest as error:
             warn(str(error).replace("from:", "day:").replace("to:", "day:"))
             return EXIT_USAGE
-        try:
-            events = asyncio.run(
-                read_reporting(settings, lambda store: store.market_day_events(args.market, day))
-            )
-        except Exception as error:  # noqa: BLE001 -- whatever the backend raises: say it
-            warn(f"cannot read the reporting store: {first_line(error)}")
+        events = read_reporting_or_warn(
+            settings, lambda store: store.market_day_events(args.market, day)
+        )
+        if events is None:
             return EXIT_FAILED
         files = export_files(args.market, day, events, CurrencyTable(settings.currencies_extra))
         try:

@@ -9,7 +9,6 @@ not); 1 when the store cannot be read; 2 for bad parameters.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 from typing import Any
@@ -26,7 +25,7 @@ from gateway.open_rounds import (
     open_rounds_rows,
 )
 from gateway.report_render import FORMATS, render
-from gateway.subcommand import LoadSettings, SettingsArguments, first_line, read_reporting, warn
+from gateway.subcommand import LoadSettings, SettingsArguments, read_reporting_or_warn, warn
 
 __all__ = ["OPEN_ROUNDS_CLI_ROWS_MAX", "add_open_rounds_command"]
 
@@ -59,10 +58,8 @@ def add_open_rounds_command(
         except InvalidRequest as error:
             warn(str(error))
             return EXIT_USAGE
-        try:
-            rounds = asyncio.run(read_reporting(settings, lambda store: store.open_rounds(query)))
-        except Exception as error:  # noqa: BLE001 -- whatever the backend raises: say it
-            warn(f"cannot read the reporting store: {first_line(error)}")
+        rounds = read_reporting_or_warn(settings, lambda store: store.open_rounds(query))
+        if rounds is None:
             return EXIT_FAILED
         currencies = CurrencyTable(settings.currencies_extra)
         if args.format == "json":

@@ -11,7 +11,6 @@ store cannot be opened or read; 2 for bad parameters (one line on stderr).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import Any
 
@@ -25,7 +24,7 @@ from gateway.ggr_query import GGR_DAYS_MAX, ggr_query
 from gateway.ggr_views import ggr_answer, ggr_csv, ggr_table
 from gateway.open_rounds_cli import add_open_rounds_command
 from gateway.reconcile_cli import add_reconcile_commands
-from gateway.subcommand import LoadSettings, SettingsArguments, first_line, read_reporting, warn
+from gateway.subcommand import LoadSettings, SettingsArguments, read_reporting_or_warn, warn
 
 __all__ = ["add_report_commands"]
 
@@ -63,10 +62,8 @@ def add_report_commands(
         except InvalidRequest as error:
             warn(str(error))
             return EXIT_USAGE
-        try:
-            rows = asyncio.run(read_reporting(settings, lambda store: store.ggr(query)))
-        except Exception as error:  # noqa: BLE001 -- whatever the backend raises: say it
-            warn(f"cannot read the reporting store: {first_line(error)}")
+        rows = read_reporting_or_warn(settings, lambda store: store.ggr(query))
+        if rows is None:
             return EXIT_FAILED
         text = _rendered(args.format, query, rows, CurrencyTable(settings.currencies_extra))
         sys.stdout.buffer.write(text.encode())

@@ -8,6 +8,7 @@ subcommands with `add_*_commands(commands, settings_arguments, load)`.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -16,7 +17,14 @@ from adapters.reporting.open import open_reporting_store
 from core.reporting.store import ReportingStore
 from gateway.settings import Settings
 
-__all__ = ["LoadSettings", "SettingsArguments", "first_line", "read_reporting", "warn"]
+__all__ = [
+    "LoadSettings",
+    "SettingsArguments",
+    "first_line",
+    "read_reporting",
+    "read_reporting_or_warn",
+    "warn",
+]
 
 LoadSettings = Callable[[argparse.Namespace], Settings | int]
 """The settings, or the exit code after saying why they cannot be loaded."""
@@ -42,3 +50,15 @@ async def read_reporting(settings: Settings, read: Callable[[ReportingStore], Aw
         return await read(store)
     finally:
         await store.close()
+
+
+def read_reporting_or_warn(
+    settings: Settings, read: Callable[[ReportingStore], Awaitable[_T]]
+) -> _T | None:
+    """`read_reporting` run to its end, for a command; None once it has said why the
+    store could not be read (whatever the backend raised)."""
+    try:
+        return asyncio.run(read_reporting(settings, read))
+    except Exception as error:  # noqa: BLE001 -- whatever the backend raises: say it
+        warn(f"cannot read the reporting store: {first_line(error)}")
+        return None
