@@ -116,3 +116,24 @@ def test_bad_parameters_exit_2_with_one_line(
     assert captured.out == ""
     assert captured.err.startswith(f"gamegate: {message}")
     assert captured.err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["report", "ggr", f"--from={DAY0}", f"--to={DAY1}"],
+        ["report", "open-rounds"],
+        ["report", "export", "--market=MT", f"--day={DAY0}", "--out=."],
+    ],
+    ids=["ggr", "open-rounds", "export"],
+)
+def test_a_store_that_cannot_be_read_exits_1_with_one_line(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes], command: list[str]
+) -> None:
+    (tmp_path / "reporting.duckdb").write_bytes(b"not a DuckDB file" * 512)
+    assert main([*command, f"--data-dir={tmp_path}"]) == 1
+    captured = capsysbinary.readouterr()
+    assert captured.out == b""
+    lines = captured.err.decode().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("gamegate: cannot read the reporting store: ")
