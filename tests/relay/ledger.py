@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from adapters.reporting.wallet_logs import open_wallet_log
 from adapters.stores.redis_clients import sync_client
 from adapters.stores.redis_codec import decode_tx
 from adapters.stores.redis_keys import player_keys
@@ -40,8 +41,10 @@ from core.model import (
     Rollback,
     Withdrawal,
 )
+from core.reporting.wallet_log import WalletLog
 from core.wallet.records import PlayerRecord
 from core.wallet.store import WalletStore
+from gateway.relay import Relay
 
 __all__ = ["PLAYERS", "assert_matches_ledger", "assert_matches_redis_ledger", "history", "seed"]
 
@@ -220,3 +223,19 @@ def _assert_matches(wallet_seqs: set[int], ledger: Ledger, fetch: Fetch) -> int:
     assert {k: v for k, v in sums.items() if v != (0, 0)} == nonzero
     assert rolled_up == bets, "the GGR rollups counted a bet twice or missed one"
     return len(keys)
+
+
+def relay_of(wallet_url: str, store: object, batch_seqs_max: int = 5_000) -> Relay:
+    """The relay `gamegate relay` builds, from the wallet at `wallet_url` into `store`
+    (no catalogue: games unknown), polling every 10 ms."""
+
+    async def open_wallet() -> WalletLog:
+        return await open_wallet_log(wallet_url, data_dir=Path("."))
+
+    return Relay(
+        open_wallet,
+        store,  # type: ignore[arg-type]
+        lambda key: None,
+        batch_seqs_max=batch_seqs_max,
+        poll_interval_s=0.01,
+    )

@@ -18,20 +18,7 @@ from adapters.stores.sqlite_store import SqliteWalletStore
 from core.reporting.wallet_log import WalletBatch, WalletLog
 from gateway.relay import Relay, RelayCollector, RelayStats, running, wait_after_step_s
 from tests.conftest import FakeClock
-from tests.relay.ledger import assert_matches_ledger, history, seed
-
-
-def _relay(wallet: Path, store: object, batch_seqs_max: int = 5_000) -> Relay:
-    async def open_wallet() -> WalletLog:
-        return await SqliteWalletLog.open(wallet)
-
-    return Relay(
-        open_wallet,
-        store,  # type: ignore[arg-type]
-        lambda key: None,
-        batch_seqs_max=batch_seqs_max,
-        poll_interval_s=0.01,
-    )
+from tests.relay.ledger import assert_matches_ledger, history, relay_of, seed
 
 
 @pytest.mark.parametrize("batch_seqs_max", [7, 5_000])
@@ -40,7 +27,7 @@ async def test_the_reporting_store_ends_equal_to_the_ledger(
 ) -> None:
     wallet = await SqliteWalletStore.open(tmp_path / "wallet.db", clock_us=clock.micros)
     reporting = await open_reporting_store("", tmp_path)
-    relay = _relay(wallet.path, reporting, batch_seqs_max)
+    relay = relay_of(f"sqlite://{wallet.path}", reporting, batch_seqs_max)
     try:
         await seed(wallet)
         rng = random.Random(batch_seqs_max)
@@ -60,7 +47,7 @@ async def test_the_reporting_store_ends_equal_to_the_ledger(
 async def test_relayed_while_the_wallet_is_written(tmp_path: Path, clock: FakeClock) -> None:
     wallet = await SqliteWalletStore.open(tmp_path / "wallet.db", clock_us=clock.micros)
     reporting = await open_reporting_store("", tmp_path)
-    relay = _relay(wallet.path, reporting, 40)
+    relay = relay_of(f"sqlite://{wallet.path}", reporting, 40)
     try:
         await seed(wallet)
         async with running(relay):

@@ -13,19 +13,16 @@ from pathlib import Path
 import pytest
 
 from adapters.reporting.open import open_reporting_store
-from adapters.reporting.wallet_logs import open_wallet_log
 from adapters.reporting.wallet_redis_reader import RedisWalletLog, source_of
 from adapters.stores.redis_keys import group_of
 from core.model import Credit, Debit, Rollback, TxStatus
 from core.reporting.derive import balance_keys, derive
-from core.reporting.wallet_log import WalletLog
 from core.wallet.records import TxRecord
 from core.wallet.store import WalletStore
-from gateway.relay import Relay
 from tests.conftest import FakeClock
 from tests.contract.redis_stores import redis_cluster_store, redis_server_store
 from tests.redis_servers import RedisCluster, RedisServer, shared_cluster, shared_server
-from tests.relay.ledger import PLAYERS, assert_matches_redis_ledger, history, seed
+from tests.relay.ledger import PLAYERS, assert_matches_redis_ledger, history, relay_of, seed
 from tests.relay.reopening import assert_reopened, play_reopening
 
 P = "prov"
@@ -48,19 +45,6 @@ async def redis_wallet(
     async with factory(tmp_path, clock.micros) as store:
         await seed(store)
         yield store, started().url
-
-
-def _relay(url: str, store: object, batch_seqs_max: int) -> Relay:
-    async def open_wallet() -> WalletLog:
-        return await open_wallet_log(url, data_dir=Path("."))
-
-    return Relay(
-        open_wallet,
-        store,  # type: ignore[arg-type]
-        lambda key: None,
-        batch_seqs_max=batch_seqs_max,
-        poll_interval_s=0.01,
-    )
 
 
 @contextlib.asynccontextmanager
@@ -152,7 +136,7 @@ async def test_the_relay_ends_equal_to_the_ledger(
 ) -> None:
     wallet, url = redis_wallet
     reporting = await open_reporting_store("", tmp_path)
-    relay = _relay(url, reporting, batch_seqs_max)
+    relay = relay_of(url, reporting, batch_seqs_max)
     try:
         rng = random.Random(batch_seqs_max)
         for part in range(3):  # relayed in parts: balances and positions carry over
@@ -186,7 +170,7 @@ async def test_a_batch_applied_twice_adds_nothing(redis_wallet: Opened, tmp_path
                 )
             assert await reporting.positions() == batch.positions
             assert await reporting.cursor() == batch.through_seq
-        relay = _relay(url, reporting, 20)
+        relay = relay_of(url, reporting, 20)
         try:
             await relay.drain()
         finally:
