@@ -47,6 +47,7 @@ __all__ = [
     "RelayProcess",
     "StatsMirror",
     "child_relay_wanted",
+    "mirror_stats",
     "relay_process",
 ]
 
@@ -201,14 +202,19 @@ def _count(fetched: Mapping[str, Any], name: str) -> int:
     return value
 
 
-async def mirror_stats(client: SocketReporting, mirror: StatsMirror, stop: asyncio.Event) -> None:
-    """Fetch the child's figures every `STATS_INTERVAL_S` until `stop`; a child that does
-    not answer leaves the last figures (the lag in seconds keeps growing with the clock)."""
+async def mirror_stats(
+    client: SocketReporting,
+    mirror: StatsMirror,
+    stop: asyncio.Event,
+    interval_s: float = STATS_INTERVAL_S,
+) -> None:
+    """Fetch the child's figures every `interval_s` until `stop`; a child that does not
+    answer leaves the last figures (the lag in seconds keeps growing with the clock)."""
     while not stop.is_set():
         with contextlib.suppress(StorageUnavailable, ValueError):
             mirror.absorb(await client.relay_stats())
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), STATS_INTERVAL_S)
+            await asyncio.wait_for(stop.wait(), interval_s)
 
 
 @contextlib.asynccontextmanager

@@ -56,11 +56,10 @@ from adapters.reporting.open import open_reporting_store
 from adapters.reporting.socket_client import SocketReporting
 from adapters.reporting.wallet_logs import open_wallet_log
 from adapters.stores.sqlite_store import SqliteWalletStore
-from core.errors import StorageUnavailable
 from core.reporting.derive import derive
 from gateway.relay import Relay, RelayStats, running
 from gateway.relay_child import settings_line, socket_path
-from gateway.relay_process import StatsMirror
+from gateway.relay_process import StatsMirror, mirror_stats
 from gateway.settings import Settings
 from loadtests.bench_wallet import (
     DEFAULT_DB_DIR,
@@ -327,21 +326,6 @@ async def _relay_inprocess(
 # -- the relay as gamegate serve starts it ----------------------------------------------
 
 
-class _FetchedStats:
-    """The child's figures as `gamegate serve` fetches them, for `LagSampler`."""
-
-    def __init__(self, client: SocketReporting) -> None:
-        self.mirror = StatsMirror()
-        self._client = client
-
-    async def fetch_every(self, interval_s: float, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            with contextlib.suppress(StorageUnavailable, ValueError):
-                self.mirror.absorb(await self._client.relay_stats())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval_s)
-
-
 @contextlib.asynccontextmanager
 async def _relay_serve_child(
     wallet: Path, reporting: Path, batch_seqs: int, result: dict[str, Any]
@@ -368,17 +352,17 @@ async def _relay_serve_child(
     proc.stdin.write(settings_line(settings))
     await proc.stdin.drain()
     client = SocketReporting(socket_path(settings), timeout_s=5.0)
-    fetched = _FetchedStats(client)
+    mirror = StatsMirror()
     stop = asyncio.Event()
+    fetching = asyncio.create_task(
+        mirror_stats(client, mirror, stop, interval_s=SAMPLE_INTERVAL_S / 2)
+    )
     try:
-        stats = fetched.mirror.stats
+        stats = mirror.stats
         deadline = time.monotonic() + READY_TIMEOUT_S
         while stats.cursor < _last_seq(wallet) or stats.last_seq == 0:  # caught up first
             assert time.monotonic() < deadline, "the relay child did not catch up"
-            with contextlib.suppress(StorageUnavailable, ValueError):
-                fetched.mirror.absorb(await client.relay_stats())
             await asyncio.sleep(0.1)
-        fetching = asyncio.create_task(fetched.fetch_every(SAMPLE_INTERVAL_S / 2, stop))
         cpu_before = _cpu_s(proc.pid)
         started = time.monotonic()
         with LagSampler(wallet, stats) as sampler:
@@ -396,10 +380,9 @@ async def _relay_serve_child(
             samples=sampler.samples,
             phases={},
         )
-        stop.set()
-        await fetching
     finally:
         stop.set()
+        await fetching
         await client.close()
         proc.stdin.close()  # the child stops when its parent's pipe closes
         try:
