@@ -19,8 +19,8 @@ from adapters.reporting.reporting_ddl import (
     SCHEMA_VERSION,
     DdlDialect,
     ReportingSchemaError,
-    migrations,
     schema_v1,
+    upgrade,
 )
 
 __all__ = ["SCHEMA_VERSION", "ReportingSchemaError", "open_schema", "schema_version"]
@@ -36,10 +36,8 @@ _DIALECT = DdlDialect(
 )
 
 SCHEMA_V1 = schema_v1(_DIALECT)
-"""Version 1, as a new file gets it. A later version adds a step to `_MIGRATIONS`
-written with its own DDL, never by editing this (or `reporting_ddl`)."""
-
-_MIGRATIONS = migrations(_DIALECT)
+"""Version 1, as a new file gets it (tests write old files with it). A later version
+adds a step in `reporting_ddl`, never by editing version 1."""
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -59,19 +57,8 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 def open_schema(con: duckdb.DuckDBPyConnection, describe: str) -> None:
     """Create the tables in a new file, migrate an older one step by step (each step one
     transaction: a crash leaves the version before), or refuse a newer one."""
-    version = schema_version(con)
-    if version > SCHEMA_VERSION:
-        raise ReportingSchemaError(
-            f"{describe} has reporting schema version {version}, newer than this build "
-            f"knows ({SCHEMA_VERSION}): run the gamegate that wrote it, or a newer one"
-        )
-    if version == 0:  # a new file: version 1 and every step after it, at once
-        steps = [step for n in range(1, SCHEMA_VERSION) for step in _MIGRATIONS[n]]
-        _run(con, (*SCHEMA_V1, *steps, _set_version(SCHEMA_VERSION)))
-        return
-    while version < SCHEMA_VERSION:
-        _run(con, (*_MIGRATIONS[version], _set_version(version + 1)))
-        version += 1
+    for after, statements in upgrade(_DIALECT, schema_version(con), describe):
+        _run(con, (*statements, _set_version(after)))
 
 
 def _set_version(version: int) -> str:

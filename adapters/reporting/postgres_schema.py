@@ -24,8 +24,8 @@ from adapters.reporting.reporting_ddl import (
     SCHEMA_VERSION,
     DdlDialect,
     ReportingSchemaError,
-    migrations,
     schema_v1,
+    upgrade,
 )
 
 __all__ = ["SCHEMA_VERSION", "ReportingSchemaError", "open_schema", "schema_version"]
@@ -39,10 +39,8 @@ _DIALECT = DdlDialect(
 )
 
 SCHEMA_V1 = schema_v1(_DIALECT)
-"""Version 1, as a new schema gets it. A later version adds a step to `_MIGRATIONS`
-written with its own DDL, never by editing this (or `reporting_ddl`)."""
-
-_MIGRATIONS = migrations(_DIALECT)
+"""Version 1, as a new schema gets it (tests write old schemas with it). A later version
+adds a step in `reporting_ddl`, never by editing version 1."""
 
 _SET_VERSION = (
     "INSERT INTO meta VALUES ('schema_version', %s) "
@@ -76,16 +74,9 @@ async def open_schema(con: AsyncConnection, schema: str | None, describe: str) -
             await con.execute(
                 sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
             )
-        version = await schema_version(con)
-        if version > SCHEMA_VERSION:
-            raise ReportingSchemaError(
-                f"{describe} has reporting schema version {version}, newer than this build "
-                f"knows ({SCHEMA_VERSION}): run the gamegate that wrote it, or a newer one"
-            )
-        steps: tuple[str, ...] = SCHEMA_V1 if version == 0 else ()
-        for step in range(max(version, 1), SCHEMA_VERSION):
-            steps += _MIGRATIONS[step]
-        for statement in steps:
-            await con.execute(statement)
-        if version < SCHEMA_VERSION:
+        steps = upgrade(_DIALECT, await schema_version(con), describe)
+        for _, statements in steps:  # every step in this one transaction
+            for statement in statements:
+                await con.execute(statement)
+        if steps:
             await con.execute(_SET_VERSION, [str(SCHEMA_VERSION)])

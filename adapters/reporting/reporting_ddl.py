@@ -3,9 +3,10 @@
 One text for both stores' tables, with the few dialect differences as parameters
 (`DdlDialect`: the type names, and the statements indexing a table by `day`). Version
 1's create is `schema_v1`; each later version is a migration step (`migration_v2`, ...)
-listed once in `migrations`, which both schema modules run after version 1's create for
-a new store: a version's DDL is never edited once released, and `SCHEMA_VERSION`
-follows from the steps, so the two stores cannot record different versions.
+listed once in `_STEPS`; `upgrade` says what takes a store from its version to this
+build's, for both schema modules (a new store: version 1's create and every step). A
+version's DDL is never edited once released, and `SCHEMA_VERSION` follows from the steps,
+so the two stores cannot record different versions.
 
 Amounts are integer minor units of the row's currency; days are UTC.
 """
@@ -22,8 +23,8 @@ __all__ = [
     "DdlDialect",
     "ReportingSchemaError",
     "migration_v2",
-    "migrations",
     "schema_v1",
+    "upgrade",
 ]
 
 GAME_KEY = ("day", "brand", "market", "provider", "game_id", "currency")
@@ -167,7 +168,17 @@ SCHEMA_VERSION = 1 + len(_STEPS)
 """The version this build writes: version 1 and every step after it."""
 
 
-def migrations(dialect: DdlDialect) -> dict[int, tuple[str, ...]]:
-    """From version N (key) to N + 1: the statements in `dialect`, run in one
-    transaction (a new store gets version 1, then every step)."""
-    return {version: step(dialect) for version, step in enumerate(_STEPS, start=1)}
+def upgrade(dialect: DdlDialect, version: int, describe: str) -> list[tuple[int, tuple[str, ...]]]:
+    """What takes tables at `version` to `SCHEMA_VERSION`: (the version after, its
+    statements) per step, in order; a new store (version 0) gets version 1's create and
+    every step as one. `ReportingSchemaError` for a version newer than this build's."""
+    if version > SCHEMA_VERSION:
+        raise ReportingSchemaError(
+            f"{describe} has reporting schema version {version}, newer than this build "
+            f"knows ({SCHEMA_VERSION}): run the gamegate that wrote it, or a newer one"
+        )
+    steps = [(after, step(dialect)) for after, step in enumerate(_STEPS, start=2)]
+    if version == 0:
+        every = [statement for _, statements in steps for statement in statements]
+        return [(SCHEMA_VERSION, (*schema_v1(dialect), *every))]
+    return steps[version - 1 :]
