@@ -884,7 +884,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     add(
         "--check", action="store_true",
         help="regression guard: a short run of every case; exit 1 if a share of bare fell "
-        f"more than {CHECK_DROP_MAX:.0%} below {BASELINE_PATH.name}",
+        f"more than {CHECK_DROP_MAX * 100:.0f} %% below {BASELINE_PATH.name}",
     )  # fmt: skip
     add(
         "--record-baseline", action="store_true",

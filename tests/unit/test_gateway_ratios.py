@@ -4,6 +4,7 @@ fails the guard while noise within it does not."""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +75,15 @@ def test_a_case_missing_on_either_side_is_named_but_never_fails(tmp_path: Path) 
     lines, fallen = check_against([r for r in RUN if r["traffic"] != "healthz"], baseline)
     assert fallen == []
     assert "healthz: recorded 0.9, measured None (not compared)" in lines
+
+
+@pytest.mark.parametrize(
+    "module", ["bench_gateway", "bench_wallet", "bench_relay", "open_loop", "writer_instructions"]
+)
+def test_every_benchmark_prints_its_help(module: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse formats help strings with `%`: a literal percent sign broke `--help` once."""
+    main = importlib.import_module(f"loadtests.{module}").main
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    assert "usage:" in capsys.readouterr().out
