@@ -22,8 +22,8 @@ import atexit
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 import orjson
@@ -34,6 +34,7 @@ from gateway.redaction import SecretRedactor
 
 __all__ = [
     "BufferedLineStream",
+    "UtcStamps",
     "configure_logging",
     "flush_logging",
     "log_request",
@@ -207,17 +208,39 @@ class _DirectRequestLines:
     the fields, then `event`, `level` and an ISO UTC `timestamp`. Context vars add nothing
     here: the only one bound (the request id) is one of the fields."""
 
-    __slots__ = ("_sink",)
+    __slots__ = ("_sink", "_stamp")
 
     def __init__(self, sink: BufferedLineStream) -> None:
         self._sink = sink
+        self._stamp = UtcStamps()
 
     def __call__(self, fields: dict[str, Any]) -> None:
         fields["event"] = "request"
         fields["level"] = "info"
-        fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        fields["timestamp"] = self._stamp(time.time_ns())
         self._sink.write(orjson.dumps(fields, option=orjson.OPT_APPEND_NEWLINE))
         self._sink.flush()
+
+
+class UtcStamps:
+    """ISO-8601 UTC times as structlog's `TimeStamper(fmt="iso", utc=True)` writes them
+    (`datetime.isoformat()` with `Z`: no fraction when the microseconds are 0), from
+    nanoseconds since the epoch. The date and time of day are formatted once a second:
+    `datetime.now(UTC).isoformat()` costs about 1 µs a request line, this a fifth of it."""
+
+    __slots__ = ("_second",)
+
+    def __init__(self) -> None:
+        self._second: tuple[int, str] = (-1, "")
+        """The last second formatted and its text, replaced whole (threads may share it)."""
+
+    def __call__(self, epoch_ns: int) -> str:
+        second, micros = divmod(epoch_ns // 1_000, 1_000_000)
+        cached_second, text = self._second
+        if second != cached_second:
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, text)
+        return f"{text}.{micros:06d}Z" if micros else f"{text}Z"
 
 
 class BufferedLineStream:
