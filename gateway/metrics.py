@@ -11,10 +11,16 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import NamedTuple, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 
+from core.duration_buckets import BucketCounts
 from core.wallet.store import StoreStats
 from gateway.connections import LIMITS, ConnectionStats
 
@@ -160,7 +166,7 @@ class _ScrapeTimeCollector(Collector):
         self._metrics = metrics
 
     def collect(self) -> Iterator[Metric]:
-        in_flight, commits, operations, depth, nonces, refusals = self._families()
+        in_flight, commits, operations, depth, commit_s, nonces, refusals = self._families()
         in_flight.add_metric([], self._metrics.requests_in_flight)
         stats = self._metrics.wallet_stats
         if stats is not None:
@@ -168,10 +174,11 @@ class _ScrapeTimeCollector(Collector):
             commits.add_metric([], current.commits_total)
             operations.add_metric([], current.operations_total)
             depth.add_metric([], current.queue_depth)
+            commit_s.add_metric([], *_histogram(current.commit_durations))
         for provider, cache in sorted(self._metrics.nonce_caches.items()):
             nonces.add_metric([provider], cache.entries)
             refusals.add_metric([provider], cache.full_refusals_total)
-        yield from (in_flight, commits, operations, depth, nonces, refusals)
+        yield from (in_flight, commits, operations, depth, commit_s, nonces, refusals)
 
     def describe(self) -> Iterator[Metric]:
         yield from self._families()
@@ -182,6 +189,7 @@ class _ScrapeTimeCollector(Collector):
         CounterMetricFamily,
         CounterMetricFamily,
         GaugeMetricFamily,
+        HistogramMetricFamily,
         GaugeMetricFamily,
         CounterMetricFamily,
     ]:
@@ -201,6 +209,12 @@ class _ScrapeTimeCollector(Collector):
                 "gamegate_wallet_store_queue_depth",
                 "Wallet store calls waiting for the writer right now.",
             ),
+            HistogramMetricFamily(
+                "gamegate_wallet_store_commit_duration_seconds",
+                "Time each durable commit took (SQLite: the COMMIT, its fsync and any "
+                "checkpoint; Redis: the commit call to its reply). Every money callback "
+                "waits on one.",
+            ),
             GaugeMetricFamily(
                 "gamegate_nonce_cache_entries",
                 "Nonces a provider instance remembers right now (its cap refuses, never forgets).",
@@ -212,6 +226,16 @@ class _ScrapeTimeCollector(Collector):
                 labels=["provider"],
             ),
         )
+
+
+def _histogram(counts: BucketCounts) -> tuple[list[tuple[str, float]], float]:
+    """Prometheus's cumulative `le` buckets and the sum, from per-bucket counts."""
+    buckets: list[tuple[str, float]] = []
+    running = 0
+    for bound_s, count in zip((*counts.bounds_s, float("inf")), counts.counts, strict=True):
+        running += count
+        buckets.append(("+Inf" if bound_s == float("inf") else repr(bound_s), running))
+    return buckets, counts.sum_s
 
 
 class _ConnectionCollector(Collector):

@@ -570,6 +570,7 @@ def _measure(
         "relay_child_us_per_req": round(relay_s * 1e6 / answered, 1),
         "relay_cpu": opts.relay_cpu,
         "ops_per_commit": _ops_per_commit(store_0, store_1),
+        "commit_ms_mean": _commit_ms_mean(store_0, store_1),
         "wrk_cores": round(wrk_cpu_s / wall_s, 3),
         "foreign_cores": round(max(0.0, busy_1 - busy_0 - cpu_s - redis_s - wrk_cpu_s) / wall_s, 3),
         "steal_cores": round((steal_1 - steal_0) / wall_s, 3),
@@ -584,18 +585,38 @@ def _measure(
     }
 
 
-_STORE_COUNTER = re.compile(rb"^gamegate_wallet_store_(commits|operations)_total (\S+)$", re.M)
+_STORE_COUNTER = re.compile(
+    rb"^gamegate_wallet_store_(commits_total|operations_total|commit_duration_seconds_sum) (\S+)$",
+    re.M,
+)
 
 
 def _store_counters(url: str) -> dict[str, float] | None:
-    """The wallet store's commit and operation counters from `/metrics` (None if absent)."""
+    """The wallet store's commits, operations and seconds spent committing, from
+    `/metrics` (None if absent)."""
     try:
         with urllib.request.urlopen(f"{url}/metrics", timeout=5) as answer:  # noqa: S310
             text = answer.read()
     except OSError:
         return None
     found = {name.decode(): float(value) for name, value in _STORE_COUNTER.findall(text)}
-    return found if len(found) == 2 else None
+    if len(found) != 3:
+        return None
+    return {
+        "commits": found["commits_total"],
+        "operations": found["operations_total"],
+        "commit_s": found["commit_duration_seconds_sum"],
+    }
+
+
+def _commit_ms_mean(
+    before: dict[str, float] | None, after: dict[str, float] | None
+) -> float | None:
+    """How long a durable commit took on average over the measurement."""
+    if before is None or after is None or after["commits"] == before["commits"]:
+        return None
+    spent_s = after["commit_s"] - before["commit_s"]
+    return round(spent_s * 1000 / (after["commits"] - before["commits"]), 3)
 
 
 def _ops_per_commit(
@@ -661,6 +682,8 @@ def run(opts: Options) -> list[dict[str, Any]]:
 def _one_line(r: Mapping[str, Any]) -> str:
     noisy = " NOISY" if r["noisy"] else ""
     verify = "" if "verify_ok" not in r else f" verify={'ok' if r['verify_ok'] else 'FAILED'}"
+    commit_ms = r.get("commit_ms_mean")
+    commits = "" if commit_ms is None else f" ops/commit {r['ops_per_commit']} at {commit_ms} ms"
     return (
         f"rep {r['rep']} {r['case']:>24}: {r['req_s']:>8.0f} req/s  p50/p99/p999 "
         f"{r['p50_ms']:.2f}/{r['p99_ms']:.2f}/{r['p999_ms']:.2f} ms  {r['server_us_per_req']:.0f} "
@@ -669,7 +692,7 @@ def _one_line(r: Mapping[str, Any]) -> str:
         f" srv {r['server_cores']:.2f} "
         f"wrk {r['wrk_cores']:.2f} foreign {r['foreign_cores']:.2f}  "
         f"not-ok {r['not_ok_share']:.2%} exhausted {r['exhausted']}"
-        f"{verify}{noisy}"
+        f"{commits}{verify}{noisy}"
     )
 
 

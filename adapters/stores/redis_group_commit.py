@@ -39,6 +39,7 @@ from adapters.stores.redis_read import (
 )
 from adapters.stores.redis_seqs import SeqBlocks, SeqsExhausted
 from adapters.stores.redis_view import MissingKeys, SnapshotView
+from core.duration_buckets import DurationBuckets
 from core.errors import GatewayError
 from core.model import TxOutcome, WalletCommand
 from core.wallet.step import StepResult, run_step
@@ -88,6 +89,7 @@ class GroupCommit:
         functions: Functions,
         seqs: SeqBlocks,
         clock_us: Callable[[], int],
+        commit_durations: DurationBuckets,
         *,
         batch_jobs_max: int = BATCH_JOBS_MAX,
         batches_in_flight: int = BATCHES_IN_FLIGHT,
@@ -96,6 +98,7 @@ class GroupCommit:
         self._functions = functions
         self._seqs = seqs
         self._clock_us = clock_us
+        self._commit_durations = commit_durations
         self._batch_jobs_max = batch_jobs_max
         self._batches_in_flight = batches_in_flight
         self._pending: list[Job] = []
@@ -232,7 +235,8 @@ class GroupCommit:
             keys += job_keys
             args += job_args[1:]  # gg_apply_many_v2 takes each job without its format
         self.commit_calls_total += 1
-        replies: list[Any] = await self._functions.call(APPLY_MANY, keys, args)
+        with self._commit_durations.timing():
+            replies: list[Any] = await self._functions.call(APPLY_MANY, keys, args)
         return replies
 
 

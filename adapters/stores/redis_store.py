@@ -87,6 +87,7 @@ from adapters.stores.redis_seqs import SeqBlocks, SeqsExhausted
 from adapters.stores.redis_turns import PlayerTurns
 from adapters.stores.redis_url import RedisTarget, parse_redis_url
 from adapters.stores.redis_view import MissingKeys, PlayerState, SnapshotView
+from core.duration_buckets import COMMIT_SECONDS_BOUNDS, DurationBuckets
 from core.errors import (
     ConflictingReplay,
     GatewayError,
@@ -140,8 +141,13 @@ class RedisWalletStore:
         self._seqs = SeqBlocks(link)
         self._turns = PlayerTurns()
         self._one_server = not target.cluster
+        self._commit_durations = DurationBuckets(COMMIT_SECONDS_BOUNDS)
+        """Each commit call, from sending it to its reply (the server fsyncs before it
+        replies): as this process sees it, its event loop's delays included."""
         self._group = (
-            GroupCommit(link, functions, self._seqs, clock_us) if self._one_server else None
+            GroupCommit(link, functions, self._seqs, clock_us, self._commit_durations)
+            if self._one_server
+            else None
         )
         self._commits = 0
         self._operations = 0
@@ -190,7 +196,12 @@ class RedisWalletStore:
 
     def stats(self) -> StoreStats:
         grouped = 0 if self._group is None else self._group.commit_calls_total
-        return StoreStats(self._commits + grouped, self._operations, self._in_flight)
+        return StoreStats(
+            self._commits + grouped,
+            self._operations,
+            self._in_flight,
+            self._commit_durations.snapshot(),
+        )
 
     # -- money -------------------------------------------------------------------
 
@@ -363,13 +374,17 @@ class RedisWalletStore:
         if len(parts) > 1 and isinstance(self._link, ClusterLink):
             slots = {key_slot(part.keys.player.encode()) for part in parts}
             if len(slots) > 1:
-                committed = await commit_across_slots(self._link, self._functions, parts, versions)
+                with self._commit_durations.timing():
+                    committed = await commit_across_slots(
+                        self._link, self._functions, parts, versions
+                    )
                 self._commits += committed
                 self.conflicts_total += not committed
                 return committed
         guards = [f"v:{version.decode()}" for version in versions]
         keys, args = function_args(parts, guards)
-        reply = await self._functions.call_raw(APPLY, keys, args)
+        with self._commit_durations.timing():
+            reply = await self._functions.call_raw(APPLY, keys, args)
         if isinstance(reply, ReplyError):
             if str(reply).startswith("GGINVALID"):
                 raise RuntimeError(f"the wallet's commit refused its arguments: {reply}")
@@ -440,7 +455,8 @@ class RedisWalletStore:
         entry = audit_tail(now_us, actor, action, why, before, after)
         args = [state.version, encode_player(changed), group_of(player_id), GROUPS, entry]
         call = self._functions.call(CHANGE_PLAYER, [keys.player, keys.audit, keys.seq], args)
-        reply = await self._call(call)
+        with self._commit_durations.timing():
+            reply = await self._call(call)
         if reply[0] == b"ok":
             self._commits += 1
             return changed

@@ -119,7 +119,9 @@ class SqliteWalletStore:
 
     def stats(self) -> StoreStats:
         writer = self._writer
-        return StoreStats(writer.commits, writer.ops, writer.queue_depth)
+        return StoreStats(
+            writer.commits, writer.ops, writer.queue_depth, writer.commit_durations.snapshot()
+        )
 
     def describe(self) -> str:
         return f"sqlite {self.path}, synchronous={self.synchronous}"

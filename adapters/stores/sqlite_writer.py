@@ -34,6 +34,7 @@ from typing import Any
 
 import structlog
 
+from core.duration_buckets import COMMIT_SECONDS_BOUNDS, DurationBuckets
 from core.errors import GatewayError, StorageUnavailable
 
 __all__ = ["WRITER_THREAD_NAME", "Job", "SqliteWriter"]
@@ -102,6 +103,8 @@ class SqliteWriter:
         """Bulk-loads what a batch's jobs will look up, before they run."""
         self.commits = 0
         self.ops = 0
+        self.commit_durations = DurationBuckets(COMMIT_SECONDS_BOUNDS)
+        """Each COMMIT: the WAL written and fsynced, and a checkpoint when one is due."""
 
     async def start(self, setup: Callable[[sqlite3.Connection], None]) -> None:
         """Open the connection in the writer thread and run `setup` there."""
@@ -254,7 +257,8 @@ class SqliteWriter:
                 raise
             except Exception as exc:  # noqa: BLE001 -- a job's bug: it fails alone
                 self._isolate(conn, batch, exc)
-            conn.execute("COMMIT")
+            with self.commit_durations.timing():
+                conn.execute("COMMIT")
             self.commits += 1
         except sqlite3.Error as exc:
             self._fail_batch(conn, batch, exc)

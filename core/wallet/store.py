@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
+from core.duration_buckets import BucketCounts
 from core.errors import GatewayError
 from core.model import Balance, Debit, Deposit, TxOutcome, WalletCommand, Withdrawal
 from core.wallet.figures import PlayFigures
@@ -99,6 +100,9 @@ class StoreStats:
     """Calls served (writes and reads); with commits, gives operations per commit."""
     queue_depth: int
     """Calls waiting for the store right now."""
+    commit_durations: BucketCounts
+    """How long each durable commit took: what every money callback waits on at least
+    once, and the first sign of a slow disk or a slow Redis."""
 
 
 class WalletStore(Protocol):

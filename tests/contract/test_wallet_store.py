@@ -700,3 +700,25 @@ class TestSessions:
         assert await store.get_session("tok-rotated") == new
         ended = await store.get_session("tok-desktop")
         assert ended == dataclasses.replace(old, expires_at_us=new.created_at_us)
+
+
+# -- what a store shows at scrape time ------------------------------------------------
+
+
+async def test_every_durable_commit_is_timed_once(
+    store: WalletStore, make_player: MakePlayer
+) -> None:
+    await make_player("p1", real=1_000)
+    before = store.stats()
+    for index in range(3):
+        await store.apply([bet(f"b{index}", 100)])
+    await store.apply([win("w1", 50, ref_tx_id="b0")])
+    after = store.stats()
+    timed = after.commit_durations
+    commits = after.commits_total - before.commits_total
+    assert commits >= 4
+    assert timed.total - before.commit_durations.total == commits
+    assert timed.sum_s > before.commit_durations.sum_s
+    assert len(timed.counts) == len(timed.bounds_s) + 1
+    earlier = before.commit_durations.counts
+    assert all(now >= then for now, then in zip(timed.counts, earlier, strict=True))

@@ -50,6 +50,31 @@ async def test_metrics_report_wallet_store_commits(client: Client) -> None:
     assert after > before
 
 
+async def test_metrics_show_how_long_each_wallet_commit_took(client: Client) -> None:
+    body = _player("m1")
+    assert (await client.post("/v1/players", json=body, headers=ADMIN)).status == 201
+    text = await (await client.get("/metrics")).text()
+    name = "gamegate_wallet_store_commit_duration_seconds"
+    buckets = [
+        (line.split('le="')[1].split('"')[0], float(line.split()[-1]))
+        for line in text.splitlines()
+        if line.startswith(f"{name}_bucket{{")
+    ]
+    count = _value(text, f"{name}_count")
+    assert count == _sample(text, "gamegate_wallet_store_commits") >= 1
+    assert buckets[-1] == ("+Inf", count)
+    cumulative = [seen for _, seen in buckets]
+    assert cumulative == sorted(cumulative), "buckets are cumulative"
+    assert _value(text, f"{name}_sum") > 0
+
+
+def _value(text: str, series: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(f"{series} "):
+            return float(line.split()[1])
+    raise AssertionError(f"{series} not exported")
+
+
 async def test_each_app_has_its_own_metrics_registry(make_client: MakeClient) -> None:
     first = await make_client()
     second = await make_client()
@@ -59,10 +84,7 @@ async def test_each_app_has_its_own_metrics_registry(make_client: MakeClient) ->
 
 
 def _sample(text: str, name: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(f"{name}_total "):
-            return float(line.split()[1])
-    raise AssertionError(f"{name}_total not exported")
+    return _value(text, f"{name}_total")
 
 
 def _player(player_id: str) -> dict[str, str]:

@@ -206,6 +206,7 @@ def test_the_dashboard_and_the_alerts_query_every_exported_family() -> None:
         "gamegate_operator_requests_total",
         "gamegate_http_requests_in_flight",
         "gamegate_wallet_store_commits_total",
+        "gamegate_wallet_store_commit_duration_seconds",
         "gamegate_lobby_answers_total",
         "gamegate_catalogue_syncs_total",
         "gamegate_catalogue_games",
