@@ -3,22 +3,24 @@
 Why one connection: the SQLite bundled with Python 3.11 here (3.40) can corrupt a WAL
 database when two connections write or checkpoint at once (fixed in 3.51.3), and one
 writer is what WAL allows anyway. Reads go through the same thread; they are served
-from the writer's caches and are cheap.
+from the writer's caches and are cheap. A batch's reads run first and are answered at
+once, from the last commit: a balance asked for while others bet does not wait for
+their fsync.
 
 Jobs submitted during one turn of the event loop reach the writer's queue together, at
 the start of the next turn (`_hand_over`): a writer woken by the first job of a burst
 would otherwise take the GIL as soon as the loop released it (uvloop does, between
 callbacks) and commit half the burst. Each writer iteration takes every queued job (up
-to `batch_ops_max`) into one `BEGIN IMMEDIATE` transaction: jobs decide against
-in-memory state and stage their rows, `flush` writes them in bulk, the batch commits
-once (one WAL fsync with `synchronous=FULL`) and only then are the callers' futures
-resolved, in one hop back to the event loop. A job refuses by raising a `GatewayError`
-(or returning one) and has then staged at most its stored refusal: the ledger decides a
-whole job (`core.wallet.step`) before it stages anything. If the database refuses a row,
-or a job fails with any other exception (a bug, after which its in-memory changes cannot
-be trusted), the batch is replayed with a SAVEPOINT per job so that job fails alone. A
-failed COMMIT fails the batch with `StorageUnavailable`: the callers' outcome is
-unknown.
+to `batch_ops_max`) and runs its writes in one `BEGIN IMMEDIATE` transaction: jobs
+decide against in-memory state and stage their rows, `flush` writes them in bulk, the
+batch commits once (one WAL fsync with `synchronous=FULL`) and only then are the
+writers' futures resolved, in one hop back to the event loop. A job refuses by raising
+a `GatewayError` (or returning one) and has then staged at most its stored refusal: the
+ledger decides a whole job (`core.wallet.step`) before it stages anything. If the
+database refuses a row, or a job fails with any other exception (a bug, after which its
+in-memory changes cannot be trusted), the batch is replayed with a SAVEPOINT per job so
+that job fails alone. A failed COMMIT fails the batch with `StorageUnavailable`: the
+callers' outcome is unknown.
 """
 
 from __future__ import annotations
@@ -98,7 +100,8 @@ class SqliteWriter:
         """Forgets in-memory state after a rollback (the database is the truth): of the
         batch, or, when isolating, of the job rolled back to its savepoint."""
         self.after_batch: Callable[[], None] = lambda: None
-        """Runs after every batch, read or write, before its callers are answered."""
+        """Runs after every batch, before its writes' callers are answered (its reads'
+        may have been answered already)."""
         self.prefetch: Callable[[list[Any]], None] = lambda _keys: None
         """Bulk-loads what a batch's jobs will look up, before they run."""
         self.commits = 0
@@ -225,15 +228,23 @@ class SqliteWriter:
     def _run_batch(self, batch: list[Job]) -> None:
         conn = self.conn
         assert conn is not None
-        if not any(job.writes for job in batch):
-            for job in batch:
+        assert self._loop is not None
+        writes = [job for job in batch if job.writes]
+        if len(writes) < len(batch):
+            # Reads first, answered at once: they see the last commit (memory and file
+            # agree between batches), and need not wait for this batch's decisions and
+            # its fsync. Every job here was submitted before any of them ran, so none
+            # was waiting for another's answer: any order of them is a valid one.
+            reads = [job for job in batch if not job.writes]
+            for job in reads:
                 self._run_read(job)
-        else:
-            self._run_write_batch(conn, batch)
+            self._loop.call_soon_threadsafe(self._deliver, reads)
+        if writes:
+            self._run_write_batch(conn, writes)
         self.after_batch()
         self.ops += len(batch)
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._deliver, batch)
+        if writes:
+            self._loop.call_soon_threadsafe(self._deliver, writes)
 
     def _run_write_batch(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
         """One transaction for the whole batch; one SAVEPOINT per job only if needed.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,32 @@ def test_callers_answered_together_call_again_in_one_group_commit(
         commits, p1_real = runner.run(lockstep())
     assert commits == rounds
     assert p1_real == 1_000 - 86 * rounds  # p1 is callers 0, 3, ..., 255
+
+
+async def test_a_read_beside_a_commit_in_progress_is_answered_from_the_last_commit(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """A batch's reads are answered before its writes are decided and fsynced: a balance
+    asked for while a bet is still being decided comes back, with the balance before it."""
+    store = await _open_funded(tmp_path / "wallet.db", clock)
+    deciding, release = threading.Event(), threading.Event()
+
+    def held_until_released(command: GuardedCommand, context: GuardContext) -> None:
+        deciding.set()
+        assert release.wait(timeout=10), "the test never released the bet"
+
+    try:
+        bet = asyncio.ensure_future(
+            store.apply([_bet("held", "p1")], guard=DebitGuard(None, held_until_released))
+        )
+        read = asyncio.ensure_future(store.balance("p1"))  # the same turn: one batch
+        before = await asyncio.wait_for(read, timeout=5)  # a read after it would hang here
+        assert await asyncio.to_thread(deciding.wait, 5), "the bet is being decided"
+        assert not bet.done()
+        assert before.real_minor == 1_000
+        release.set()
+        await bet
+        assert (await store.balance("p1")).real_minor == 900
+    finally:
+        release.set()
+        await store.close()
