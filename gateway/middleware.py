@@ -29,7 +29,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from core.time_limits import SharedTimeLimit, TimeLimitExpired
 from gateway.keys import REQUEST_INFO
-from gateway.logging import log_request
+from gateway.logging import REQUEST_ID, log_request
 from gateway.metrics import Metrics
 from gateway.request_info import RequestInfo
 from gateway.responses import error_response
@@ -50,8 +50,6 @@ _HTTP_ERROR_CODES = {
 """413: the same code whether the declared length or the bytes read exceeded the cap."""
 
 _log = structlog.get_logger("gamegate.http")
-_bind_request_id = structlog.contextvars.bind_contextvars
-_reset_request_id = structlog.contextvars.reset_contextvars
 
 
 RecordRequest = Callable[[str, str, str, str, str, str, int, int, str], None]
@@ -98,7 +96,7 @@ def _gateway_middleware(
         request[REQUEST_INFO] = info
         started_s = time.perf_counter()
         metrics.requests_in_flight += 1
-        bound = _bind_request_id(request_id=request_id)
+        request_id_set = REQUEST_ID.set(request_id)
         try:
             response = await _respond(request, handler, info, body_bytes_max, time_limit)
         except asyncio.CancelledError:
@@ -106,7 +104,7 @@ def _gateway_middleware(
             _report(request, info, _STATUS_CLIENT_CLOSED, started_s, metrics, record)
             raise
         finally:
-            _reset_request_id(**bound)
+            REQUEST_ID.reset(request_id_set)
             metrics.requests_in_flight -= 1
         response.headers[REQUEST_ID_HEADER] = request_id
         _report(request, info, response.status, started_s, metrics, record)

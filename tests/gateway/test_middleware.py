@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 from structlog.testing import capture_logs
 
-from gateway.logging import configure_logging, reset_logging
+from gateway.logging import REQUEST_ID, configure_logging, reset_logging
 from tests.gateway.conftest import ADMIN, Client, MakeClient
 from tests.gateway.helpers import new_player, player_body
 
@@ -155,6 +155,22 @@ async def test_the_configured_log_has_one_json_request_line_with_level_and_time(
         "event": "request",
         "level": "info",
     }
+
+
+async def test_every_line_logged_while_handling_a_request_carries_its_id(
+    client: Client,
+) -> None:
+    stream = io.BytesIO()
+    configure_logging("info", stream=stream)
+    try:
+        response = await client.get("/providers/fake/boom", headers={"X-Request-Id": "trace-9"})
+        assert response.status == 500
+    finally:
+        reset_logging()
+    lines = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert [line["event"] for line in lines] == ["provider adapter raised", "request"]
+    assert [line["request_id"] for line in lines] == ["trace-9", "trace-9"]
+    assert REQUEST_ID.get() is None, "the id is the handling task's, not left behind"
 
 
 async def test_the_configured_log_at_warning_has_no_request_lines(client: Client) -> None:
