@@ -128,7 +128,16 @@ async def _respond(
             return error_response(
                 413, "payload_too_large", f"request body is larger than {body_bytes_max} bytes"
             )
-        return await _within_time_limit(request, handler, info, time_limit)
+        with time_limit.within():
+            return await handler(request)
+    except TimeLimitExpired:
+        info.outcome = "timeout"
+        return error_response(
+            503,
+            "timeout",
+            f"request took longer than {time_limit.limit_s} s",
+            headers={"Retry-After": "1"},
+        )
     except web.HTTPException as exc:
         return _http_error(exc, info)
     except ConnectionError:
@@ -140,22 +149,6 @@ async def _respond(
         _log.exception("unhandled error", route=info.route, provider=info.provider)
         info.outcome = "internal_error"
         return error_response(500, "internal_error", "internal error")
-
-
-async def _within_time_limit(
-    request: web.Request, handler: Handler, info: RequestInfo, time_limit: SharedTimeLimit
-) -> web.StreamResponse:
-    try:
-        with time_limit.within():
-            return await handler(request)
-    except TimeLimitExpired:
-        info.outcome = "timeout"
-        return error_response(
-            503,
-            "timeout",
-            f"request took longer than {time_limit.limit_s} s",
-            headers={"Retry-After": "1"},
-        )
 
 
 def _http_error(exc: web.HTTPException, info: RequestInfo) -> web.Response:
