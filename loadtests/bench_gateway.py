@@ -569,8 +569,8 @@ def _measure(
         "redis_us_per_req": round(redis_s * 1e6 / answered, 1),
         "relay_child_us_per_req": round(relay_s * 1e6 / answered, 1),
         "relay_cpu": opts.relay_cpu,
-        "ops_per_commit": _ops_per_commit(store_0, store_1),
-        "commit_ms_mean": _commit_ms_mean(store_0, store_1),
+        "ops_per_commit": _rounded(_per_commit(store_0, store_1, "operations"), 1),
+        "commit_ms_mean": _rounded(_per_commit(store_0, store_1, "commit_s"), 3, scale=1000),
         "wrk_cores": round(wrk_cpu_s / wall_s, 3),
         "foreign_cores": round(max(0.0, busy_1 - busy_0 - cpu_s - redis_s - wrk_cpu_s) / wall_s, 3),
         "steal_cores": round((steal_1 - steal_0) / wall_s, 3),
@@ -609,23 +609,17 @@ def _store_counters(url: str) -> dict[str, float] | None:
     }
 
 
-def _commit_ms_mean(
-    before: dict[str, float] | None, after: dict[str, float] | None
-) -> float | None:
-    """How long a durable commit took on average over the measurement."""
-    if before is None or after is None or after["commits"] == before["commits"]:
-        return None
-    spent_s = after["commit_s"] - before["commit_s"]
-    return round(spent_s * 1000 / (after["commits"] - before["commits"]), 3)
+def _rounded(value: float | None, digits: int, *, scale: float = 1.0) -> float | None:
+    return None if value is None else round(value * scale, digits)
 
 
-def _ops_per_commit(
-    before: dict[str, float] | None, after: dict[str, float] | None
+def _per_commit(
+    before: dict[str, float] | None, after: dict[str, float] | None, counter: str
 ) -> float | None:
+    """`counter`'s increase per durable commit over the measurement (None: no commit)."""
     if before is None or after is None or after["commits"] == before["commits"]:
         return None
-    operations = after["operations"] - before["operations"]
-    return round(operations / (after["commits"] - before["commits"]), 1)
+    return (after[counter] - before[counter]) / (after["commits"] - before["commits"])
 
 
 def _verify(data_dir: Path, env: Mapping[str, str]) -> dict[str, Any]:

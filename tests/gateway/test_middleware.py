@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
@@ -129,15 +130,22 @@ async def test_fresh_request_ids_differ_from_request_to_request(client: Client) 
     assert all(re.fullmatch(r"[0-9a-f]{32}", request_id) for request_id in ids)
 
 
+@contextmanager
+def _configured_log(level: str) -> Iterator[io.BytesIO]:
+    """Lines as `gamegate serve` writes them, into the stream yielded, until the end."""
+    stream = io.BytesIO()
+    configure_logging(level, stream=stream)
+    try:
+        yield stream
+    finally:
+        reset_logging()
+
+
 async def test_the_configured_log_has_one_json_request_line_with_level_and_time(
     client: Client,
 ) -> None:
-    stream = io.BytesIO()
-    configure_logging("info", stream=stream)
-    try:
+    with _configured_log("info") as stream:
         await client.get("/providers/fake/echo", headers={"X-Request-Id": "json-1"})
-    finally:
-        reset_logging()
     [line] = [json.loads(text) for text in stream.getvalue().splitlines()]
     assert line.pop("latency_ms") >= 0
     timestamp = line.pop("timestamp")
@@ -160,13 +168,9 @@ async def test_the_configured_log_has_one_json_request_line_with_level_and_time(
 async def test_every_line_logged_while_handling_a_request_carries_its_id(
     client: Client,
 ) -> None:
-    stream = io.BytesIO()
-    configure_logging("info", stream=stream)
-    try:
+    with _configured_log("info") as stream:
         response = await client.get("/providers/fake/boom", headers={"X-Request-Id": "trace-9"})
         assert response.status == 500
-    finally:
-        reset_logging()
     lines = [json.loads(text) for text in stream.getvalue().splitlines()]
     assert [line["event"] for line in lines] == ["provider adapter raised", "request"]
     assert [line["request_id"] for line in lines] == ["trace-9", "trace-9"]
@@ -174,10 +178,6 @@ async def test_every_line_logged_while_handling_a_request_carries_its_id(
 
 
 async def test_the_configured_log_at_warning_has_no_request_lines(client: Client) -> None:
-    stream = io.BytesIO()
-    configure_logging("warning", stream=stream)
-    try:
+    with _configured_log("warning") as stream:
         await client.get("/healthz")
-    finally:
-        reset_logging()
     assert stream.getvalue() == b""
