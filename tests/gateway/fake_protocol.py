@@ -1,7 +1,9 @@
 """A tiny provider protocol for the gateway's HTTP tests (not a mock: a real adapter).
 
 Operations, by path: `echo` returns what the adapter received; `auth` authenticates a
-session token; `bet` places a debit; `boom` raises (an adapter bug); `slow` sleeps.
+session token; `bet` places a debit; `boom` raises (an adapter bug); `slow` sleeps;
+`log` logs one line through a logger made for it (never cached under another
+configuration).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 import orjson
+import structlog
 
 from adapters.providers.base import AdapterContext, ProviderRequest, ProviderResponse
 from adapters.providers.registry import ProtocolSpec
@@ -37,6 +40,9 @@ class FakeAdapter:
             raise RuntimeError(f"adapter bug (key of {len(hmac_key)} bytes)")
         if request.path == "slow":
             await asyncio.sleep(SLOW_S)
+        if request.path == "log":
+            structlog.get_logger("tests.fake").warning("fake adapter logged")
+            return _ok("log", {})
         body: dict[str, Any] = orjson.loads(request.body or b"{}")
         try:
             if request.path == "auth":
