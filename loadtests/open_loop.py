@@ -7,6 +7,10 @@ last byte of the answer, so a stall is charged to every request it delays (no co
 omission). Requests go round-robin over `--connections` keep-alive connections, one in
 flight per connection, in pool order per connection.
 
+`scheduled_late_*` is how late the driver itself handed requests to their connections
+(its own event loop behind, or starved of CPU): when it is not far below the latencies,
+the run measured the driver, not the server.
+
     python -m loadtests.open_loop --url http://127.0.0.1:8080 --pool var/bench/pool.txt \\
         --rate 600 --duration-s 15 --connections 64
 """
@@ -79,21 +83,24 @@ async def run(
         asyncio.create_task(_connection(host, port, queue, latencies_s, statuses))
         for queue in queues
     ]
+    scheduled_late_s: list[float] = []
     start_s = time.perf_counter() + 0.2
     for index in range(count):
         due_s = start_s + index / rate
         delay_s = due_s - time.perf_counter()
         if delay_s > 0:
             await asyncio.sleep(delay_s)
+        scheduled_late_s.append(time.perf_counter() - due_s)
         queues[index % connections].put_nowait((due_s, pool[index]))
     for queue in queues:
         queue.put_nowait(None)
     await asyncio.gather(*workers)
     elapsed_s = time.perf_counter() - start_s
     latencies_s.sort()
+    scheduled_late_s.sort()
 
-    def quantile_ms(q: float) -> float:
-        return round(latencies_s[min(len(latencies_s) - 1, int(q * len(latencies_s)))] * 1000, 2)
+    def quantile_ms(q: float, values_s: list[float] = latencies_s) -> float:
+        return round(values_s[min(len(values_s) - 1, int(q * len(values_s)))] * 1000, 2)
 
     return {
         "rate_target": rate,
@@ -105,6 +112,8 @@ async def run(
         "p99_ms": quantile_ms(0.99),
         "p999_ms": quantile_ms(0.999),
         "max_ms": round(latencies_s[-1] * 1000, 2),
+        "scheduled_late_p99_ms": quantile_ms(0.99, scheduled_late_s),
+        "scheduled_late_max_ms": round(scheduled_late_s[-1] * 1000, 2),
         "statuses": statuses,
     }
 
