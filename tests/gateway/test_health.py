@@ -68,13 +68,6 @@ async def test_metrics_show_how_long_each_wallet_commit_took(client: Client) -> 
     assert _value(text, f"{name}_sum") > 0
 
 
-def _value(text: str, series: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(f"{series} "):
-            return float(line.split()[1])
-    raise AssertionError(f"{series} not exported")
-
-
 async def test_each_app_has_its_own_metrics_registry(make_client: MakeClient) -> None:
     first = await make_client()
     second = await make_client()
@@ -99,19 +92,20 @@ def _player(player_id: str) -> dict[str, str]:
 
 async def test_metrics_count_the_requests_in_flight(make_client: MakeClient) -> None:
     client = await make_client(server={"request_timeout_s": 0.3})  # `slow` ends as a 503
-    assert _gauge(await (await client.get("/metrics")).text(), _IN_FLIGHT) == 1.0  # the scrape
+    assert _value(await (await client.get("/metrics")).text(), _IN_FLIGHT) == 1.0  # the scrape
     slow = asyncio.create_task(client.post("/providers/fake/slow", json={}))
     await asyncio.sleep(0.05)
-    assert _gauge(await (await client.get("/metrics")).text(), _IN_FLIGHT) == 2.0
+    assert _value(await (await client.get("/metrics")).text(), _IN_FLIGHT) == 2.0
     (await slow).release()
-    assert _gauge(await (await client.get("/metrics")).text(), _IN_FLIGHT) == 1.0
+    assert _value(await (await client.get("/metrics")).text(), _IN_FLIGHT) == 1.0
 
 
 _IN_FLIGHT = "gamegate_http_requests_in_flight"
 
 
-def _gauge(text: str, name: str) -> float:
+def _value(text: str, series: str) -> float:
+    """The value of the unlabelled `series` in a `/metrics` page."""
     for line in text.splitlines():
-        if line.startswith(f"{name} "):
+        if line.startswith(f"{series} "):
             return float(line.split()[1])
-    raise AssertionError(f"{name} not exported")
+    raise AssertionError(f"{series} not exported")
