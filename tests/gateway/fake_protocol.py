@@ -2,8 +2,7 @@
 
 Operations, by path: `echo` returns what the adapter received; `auth` authenticates a
 session token; `bet` places a debit; `boom` raises (an adapter bug); `slow` sleeps;
-`log` logs one line through a logger made for it (never cached under another
-configuration).
+`log` logs one line through the module's logger.
 """
 
 from __future__ import annotations
@@ -19,6 +18,8 @@ from adapters.providers.base import AdapterContext, ProviderRequest, ProviderRes
 from adapters.providers.registry import ProtocolSpec
 from core.errors import GatewayError
 from core.model import Debit
+
+_log = structlog.get_logger("tests.fake")
 
 FAKE_PROTOCOL = "fake"
 SLOW_S = 30.0
@@ -41,7 +42,7 @@ class FakeAdapter:
         if request.path == "slow":
             await asyncio.sleep(SLOW_S)
         if request.path == "log":
-            structlog.get_logger("tests.fake").warning("fake adapter logged")
+            _log.warning("fake adapter logged")
             return _ok("log", {})
         body: dict[str, Any] = orjson.loads(request.body or b"{}")
         try:
