@@ -51,7 +51,7 @@ from gateway.relay_child import read_settings_line, socket_path
 from gateway.reporting_server import serve_reporting
 from gateway.settings import Settings, SettingsError
 from gateway.stop_signals import stop_at_end_of_file, stop_on_signals
-from gateway.subcommand import LoadSettings, SettingsArguments, warn
+from gateway.subcommand import LoadSettings, SettingsArguments, reporting_problem, warn
 
 __all__ = ["add_relay_commands"]
 
@@ -133,7 +133,7 @@ async def _relay(
             )
             stack.push_async_callback(catalogue.close)
         except Exception as error:  # noqa: BLE001 -- whatever the backend raises: say it
-            warn(f"cannot open the stores: {error}")
+            warn(f"cannot open the stores: {reporting_problem(error)}")
             return EXIT_FAILED
         live = LiveCatalogue(
             catalogue, today=_today, new_games_days=settings.catalogue.new_games_days

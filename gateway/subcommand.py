@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from adapters.reporting.open import open_reporting_store
-from core.reporting.store import ReportingStore
+from core.reporting.store import ReportingStore, ReportingStoreInUse
 from gateway.settings import Settings
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "first_line",
     "read_reporting",
     "read_reporting_or_warn",
+    "reporting_problem",
     "warn",
 ]
 
@@ -43,6 +44,22 @@ def first_line(error: BaseException) -> str:
     return str(error).partition("\n")[0]
 
 
+HOLDER_ADVICE = (
+    "it is usually a running `gamegate serve` (its relay child) or a `gamegate relay`: "
+    "read reports through serve's operator API (/v1/reports/ggr, /v1/reports/open-rounds) "
+    "or stop the holder first; a `gamegate relay` beside serve needs reporting.relay = false "
+    "in serve's settings"
+)
+
+
+def reporting_problem(error: BaseException) -> str:
+    """What a command says of a reporting store it could not open: the error's first
+    line and, when another process holds the store, who that usually is and what to do."""
+    if isinstance(error, ReportingStoreInUse):
+        return f"{first_line(error)} ({HOLDER_ADVICE})"
+    return first_line(error)
+
+
 async def read_reporting(settings: Settings, read: Callable[[ReportingStore], Awaitable[_T]]) -> _T:
     """Open the reporting store the settings name, `read` it once, close it."""
     store = await open_reporting_store(settings.reporting.url, settings.data_dir)
@@ -60,5 +77,5 @@ def read_reporting_or_warn(
     try:
         return asyncio.run(read_reporting(settings, read))
     except Exception as error:  # noqa: BLE001 -- whatever the backend raises: say it
-        warn(f"cannot read the reporting store: {first_line(error)}")
+        warn(f"cannot read the reporting store: {reporting_problem(error)}")
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
@@ -31,7 +32,14 @@ from adapters.reporting.store_rules import (
     request_rows,
 )
 from core.reporting.events import ReportEvent, RequestRecord
-from core.reporting.store import DaySum, GgrQuery, GgrRow, OpenRound, OpenRoundsQuery
+from core.reporting.store import (
+    DaySum,
+    GgrQuery,
+    GgrRow,
+    OpenRound,
+    OpenRoundsQuery,
+    ReportingStoreInUse,
+)
 
 __all__ = ["DEFAULT_STORE_TIMEOUT_S", "DuckDbReportingStore"]
 
@@ -151,10 +159,24 @@ class DuckDbReportingStore:
         await self._thread.stop()
 
 
+_LOCK_HELD = "Could not set lock on file"
+_LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
+"""DuckDB's words when another process holds the file, and the holder's PID in them."""
+
+
 def _connect(path: Path, threads_max: int | None) -> duckdb.DuckDBPyConnection:
     """On the store's thread: the directory 0700, the file 0600 (it names players)."""
     path.parent.mkdir(mode=_DIRECTORY_MODE, parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    try:
+        con = duckdb.connect(str(path))
+    except duckdb.IOException as error:
+        if _LOCK_HELD not in str(error):
+            raise
+        holder = _LOCK_HOLDER.search(str(error))
+        by = f"process {holder.group(1)}" if holder else "another process"
+        raise ReportingStoreInUse(
+            f"the reporting file {path} is open in {by}; DuckDB lets one process at a time open it"
+        ) from error
     try:
         if threads_max is not None:
             con.execute(f"SET threads = {int(threads_max)}")

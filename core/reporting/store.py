@@ -31,7 +31,14 @@ __all__ = [
     "OpenRoundsQuery",
     "ReportingQueries",
     "ReportingStore",
+    "ReportingStoreInUse",
 ]
+
+
+class ReportingStoreInUse(Exception):
+    """Another process holds a store that one process at a time may open (an embedded
+    file): the caller can say who, and what to do instead."""
+
 
 GGR_DIMENSIONS = ("day", "brand", "market", "provider", "game_id", "currency")
 """What a GGR report may be grouped by (currency is always among them)."""

@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -137,3 +138,50 @@ def test_a_store_that_cannot_be_read_exits_1_with_one_line(
     lines = captured.err.decode().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("gamegate: cannot read the reporting store: ")
+
+
+_HOLD = (
+    "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+    "sys.stdin.read()"
+)
+
+
+@pytest.fixture
+def held_store(data_dir: Path) -> Iterator[int]:
+    """The reporting file open in another process (as serve's relay child holds it);
+    yields that process's PID."""
+    with subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(data_dir / "reporting.duckdb")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    ) as holder:  # closes the pipes and waits on leaving
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline() == b"held\n"
+            yield holder.pid
+        finally:
+            holder.kill()
+
+
+@pytest.mark.parametrize(
+    ("command", "problem"),
+    [
+        (["report", "ggr", f"--from={DAY0}", f"--to={DAY1}"], "cannot read the reporting store"),
+        (["report", "open-rounds"], "cannot read the reporting store"),
+        (["relay", "--once"], "cannot open the stores"),
+    ],
+    ids=["ggr", "open-rounds", "relay"],
+)
+def test_a_store_held_by_another_process_is_named_with_what_to_do(
+    data_dir: Path,
+    held_store: int,
+    capsysbinary: pytest.CaptureFixture[bytes],
+    command: list[str],
+    problem: str,
+) -> None:
+    assert main([*command, f"--data-dir={data_dir}"]) == 1
+    [line] = capsysbinary.readouterr().err.decode().splitlines()
+    assert line.startswith(f"gamegate: {problem}: the reporting file ")
+    assert f"is open in process {held_store};" in line
+    assert "/v1/reports/ggr" in line
+    assert "reporting.relay = false" in line
