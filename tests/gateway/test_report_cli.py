@@ -15,6 +15,7 @@ import pytest
 
 from adapters.reporting.open import open_reporting_store
 from gateway.cli import main
+from gateway.logging import reset_logging
 from tests.gateway.test_reports_api import DAY1, seeded_events
 from tests.reporting.events import DAY0
 
@@ -179,7 +180,10 @@ def test_a_store_held_by_another_process_is_named_with_what_to_do(
     command: list[str],
     problem: str,
 ) -> None:
-    assert main([*command, f"--data-dir={data_dir}"]) == 1
+    try:
+        assert main([*command, f"--data-dir={data_dir}"]) == 1
+    finally:
+        reset_logging()  # `relay` configures logging into this test's captured stderr
     [line] = capsysbinary.readouterr().err.decode().splitlines()
     assert line.startswith(f"gamegate: {problem}: the reporting file ")
     assert f"is open in process {held_store};" in line
