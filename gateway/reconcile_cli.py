@@ -32,7 +32,14 @@ from core.reporting.wallet_ledger import WalletLedger, day_window_us
 from gateway.ggr_query import ggr_query
 from gateway.report_render import FORMATS, render
 from gateway.settings import Settings
-from gateway.subcommand import LoadSettings, SettingsArguments, first_line, read_reporting, warn
+from gateway.subcommand import (
+    LoadSettings,
+    SettingsArguments,
+    first_line,
+    read_reporting,
+    reporting_problem,
+    warn,
+)
 
 __all__ = ["EXIT_DIFFERENCES", "EXIT_UNREADABLE", "add_reconcile_commands"]
 
@@ -104,7 +111,7 @@ def _ledger(args: argparse.Namespace, settings: Settings, days: GgrQuery) -> int
 
         ledger_sums = asyncio.run(_read_ledger(settings, read))
     except Exception as error:  # noqa: BLE001 -- whatever the backend raises: say it
-        warn(f"cannot read: {first_line(error)}")
+        warn(f"cannot read: {reporting_problem(error)}")
         return EXIT_UNREADABLE
     differences = compare_day_sums(store_sums, ledger_sums)
     rows = [(str(d.day), *d[1:]) for d in differences]

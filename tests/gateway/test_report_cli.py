@@ -16,6 +16,7 @@ import pytest
 from adapters.reporting.open import open_reporting_store
 from gateway.cli import main
 from gateway.logging import reset_logging
+from gateway.reconcile_cli import EXIT_UNREADABLE
 from tests.gateway.test_reports_api import DAY1, seeded_events
 from tests.reporting.events import DAY0
 
@@ -165,13 +166,23 @@ def held_store(data_dir: Path) -> Iterator[int]:
 
 
 @pytest.mark.parametrize(
-    ("command", "problem"),
+    ("command", "problem", "exit_code"),
     [
-        (["report", "ggr", f"--from={DAY0}", f"--to={DAY1}"], "cannot read the reporting store"),
-        (["report", "open-rounds"], "cannot read the reporting store"),
-        (["relay", "--once"], "cannot open the stores"),
+        (["report", "ggr", f"--from={DAY0}", f"--to={DAY1}"], "cannot read the reporting store", 1),
+        (["report", "open-rounds"], "cannot read the reporting store", 1),
+        (
+            ["report", "export", "--market=MT", f"--day={DAY0}", "--out=."],
+            "cannot read the reporting store",
+            1,
+        ),
+        (
+            ["report", "reconcile", "ledger", f"--from={DAY0}", f"--to={DAY1}"],
+            "cannot read",
+            EXIT_UNREADABLE,
+        ),
+        (["relay", "--once"], "cannot open the stores", 1),
     ],
-    ids=["ggr", "open-rounds", "relay"],
+    ids=["ggr", "open-rounds", "export", "reconcile", "relay"],
 )
 def test_a_store_held_by_another_process_is_named_with_what_to_do(
     data_dir: Path,
@@ -179,9 +190,10 @@ def test_a_store_held_by_another_process_is_named_with_what_to_do(
     capsysbinary: pytest.CaptureFixture[bytes],
     command: list[str],
     problem: str,
+    exit_code: int,
 ) -> None:
     try:
-        assert main([*command, f"--data-dir={data_dir}"]) == 1
+        assert main([*command, f"--data-dir={data_dir}"]) == exit_code
     finally:
         reset_logging()  # `relay` configures logging into this test's captured stderr
     [line] = capsysbinary.readouterr().err.decode().splitlines()
