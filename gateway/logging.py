@@ -230,8 +230,8 @@ def _frames(traceback: Any) -> list[str]:
 
 class _DirectRequestLines:
     """Renders a `request` event as `configure_logging`'s chain does, straight to the sink:
-    the fields, then `event`, `level` and an ISO UTC `timestamp`. Context vars add nothing
-    here: the only one bound (the request id) is one of the fields."""
+    the fields, then `event`, `level` and an ISO UTC `timestamp`. `REQUEST_ID`, which
+    other lines get from `_add_request_id`, is one of the fields here already."""
 
     __slots__ = ("_sink", "_stamp")
 

@@ -8,6 +8,7 @@ an operator route pattern and a status code. Never a player id.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from itertools import accumulate
 from typing import NamedTuple, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -230,12 +231,8 @@ class _ScrapeTimeCollector(Collector):
 
 def _histogram(counts: BucketCounts) -> tuple[list[tuple[str, float]], float]:
     """Prometheus's cumulative `le` buckets and the sum, from per-bucket counts."""
-    buckets: list[tuple[str, float]] = []
-    running = 0
-    for bound_s, count in zip((*counts.bounds_s, float("inf")), counts.counts, strict=True):
-        running += count
-        buckets.append(("+Inf" if bound_s == float("inf") else repr(bound_s), running))
-    return buckets, counts.sum_s
+    labels = [*map(repr, counts.bounds_s), "+Inf"]
+    return list(zip(labels, accumulate(counts.counts), strict=True)), counts.sum_s
 
 
 class _ConnectionCollector(Collector):

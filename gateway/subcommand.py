@@ -44,7 +44,7 @@ def first_line(error: BaseException) -> str:
     return str(error).partition("\n")[0]
 
 
-HOLDER_ADVICE = (
+_HOLDER_ADVICE = (
     "it is usually a running `gamegate serve` (its relay child) or a `gamegate relay`: "
     "read reports through serve's operator API (/v1/reports/ggr, /v1/reports/open-rounds) "
     "or stop the holder first; a `gamegate relay` beside serve needs reporting.relay = false "
@@ -56,7 +56,7 @@ def reporting_problem(error: BaseException) -> str:
     """What a command says of a reporting store it could not open: the error's first
     line and, when another process holds the store, who that usually is and what to do."""
     if isinstance(error, ReportingStoreInUse):
-        return f"{first_line(error)} ({HOLDER_ADVICE})"
+        return f"{first_line(error)} ({_HOLDER_ADVICE})"
     return first_line(error)
 
 

@@ -170,9 +170,10 @@ def _connect(path: Path, threads_max: int | None) -> duckdb.DuckDBPyConnection:
     try:
         con = duckdb.connect(str(path))
     except duckdb.IOException as error:
-        if _LOCK_HELD not in str(error):
+        said = str(error)
+        if _LOCK_HELD not in said:
             raise
-        holder = _LOCK_HOLDER.search(str(error))
+        holder = _LOCK_HOLDER.search(said)
         by = f"process {holder.group(1)}" if holder else "another process"
         raise ReportingStoreInUse(
             f"the reporting file {path} is open in {by}; DuckDB lets one process at a time open it"
