@@ -83,21 +83,19 @@ def test_every_structlog_line_is_redacted_last(log_stream: io.BytesIO) -> None:
     assert line["header"] == "Bearer [REDACTED]"
 
 
-def test_a_module_logger_follows_each_new_configuration_with_its_secrets() -> None:
+def test_a_module_logger_follows_each_new_configuration_with_its_secrets(
+    log_stream: io.BytesIO,
+) -> None:
     """A module's logger used under one configuration must not keep it: after the next
     `configure_logging`, its lines go to the new sink and hide the new secrets."""
     module_log = structlog.get_logger("tests.module")  # as a module holds its `_log`
-    first, second = io.BytesIO(), io.BytesIO()
-    try:
-        configure_logging("info", stream=first)
-        module_log.warning("first", key=HMAC_KEY)
-        reset_logging()
-        configure_logging("info", stream=second, secrets=[HMAC_KEY.encode()])
-        module_log.warning("second", key=HMAC_KEY)
-    finally:
-        reset_logging()
+    configure_logging("info", stream=(first := io.BytesIO()))
+    module_log.warning("first", key=HMAC_KEY)
+    reset_logging()
+    configure_logging("info", stream=log_stream, secrets=[HMAC_KEY.encode()])
+    module_log.warning("second", key=HMAC_KEY)
     assert [line["event"] for line in map(json.loads, first.getvalue().splitlines())] == ["first"]
-    [line] = [json.loads(line) for line in second.getvalue().splitlines()]
+    [line] = _lines(log_stream)
     assert (line["event"], line["key"]) == ("second", REDACTED.decode())
 
 
